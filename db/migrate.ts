@@ -1,0 +1,44 @@
+import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import type { Database } from './schema.ts';
+import { RESULT_CODES } from './result-codes.ts';
+import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
+
+/**
+ * Append-only: a new migration gets a new timestamped file and a new line here; an old
+ * one is never edited. Listed statically (not read from a folder) so the same code runs
+ * under tsx, a bundle, or a container without the source tree's layout.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '20261121T0900-initial-schema': m20261121T0900,
+};
+
+export interface MigrateReport {
+  applied: string[];
+  /** Names already applied before this run. */
+  current: string[];
+}
+
+/** Brings the schema to the newest version and syncs `result_code`. Safe to run twice or concurrently. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateReport> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const before = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r: MigrationResult) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String((error as Error).message ?? error)}`, { cause: error });
+  }
+  await syncResultCodes(db);
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName), current: before };
+}
+
+async function syncResultCodes(db: Kysely<Database>): Promise<void> {
+  // One statement per code: VALUES() in ON DUPLICATE KEY UPDATE is deprecated on MySQL 8
+  // and the row alias that replaces it does not exist on MariaDB.
+  for (const r of RESULT_CODES) {
+    const row = { description: r.description, is_success: r.isSuccess ? 1 : 0 };
+    await db.insertInto('result_code').values({ code: r.code, ...row }).onDuplicateKeyUpdate(row).execute();
+  }
+}

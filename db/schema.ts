@@ -1,0 +1,78 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ResultCode } from './result-codes.ts';
+
+/** Row status, CONTRACT.md: `N` new, `P` processing, `Y` processed, `F` failed for good. */
+export type RowStatus = 'N' | 'P' | 'Y' | 'F';
+export type ImageType = 'train' | 'stream';
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export interface EmployeeTable {
+  id: Generated<number>;
+  lan_id: string;
+  name: string | null;
+  email: string | null;
+  created_at: CreatedAt;
+}
+
+export interface TrainImgTable {
+  id: Generated<number>;
+  lan_id: string;
+  capture_time: ColumnType<Date, Date | undefined, Date>;
+  image: Buffer | null;
+  status: ColumnType<RowStatus, RowStatus | undefined, RowStatus>;
+  result: ResultCode | null;
+  processed_time: Date | null;
+  num_faces: number | null;
+}
+
+export interface StreamImgTable {
+  id: Generated<number>;
+  lan_id: string;
+  capture_time: ColumnType<Date, Date | undefined, Date>;
+  image: Buffer | null;
+  status: ColumnType<RowStatus, RowStatus | undefined, RowStatus>;
+  result: ResultCode | null;
+  processed_time: Date | null;
+  accuracy: number | null;
+  distance: number | null;
+  num_faces: number | null;
+  train_img_id: number | null;
+}
+
+export interface ProcessStatusTable {
+  id: Generated<number>;
+  image_type: ImageType;
+  image_id: number;
+  status: RowStatus;
+  result: ResultCode | null;
+  /** JSON text: the reasons and evidence behind the result. */
+  detail: string | null;
+  attempt: number;
+  worker: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+export interface ResultCodeTable {
+  code: ResultCode;
+  description: string;
+  /** TINYINT(1): 1 or 0. */
+  is_success: number;
+}
+
+export interface Database {
+  employee: EmployeeTable;
+  train_img: TrainImgTable;
+  stream_img: StreamImgTable;
+  process_status: ProcessStatusTable;
+  result_code: ResultCodeTable;
+}
+
+export type TrainImg = Selectable<TrainImgTable>;
+export type NewTrainImg = Insertable<TrainImgTable>;
+export type TrainImgUpdate = Updateable<TrainImgTable>;
+export type StreamImg = Selectable<StreamImgTable>;
+export type NewStreamImg = Insertable<StreamImgTable>;
+export type StreamImgUpdate = Updateable<StreamImgTable>;
+export type NewProcessStatus = Insertable<ProcessStatusTable>;

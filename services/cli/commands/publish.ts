@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { CODECS } from '../../../shared/runtime/messages.ts';
+import { QUEUE_NAMES, isQueueName } from '../../../shared/runtime/queue-names.ts';
+import type { CliContext } from '../context.ts';
+
+export function registerPublish(program: Command, ctx: CliContext): void {
+  program
+    .command('publish')
+    .description('publish ids or a JSON body to a queue (checked against the queue\'s message format first)')
+    .argument('<queue>', QUEUE_NAMES.join(' | '))
+    .argument('<body...>', 'ids such as 42, or one JSON body per argument')
+    .option('--json', 'print one JSON document')
+    .action(async (queue: string, bodies: string[], opts: { json?: boolean }) => {
+      if (!isQueueName(queue)) throw new Error(`unknown queue ${JSON.stringify(queue)}; expected one of ${QUEUE_NAMES.join(', ')}`);
+      const codec = CODECS[queue];
+      // Check every body before sending any, so a typo publishes nothing.
+      const messages = bodies.map((text, i) => {
+        const body = Buffer.from(text);
+        try {
+          codec.parse(body);
+        } catch (err) {
+          throw new Error(`body ${i + 1} (${JSON.stringify(text.slice(0, 60))}) is not a valid ${queue} message: ${(err as Error).message}`);
+        }
+        return body;
+      });
+      const ids: string[] = [];
+      await ctx.withPublisher(async (publisher) => {
+        for (const body of messages) {
+          const messageId = randomUUID();
+          await publisher.sendToQueue(queue, body, { messageId, contentType: 'application/json', timestamp: Math.floor(Date.now() / 1000) });
+          ids.push(messageId);
+        }
+      });
+      const routingKey = `${ctx.config().broker.queuePrefix}${queue}`;
+      ctx.print(!!opts.json, { queue: routingKey, published: ids.length, messageIds: ids }, () => `published ${ids.length} message(s) to ${routingKey}\n`);
+    });
+}

@@ -1,0 +1,59 @@
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { createLogger, type Logger } from '../../shared/logger.ts';
+import { BrokerConnection } from '../../shared/runtime/connection.ts';
+import { Publisher } from '../../shared/runtime/publisher.ts';
+import { topologyOptions } from '../../shared/runtime/app.ts';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** What every command gets: config and logger made on first use, so `--help` needs neither. */
+export class CliContext {
+  private cachedConfig: Config | undefined;
+  private cachedLogger: Logger | undefined;
+  exitCode = 0;
+
+  constructor(readonly io: CliIo) {}
+
+  config(): Config {
+    this.cachedConfig ??= loadConfig();
+    return this.cachedConfig;
+  }
+
+  /** Logs go to stderr, so a command's `--json` document is all there is on stdout. */
+  logger(): Logger {
+    this.cachedLogger ??= createLogger({ level: this.config().logLevel, base: { cmd: 'vigil' }, destination: pino.destination(2) });
+    return this.cachedLogger;
+  }
+
+  /** Prints a `--json` document or the human text. */
+  print(json: boolean, doc: unknown, text: () => string): void {
+    this.io.out(json ? `${JSON.stringify(doc)}\n` : text());
+  }
+
+  /** Runs `fn` with a connected publisher and closes both afterwards. */
+  async withPublisher<T>(fn: (publisher: Publisher) => Promise<T>): Promise<T> {
+    const config = this.config();
+    const logger = this.logger();
+    const broker = new BrokerConnection({
+      url: config.broker.url,
+      heartbeatSeconds: config.broker.heartbeatSeconds,
+      reconnectMinMs: config.broker.reconnectMinMs,
+      reconnectMaxMs: config.broker.reconnectMaxMs,
+      connectionName: 'vigil cli',
+      logger,
+    });
+    const publisher = new Publisher(broker, { timeoutMs: config.broker.publishTimeoutMs, topology: topologyOptions(config), logger });
+    broker.start();
+    try {
+      await broker.waitUntilConnected(config.broker.publishTimeoutMs);
+      return await fn(publisher);
+    } finally {
+      await publisher.close();
+      await broker.close();
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../../shared/config/config.ts';
+import { errorMessage } from '../../shared/runtime/errors.ts';
+import { CliContext, type CliIo } from './context.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerPublish } from './commands/publish.ts';
+import { registerQueues } from './commands/queues.ts';
+import { registerRun } from './commands/run.ts';
+
+/** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
+export const EXIT_CONFIG = 78;
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('vigil')
+    .description('Vigil: face verification and media pipeline services on RabbitMQ')
+    .exitOverride()
+    .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
+    .showHelpAfterError();
+  registerMigrate(program, ctx);
+  registerRun(program, ctx);
+  registerPublish(program, ctx);
+  registerQueues(program, ctx);
+  return program;
+}
+
+/** Runs one command line; resolves with the exit code. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const ctx = new CliContext(io);
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n`);
+      return EXIT_CONFIG;
+    }
+    io.err(`vigil: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}

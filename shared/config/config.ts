@@ -1,0 +1,166 @@
+import { ConfigError, EnvReader, type Env } from './env-reader.ts';
+import { QUEUE_NAMES, type ServiceName } from '../runtime/queue-names.ts';
+
+export const FACE_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const QUEUE_TYPES = ['quorum', 'classic'] as const;
+
+export interface BrokerConfig {
+  /** @default 'amqp://guest:guest@127.0.0.1:5672' */
+  url: string;
+  /** Prefix of every queue name, so tests and tenants share one broker. @default '' */
+  queuePrefix: string;
+  /** @default 'quorum' */
+  queueType: (typeof QUEUE_TYPES)[number];
+  /** AMQP heartbeat; a dead peer is noticed after about twice this. @default 15 */
+  heartbeatSeconds: number;
+  /** Back-off before each retry; the last one repeats. @default [5s, 30s, 2m, 10m] */
+  retryDelaysMs: number[];
+  /** Attempts (first delivery included) before a transient failure is dead-lettered. @default 6 */
+  maxAttempts: number;
+  /**
+   * Quorum queues only: deliveries of one message (crash loops included) before the broker
+   * dead-letters it. Guards against a body that kills the process each time. @default 20
+   */
+  deliveryLimit: number;
+  /** Longest wait for a publisher confirm. @default 10s */
+  publishTimeoutMs: number;
+  /** Reconnect back-off bounds. @default 500ms .. 30s */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export interface DatabaseConfig {
+  /** @default 'mysql://root@127.0.0.1:3306/vigil' */
+  url: string;
+  /** @default 10 */
+  poolSize: number;
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  /** @default 'us-east-1' */
+  region: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  /** Create a missing bucket instead of failing. @default true */
+  createBuckets: boolean;
+}
+
+export interface Config {
+  broker: BrokerConfig;
+  database: DatabaseConfig;
+  s3: S3Config;
+  buckets: { source: string; video: string; frames: string; library: string };
+  /** @default undefined (email disabled) */
+  smtpUrl: string | undefined;
+  /** Port of /metrics, /healthz and /readyz; 0 picks a free port. @default 9464 */
+  metricsPort: number;
+  /** Messages handled at once per service; prefetch equals it. */
+  concurrency: Record<ServiceName, number>;
+  face: {
+    /** @default 'auto' */
+    backend: (typeof FACE_BACKENDS)[number];
+    /** @default 0.6 */
+    matchThreshold: number;
+  };
+  /** @default 'info' */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** How long in-flight jobs get to finish after SIGTERM. @default 30s */
+  shutdownTimeoutMs: number;
+  /** Longest wait for a per-key lock before the job is retried. @default 60s */
+  lockTimeoutMs: number;
+}
+
+/** Defaults: CPU-heavy services default to the core count's worth of work, I/O ones to more. */
+const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
+  facetraining: 2,
+  facestreaming: 4,
+  transcoder: 1,
+  uploader: 2,
+  notifier: 8,
+};
+
+/**
+ * The only reader of the environment. Pure but for reading `X_FILE` secrets; throws a
+ * `ConfigError` naming every bad variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const concurrency = Object.fromEntries(
+    QUEUE_NAMES.map((name) => [name, r.int(`${name.toUpperCase()}_CONCURRENCY`, DEFAULT_CONCURRENCY[name], 1, 256)]),
+  ) as Record<ServiceName, number>;
+
+  const config: Config = {
+    broker: {
+      url: r.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps'])!,
+      queuePrefix: queuePrefix(r),
+      queueType: r.oneOf('VIGIL_QUEUE_TYPE', 'quorum', QUEUE_TYPES),
+      heartbeatSeconds: r.int('VIGIL_HEARTBEAT_SECONDS', 15, 1, 600),
+      retryDelaysMs: r.durationList('VIGIL_RETRY_DELAYS', [5_000, 30_000, 120_000, 600_000], 100, 24 * 3600_000),
+      maxAttempts: r.int('VIGIL_MAX_ATTEMPTS', 6, 1, 100),
+      deliveryLimit: r.int('VIGIL_DELIVERY_LIMIT', 20, 2, 1000),
+      publishTimeoutMs: r.duration('VIGIL_PUBLISH_TIMEOUT', 10_000, 100, 600_000),
+      reconnectMinMs: r.duration('VIGIL_RECONNECT_MIN', 500, 10, 60_000),
+      reconnectMaxMs: r.duration('VIGIL_RECONNECT_MAX', 30_000, 100, 600_000),
+    },
+    database: {
+      url: r.url('DATABASE_URL', 'mysql://root@127.0.0.1:3306/vigil', ['mysql', 'mariadb'])!,
+      poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 500),
+    },
+    s3: {
+      endpoint: r.url('S3_ENDPOINT', undefined, ['http', 'https']),
+      region: r.string('S3_REGION', 'us-east-1'),
+      accessKeyId: r.optionalString('S3_ACCESS_KEY_ID', { secret: true }),
+      secretAccessKey: r.optionalString('S3_SECRET_ACCESS_KEY', { secret: true }),
+      createBuckets: r.bool('S3_CREATE_BUCKETS', true),
+    },
+    buckets: {
+      source: bucket(r, 'BUCKET_SOURCE', 'video-avi'),
+      video: bucket(r, 'BUCKET_VIDEO', 'video-mp4'),
+      frames: bucket(r, 'BUCKET_FRAMES', 'unlabeled-images'),
+      library: bucket(r, 'BUCKET_LIBRARY', 'video-library'),
+    },
+    smtpUrl: r.url('SMTP_URL', undefined, ['smtp', 'smtps']),
+    metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
+    concurrency,
+    face: {
+      backend: r.oneOf('FACE_BACKEND', 'auto', FACE_BACKENDS),
+      matchThreshold: r.number('FACE_MATCH_THRESHOLD', 0.6, 0.05, 2),
+    },
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),
+    lockTimeoutMs: r.duration('VIGIL_LOCK_TIMEOUT', 60_000, 0, 3_600_000),
+  };
+
+  if (config.broker.reconnectMinMs > config.broker.reconnectMaxMs) {
+    r.problems.push({ variable: 'VIGIL_RECONNECT_MIN', expected: 'at most VIGIL_RECONNECT_MAX' });
+  }
+  if ((config.s3.accessKeyId === undefined) !== (config.s3.secretAccessKey === undefined)) {
+    r.problems.push({ variable: 'S3_SECRET_ACCESS_KEY', expected: 'set together with S3_ACCESS_KEY_ID' });
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+function queuePrefix(r: EnvReader): string {
+  const v = r.string('VIGIL_QUEUE_PREFIX', '');
+  // Queue names are at most 255 bytes; keep room for ".retry.10m" and the queue itself.
+  if (!/^[A-Za-z0-9_.:-]{0,100}$/.test(v)) {
+    r.problems.push({ variable: 'VIGIL_QUEUE_PREFIX', expected: 'at most 100 of the characters A-Z a-z 0-9 _ . : -', got: v });
+    return '';
+  }
+  return v;
+}
+
+function bucket(r: EnvReader, name: string, fallback: string): string {
+  const v = r.string(name, fallback);
+  // S3 bucket naming rules, path-style.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) {
+    r.problems.push({ variable: name, expected: 'an S3 bucket name (3-63 of a-z 0-9 . -)', got: v });
+    return fallback;
+  }
+  return v;
+}
+
+export { ConfigError } from './env-reader.ts';

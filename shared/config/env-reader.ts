@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+
+/** One variable that could not be read, in words an operator can act on. */
+export interface ConfigProblem {
+  variable: string;
+  expected: string;
+  /** The offending value; left out for secrets. */
+  got?: string;
+}
+
+/** Thrown by `loadConfig`; `problems` has one entry per bad variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const got = p.got === undefined ? '' : ` (got ${JSON.stringify(p.got)})`;
+  return `invalid configuration: ${p.variable} must be ${p.expected}${got}`;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads variables from one environment snapshot and collects every problem instead of
+ * stopping at the first, so an operator fixes a broken deployment in one round.
+ *
+ * Every variable `X` may come as `X_FILE` (Docker secrets): the file's content, without
+ * its trailing newline, is the value.
+ */
+export class EnvReader {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** The raw value or undefined when unset or empty. */
+  raw(name: string, secret = false): string | undefined {
+    const direct = this.env[name];
+    const file = this.env[`${name}_FILE`];
+    if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
+      this.problems.push({ variable: name, expected: `set either ${name} or ${name}_FILE, not both` });
+      return undefined;
+    }
+    if (file !== undefined && file !== '') {
+      try {
+        return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        this.problems.push({ variable: `${name}_FILE`, expected: `a readable file (${reason})`, got: file });
+        return undefined;
+      }
+    }
+    if (direct === undefined || direct === '') return undefined;
+    return secret ? direct : direct.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string, opts: { secret?: boolean } = {}): string | undefined {
+    return this.raw(name, opts.secret);
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      this.problems.push({ variable: name, expected: `an integer from ${min} to ${max}`, got: v });
+      return fallback;
+    }
+    return n;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = /^-?(\d+\.?\d*|\.\d+)$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.problems.push({ variable: name, expected: `a number from ${min} to ${max}`, got: v });
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const s = v.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off'].includes(s)) return false;
+    this.problems.push({ variable: name, expected: 'true or false', got: v });
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    this.problems.push({ variable: name, expected: `one of ${allowed.join(', ')}`, got: v });
+    return fallback;
+  }
+
+  /** A URL whose scheme is one of `protocols`; the value is hidden in errors (it may hold a password). */
+  url(name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined {
+    const v = this.raw(name, true);
+    if (v === undefined) return fallback;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+      this.problems.push({ variable: name, expected: `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` });
+      return fallback;
+    }
+    return v;
+  }
+
+  /** Durations such as `500ms`, `5s`, `2m`, `1h`, as milliseconds. */
+  duration(name: string, fallbackMs: number, minMs = 0, maxMs = 7 * 24 * 3600_000): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallbackMs;
+    const ms = parseDuration(v);
+    if (ms === undefined || ms < minMs || ms > maxMs) {
+      this.problems.push({ variable: name, expected: `a duration like 500ms, 5s, 2m or 1h, from ${minMs} ms to ${maxMs} ms`, got: v });
+      return fallbackMs;
+    }
+    return ms;
+  }
+
+  durationList(name: string, fallbackMs: number[], minMs: number, maxMs: number): number[] {
+    const v = this.raw(name);
+    if (v === undefined) return fallbackMs;
+    const parts = v.split(',').map((s) => parseDuration(s.trim()));
+    if (parts.length === 0 || parts.some((ms) => ms === undefined || ms < minMs || ms > maxMs)) {
+      this.problems.push({ variable: name, expected: `a comma-separated list of durations like 5s,30s,2m, each from ${minMs} ms to ${maxMs} ms`, got: v });
+      return fallbackMs;
+    }
+    return parts as number[];
+  }
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `5s` → 5000; a bare number is seconds. Undefined when not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
+  return Number.isFinite(value) ? Math.round(value) : undefined;
+}

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcomes a message can have, as the `outcome` label of `vigil_messages_total`. */
+export const OUTCOMES = ['done', 'duplicate', 'rejected', 'retried', 'dead_lettered', 'requeued'] as const;
+export type MessageOutcome = (typeof OUTCOMES)[number];
+
+/**
+ * The contract's metrics (CONTRACT.md, "Metrics"). One registry per process; services
+ * running together in one process (`vigil run all`) share it and differ by label.
+ * No label carries a person's identity.
+ */
+export interface Metrics {
+  registry: Registry;
+  messagesTotal: Counter<'service' | 'queue' | 'outcome'>;
+  messageDuration: Histogram<'service' | 'queue'>;
+  inFlight: Gauge<'service'>;
+  retriesTotal: Counter<'service' | 'queue'>;
+  deadLetteredTotal: Counter<'service' | 'queue'>;
+  faceResultsTotal: Counter<'type' | 'result'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    messagesTotal: new Counter({
+      name: 'vigil_messages_total',
+      help: 'Messages handled, by outcome',
+      labelNames: ['service', 'queue', 'outcome'],
+      registers,
+    }),
+    messageDuration: new Histogram({
+      name: 'vigil_message_duration_seconds',
+      help: 'Time from delivery to outcome',
+      labelNames: ['service', 'queue'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'vigil_in_flight',
+      help: 'Messages being handled now',
+      labelNames: ['service'],
+      registers,
+    }),
+    retriesTotal: new Counter({
+      name: 'vigil_retries_total',
+      help: 'Messages sent to a retry queue after a transient failure',
+      labelNames: ['service', 'queue'],
+      registers,
+    }),
+    deadLetteredTotal: new Counter({
+      name: 'vigil_dead_lettered_total',
+      help: 'Messages moved to the dead-letter queue',
+      labelNames: ['service', 'queue'],
+      registers,
+    }),
+    faceResultsTotal: new Counter({
+      name: 'vigil_face_results_total',
+      help: 'Face results written, by image type and result code',
+      labelNames: ['type', 'result'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { PermanentError } from './errors.ts';
+import type { QueueName } from './queue-names.ts';
+
+/**
+ * The body formats of CONTRACT.md, each written once: consumers parse with `parse`,
+ * Vigil's own publishers build bodies with `encode`, and `key` names the job so that a
+ * redelivery of a job still running in this process is recognised.
+ */
+export interface MessageCodec<T> {
+  parse(body: Buffer): T;
+  encode(payload: T): Buffer;
+  key(payload: T): string | undefined;
+}
+
+/** Larger bodies are refused before parsing; the biggest legitimate one is a video job. */
+export const MAX_BODY_BYTES = 256 * 1024;
+const MAX_ID = 2 ** 31 - 1;
+
+export class BadMessageError extends PermanentError {
+  constructor(message: string, cause?: unknown) {
+    super('BAD_MESSAGE', message, cause);
+  }
+}
+
+// ---- facetraining / facestreaming: an image id --------------------------------------
+
+export interface ImageIdMessage {
+  id: number;
+}
+
+const idSchema = z.object({ id: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]) });
+
+function parseImageId(body: Buffer): ImageIdMessage {
+  const text = decode(body, 1024).trim();
+  let id: number;
+  if (/^\d+$/.test(text)) {
+    id = Number(text);
+  } else {
+    id = validate(idSchema, parseJson(text, 'a decimal id or JSON {"id":123}')).id;
+  }
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) {
+    throw new BadMessageError(`id must be an integer from 1 to ${MAX_ID} (got ${String(id).slice(0, 40)})`);
+  }
+  return { id };
+}
+
+export const imageIdCodec: MessageCodec<ImageIdMessage> = {
+  parse: parseImageId,
+  encode: (p) => Buffer.from(JSON.stringify({ id: p.id })),
+  key: (p) => `id:${p.id}`,
+};
+
+// ---- transcoder: a video job, or an S3/MinIO event notification ---------------------
+
+const s3Object = z.object({ bucket: z.string().min(3).max(63), key: z.string().min(1).max(1024) });
+const positive = z.number().positive().finite();
+
+export const videoJobSchema = z
+  .object({
+    jobId: z.string().min(1).max(200).optional(),
+    source: s3Object,
+    deleteSource: z.boolean().optional(),
+    split: z.object({ maxSeconds: positive.optional(), clipSeconds: positive.optional() }).optional(),
+    frames: z
+      .object({
+        every: z.number().int().min(1).max(10_000).optional(),
+        bucket: z.string().min(3).max(63).optional(),
+        dropDead: z.boolean().optional(),
+        width: z.number().int().min(16).max(8192).optional(),
+        height: z.number().int().min(16).max(8192).optional(),
+      })
+      .optional(),
+    trim: z
+      .object({ start: z.number().min(0).finite(), end: positive, fadeSeconds: z.number().min(0).max(60).optional() })
+      .refine((t) => t.end > t.start, { message: 'trim.end must be after trim.start' })
+      .optional(),
+    output: z.object({ bucket: z.string().min(3).max(63).optional() }).optional(),
+    then: z.object({ queue: z.string().min(1), job: z.record(z.string(), z.unknown()) }).optional(),
+  })
+  .strict();
+
+export type VideoJob = z.infer<typeof videoJobSchema>;
+
+const s3EventSchema = z.object({
+  Records: z
+    .array(z.object({ s3: z.object({ bucket: z.object({ name: z.string().min(3) }), object: z.object({ key: z.string().min(1) }) }) }))
+    .length(1, 'an S3 event must carry exactly one record'),
+});
+
+function parseVideoJob(body: Buffer): VideoJob {
+  const json = parseJson(decode(body, MAX_BODY_BYTES), 'a video job or an S3 event notification as JSON');
+  if (json !== null && typeof json === 'object' && 'Records' in json) {
+    const record = validate(s3EventSchema, json).Records[0]!;
+    // S3 event keys are URL-encoded with '+' for a space.
+    let key: string;
+    try {
+      key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    } catch (err) {
+      throw new BadMessageError('S3 event key is not valid URL encoding', err);
+    }
+    return { source: { bucket: record.s3.bucket.name, key } };
+  }
+  return validate(videoJobSchema, json);
+}
+
+export const videoJobCodec: MessageCodec<VideoJob> = {
+  parse: parseVideoJob,
+  encode: (p) => Buffer.from(JSON.stringify(p)),
+  key: (p) => p.jobId ?? `s3:${p.source.bucket}/${p.source.key}`,
+};
+
+// ---- uploader ------------------------------------------------------------------------
+
+export const uploadJobSchema = z.object({
+  source: s3Object,
+  title: z.string().min(1).max(500),
+  description: z.string().max(20_000).optional(),
+  speakers: z.array(z.object({ name: z.string().min(1).max(200), email: z.string().email().max(320).optional() })).max(50).optional(),
+  targets: z.array(z.enum(['library', 'facebook'])).min(1).max(2).optional(),
+});
+export type UploadJob = z.infer<typeof uploadJobSchema>;
+
+export const uploadJobCodec: MessageCodec<UploadJob> = {
+  parse: (body) => validate(uploadJobSchema, parseJson(decode(body, MAX_BODY_BYTES), 'an upload job as JSON')),
+  encode: (p) => Buffer.from(JSON.stringify(p)),
+  key: (p) => `upload:${p.source.bucket}/${p.source.key}`,
+};
+
+// ---- notifier ------------------------------------------------------------------------
+
+export const notificationSchema = z.object({
+  channel: z.enum(['email', 'webhook']),
+  to: z.array(z.string().min(1).max(2048)).min(1).max(100),
+  template: z.string().regex(/^[a-z0-9_]{1,64}$/),
+  data: z.record(z.string(), z.unknown()).optional(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+export type Notification = z.infer<typeof notificationSchema>;
+
+export const notificationCodec: MessageCodec<Notification> = {
+  parse: (body) => validate(notificationSchema, parseJson(decode(body, MAX_BODY_BYTES), 'a notification as JSON')),
+  encode: (p) => Buffer.from(JSON.stringify(p)),
+  key: (p) => (p.idempotencyKey ? `notify:${p.idempotencyKey}` : undefined),
+};
+
+export const CODECS = {
+  facetraining: imageIdCodec,
+  facestreaming: imageIdCodec,
+  transcoder: videoJobCodec,
+  uploader: uploadJobCodec,
+  notifier: notificationCodec,
+} satisfies Record<QueueName, MessageCodec<any>>;
+
+export type PayloadOf<Q extends QueueName> = ReturnType<(typeof CODECS)[Q]['parse']>;
+
+// ---- helpers -------------------------------------------------------------------------
+
+function decode(body: Buffer, maxBytes: number): string {
+  if (body.length === 0) throw new BadMessageError('empty body');
+  if (body.length > maxBytes) throw new BadMessageError(`body of ${body.length} bytes exceeds the ${maxBytes}-byte limit`);
+  const text = body.toString('utf8');
+  if (text.includes('\uFFFD')) throw new BadMessageError('body is not valid UTF-8');
+  return text;
+}
+
+function parseJson(text: string, expected: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BadMessageError(`body is not ${expected}`, err);
+  }
+}
+
+function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const first = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+  throw new BadMessageError(`body has the wrong shape: ${first.join('; ')}`);
+}

@@ -1,0 +1,38 @@
+/**
+ * The contract's queues (CONTRACT.md, "Queues"). Each service consumes the queue of its
+ * own name, so this list is also the list of services. Written here once; everything else
+ * derives from it.
+ */
+export const QUEUE_NAMES = ['facetraining', 'facestreaming', 'transcoder', 'uploader', 'notifier'] as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[number];
+export type ServiceName = QueueName;
+
+export function isQueueName(name: string): name is QueueName {
+  return (QUEUE_NAMES as readonly string[]).includes(name);
+}
+
+/** The broker-side names of one logical queue under a prefix. */
+export interface QueueNames {
+  work: string;
+  dlq: string;
+  retry(delayMs: number): string;
+}
+
+export function queueNames(prefix: string, queue: string): QueueNames {
+  const work = `${prefix}${queue}`;
+  return {
+    work,
+    dlq: `${work}.dlq`,
+    // The delay is part of the name: a queue's x-message-ttl cannot change once declared,
+    // so new delays get new queues instead of a PRECONDITION_FAILED at start.
+    retry: (delayMs) => `${work}.retry.${formatDelay(delayMs)}`,
+  };
+}
+
+function formatDelay(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
