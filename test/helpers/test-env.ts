@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'amqplib';
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { dropDatabase, ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import { describeTopology } from '../../shared/runtime/topology.ts';
+import { topologyOptions } from '../../shared/runtime/app.ts';
+import { QUEUE_NAMES } from '../../shared/runtime/queue-names.ts';
+
+/** The services every development and CI machine runs. */
+export const MYSQL_SERVER = 'mysql://root@127.0.0.1:3306';
+export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface TestEnv {
+  /** Environment for `loadConfig` and child processes: own database, own queue prefix. */
+  env: Record<string, string>;
+  config: Config;
+  databaseName: string;
+  prefix: string;
+  /** Opened on first use; closed by `cleanup`. */
+  database(): DatabaseHandle;
+  /** Queues (logical names) beyond the contract's that `cleanup` removes too. */
+  extraQueues: string[];
+  cleanup(): Promise<void>;
+}
+
+/**
+ * One database and one queue prefix per test file, removed by `cleanup`, so runs (and
+ * files) never see each other's leftovers.
+ */
+export async function createTestEnv(
+  label: string,
+  overrides: Record<string, string> = {},
+  opts: { migrate?: boolean } = {},
+): Promise<TestEnv> {
+  const id = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const databaseName = `vigil_test_${id}`;
+  const prefix = `test.${id}.`;
+  const env: Record<string, string> = {
+    DATABASE_URL: `${MYSQL_SERVER}/${databaseName}`,
+    AMQP_URL,
+    VIGIL_QUEUE_PREFIX: prefix,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  if (opts.migrate ?? true) {
+    await ensureDatabaseExists(config.database.url);
+    const h = openDatabase(config.database.url, { poolSize: 1 });
+    try {
+      await migrateToLatest(h.db);
+    } finally {
+      await h.close();
+    }
+  }
+  let handle: DatabaseHandle | undefined;
+  const t: TestEnv = {
+    env,
+    config,
+    databaseName,
+    prefix,
+    extraQueues: [],
+    database: () => (handle ??= openDatabase(config.database.url, { poolSize: 5 })),
+    async cleanup() {
+      await handle?.close();
+      await deleteQueues(config, [...QUEUE_NAMES, ...t.extraQueues]);
+      await dropDatabase(config.database.url);
+    },
+  };
+  return t;
+}
+
+async function deleteQueues(config: Config, queues: string[]): Promise<void> {
+  const conn = await connect(AMQP_URL);
+  conn.on('error', () => undefined);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of queues) {
+      for (const d of describeTopology(q, topologyOptions(config)).declarations) await ch.deleteQueue(d.name);
+    }
+    await ch.close();
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}

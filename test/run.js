@@ -1,0 +1,27 @@
+// `npm test`: every *.test.ts under test/ through node's built-in runner, TypeScript via
+// tsx. Node 20's --test takes no glob patterns, so the files are listed here.
+// `npm test -- test/unit/config.test.ts` runs the files named instead.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'bench' || e.name === 'fixtures' ? [] : find(p);
+    return e.name.endsWith('.test.ts') ? [relative(root, p)] : [];
+  });
+}
+
+const named = process.argv.slice(2);
+const files = named.length > 0 ? named : find(join(root, 'test')).sort();
+// One file at a time: the integration tests share one broker and one database server,
+// and their fault injection (cutting connections, a database outage) is timed.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
