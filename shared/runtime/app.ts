@@ -8,7 +8,6 @@ import { BrokerConnection } from './connection.ts';
 import { Consumer, type ServiceDefinition } from './consumer.ts';
 import { startHealthServer, type HealthServer } from './health-server.ts';
 import { Publisher } from './publisher.ts';
-import type { ServiceName } from './queue-names.ts';
 import type { TopologyOptions } from './topology.ts';
 
 /** What every service gets: built once per process and shared by its services. */
@@ -34,7 +33,7 @@ export interface ServiceInstance {
 
 /** A service's `main.ts` exports one: it builds its own dependencies from the app's. */
 export interface ServiceModule {
-  name: ServiceName;
+  name: string;
   create(app: AppContext): Promise<ServiceInstance>;
 }
 

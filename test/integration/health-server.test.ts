@@ -18,7 +18,7 @@ test('/healthz, /readyz and /metrics answer as the contract says', async () => {
     assert.equal((await get('/healthz')).status, 200);
     const notReady = await get('/readyz');
     assert.equal(notReady.status, 503, 'a hung check is not ready');
-    assert.deepEqual((await notReady.json()).checks, { broker: true, database: true, hung: false });
+    assert.deepEqual(((await notReady.json()) as { checks: unknown }).checks, { broker: true, database: true, hung: false });
 
     metrics.messagesTotal.inc({ service: 'facetraining', queue: 'facetraining', outcome: 'done' });
     metrics.messageDuration.observe({ service: 'facetraining', queue: 'facetraining' }, 0.2);

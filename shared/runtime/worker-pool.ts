@@ -1,0 +1,161 @@
+import { Worker, type Transferable } from 'node:worker_threads';
+import type { Logger } from '../logger.ts';
+import { errorCode, isPermanent, TransientError, VigilError } from './errors.ts';
+
+/** Errors cross the thread boundary as plain data; this keeps code and permanence. */
+export interface WireError {
+  name: string;
+  message: string;
+  code: string;
+  permanent: boolean;
+}
+
+export type WorkerReply<O> = { id: number; ok: true; output: O } | { id: number; ok: false; error: WireError } | { ready: true } | { ready: false; error: WireError };
+
+export interface WorkerPoolOptions {
+  /** The worker module (it calls `serveWorker`). */
+  entry: URL;
+  /** Threads; one per core keeps every core busy. */
+  size: number;
+  name: string;
+  /** Given to the worker's `init`. */
+  workerData?: unknown;
+  /** Tasks waiting for a thread before `run` refuses more. @default 10_000 */
+  maxQueue?: number;
+  logger: Logger;
+  resourceLimits?: { maxOldGenerationSizeMb?: number };
+}
+
+interface Task<I, O> {
+  id: number;
+  input: I;
+  transfer: Transferable[];
+  resolve(o: O): void;
+  reject(e: unknown): void;
+}
+
+interface Slot<I, O> {
+  worker: Worker;
+  ready: boolean;
+  task: Task<I, O> | undefined;
+}
+
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+
+/**
+ * A fixed pool of worker threads for CPU-heavy work (face inference), so the event loop
+ * stays free for AMQP heartbeats and acks. A thread that dies fails its task with a
+ * transient error (the message is retried) and is replaced.
+ */
+export class WorkerPool<I, O> {
+  private readonly slots: Slot<I, O>[] = [];
+  private readonly queue: Task<I, O>[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readyWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
+  private startupError: unknown;
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Resolves once every thread has finished its `init` (models loaded, warmed up). */
+  ready(): Promise<void> {
+    if (this.startupError) return Promise.reject(this.startupError);
+    if (this.slots.every((s) => s.ready)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  run(input: I, transfer: Transferable[] = []): Promise<O> {
+    if (this.closed) return Promise.reject(new TransientError('POOL_CLOSED', `${this.opts.name} pool is closed`));
+    if (this.queue.length >= (this.opts.maxQueue ?? 10_000)) {
+      return Promise.reject(new TransientError('POOL_BUSY', `${this.opts.name} pool queue is full`));
+    }
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, input, transfer, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.queue.splice(0)) t.reject(new TransientError('POOL_CLOSED', `${this.opts.name} pool closed`));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot<I, O> {
+    const worker = new Worker(BOOT, {
+      workerData: { entry: this.opts.entry.href, data: this.opts.workerData },
+      name: this.opts.name,
+      resourceLimits: this.opts.resourceLimits,
+    });
+    const slot: Slot<I, O> = { worker, ready: false, task: undefined };
+    worker.on('message', (msg: WorkerReply<O>) => this.onMessage(slot, msg));
+    worker.on('error', (err) => this.opts.logger.error({ err, pool: this.opts.name }, 'worker thread failed'));
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return slot;
+  }
+
+  private onMessage(slot: Slot<I, O>, msg: WorkerReply<O>): void {
+    if ('ready' in msg) {
+      if (!msg.ready) {
+        this.startupError = toError(msg.error);
+        for (const w of this.readyWaiters.splice(0)) w.reject(this.startupError);
+        return;
+      }
+      slot.ready = true;
+      if (this.slots.every((s) => s.ready)) for (const w of this.readyWaiters.splice(0)) w.resolve();
+      this.dispatch();
+      return;
+    }
+    const task = slot.task;
+    if (!task || task.id !== msg.id) return;
+    slot.task = undefined;
+    if (msg.ok) task.resolve(msg.output);
+    else task.reject(toError(msg.error));
+    this.dispatch();
+  }
+
+  private onExit(slot: Slot<I, O>, code: number): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    const task = slot.task;
+    slot.task = undefined;
+    task?.reject(new TransientError('WORKER_EXITED', `${this.opts.name} worker exited with code ${code} during a task`));
+    if (this.closed) return;
+    if (this.startupError) {
+      for (const t of this.queue.splice(0)) t.reject(this.startupError);
+      return;
+    }
+    this.opts.logger.warn({ pool: this.opts.name, code }, 'worker thread exited; replacing it');
+    this.slots[i] = this.spawn();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.task) continue;
+      const task = this.queue.shift()!;
+      slot.task = task;
+      slot.worker.postMessage({ id: task.id, input: task.input }, task.transfer);
+    }
+  }
+}
+
+export function toWire(err: unknown): WireError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    name: e.name,
+    message: e.message,
+    code: errorCode(err),
+    permanent: isPermanent(err),
+  };
+}
+
+function toError(w: WireError): VigilError {
+  return new VigilError(w.code, w.message, { permanent: w.permanent });
+}

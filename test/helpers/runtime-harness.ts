@@ -1,0 +1,99 @@
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from 'amqplib';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../shared/config/config.ts';
+import { createLogger, type Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { createAppContext, runServices, type RunningApp, type ServiceModule } from '../../shared/runtime/app.ts';
+import { AMQP_URL } from './test-env.ts';
+
+/** A logger whose JSON lines the test can read. */
+export function captureLogger(level = 'info'): { logger: Logger; lines: Record<string, any>[] } {
+  const lines: Record<string, any>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, destination: sink }), lines };
+}
+
+export async function startApp(config: Config, modules: ServiceModule[], logger: Logger): Promise<RunningApp> {
+  return runServices(modules, createAppContext(config, logger), { healthServer: false });
+}
+
+/** Publishes bodies straight to the broker (not through a proxy), as a producer would. */
+export async function publishRaw(queue: string, bodies: (Buffer | string)[], props: { messageId?: (i: number) => string } = {}): Promise<void> {
+  const conn = await connect(AMQP_URL);
+  try {
+    const ch = await conn.createConfirmChannel();
+    for (const [i, body] of bodies.entries()) {
+      const ok = ch.publish('', queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, messageId: props.messageId?.(i) });
+      if (!ok) await new Promise((r) => ch.once('drain', r));
+    }
+    await ch.waitForConfirms();
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Messages waiting in a queue, each with its headers, taken off the queue. */
+export async function drainQueue(queue: string): Promise<{ body: string; headers: Record<string, unknown> }[]> {
+  const conn = await connect(AMQP_URL);
+  const out: { body: string; headers: Record<string, unknown> }[] = [];
+  try {
+    const ch = await conn.createChannel();
+    for (;;) {
+      const m = await ch.get(queue, { noAck: true });
+      if (!m) break;
+      out.push({ body: m.content.toString(), headers: (m.properties.headers ?? {}) as Record<string, unknown> });
+    }
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+  return out;
+}
+
+export async function queueDepth(queue: string): Promise<number> {
+  const conn = await connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const q = await ch.checkQueue(queue);
+    await ch.close();
+    return q.messageCount;
+  } finally {
+    await conn.close();
+  }
+}
+
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Sum of a metric's samples whose labels include `labels`. */
+export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((v) => !('metricName' in v) || v.metricName === name || v.metricName === `${name}_count`)
+    .filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+export async function ledgerCounts(db: Kysely<any>): Promise<{ done: number; effects: Map<number, number> }> {
+  const done = await db.selectFrom('ledger_job').select(({ fn }) => fn.countAll<number>().as('n')).where('status', '=', 'Y').executeTakeFirstOrThrow();
+  const rows = await db.selectFrom('ledger_effect').select(['job_id']).execute();
+  const effects = new Map<number, number>();
+  for (const r of rows) effects.set(r.job_id as number, (effects.get(r.job_id as number) ?? 0) + 1);
+  return { done: Number(done.n), effects };
+}
