@@ -60,8 +60,11 @@ export async function drainQueue(queue: string): Promise<{ body: string; headers
 
 export async function queueDepth(queue: string): Promise<number> {
   const conn = await connect(AMQP_URL);
+  conn.on('error', () => undefined);
   try {
     const ch = await conn.createChannel();
+    // A missing queue closes the channel with 404; the rejection below carries it.
+    ch.on('error', () => undefined);
     const q = await ch.checkQueue(queue);
     await ch.close();
     return q.messageCount;

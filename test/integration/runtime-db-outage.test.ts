@@ -5,7 +5,7 @@ import { loadConfig } from '../../shared/config/config.ts';
 import { createTestEnv, MYSQL_SERVER, type TestEnv } from '../helpers/test-env.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { captureLogger, drainQueue, ledgerCounts, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
-import { createLedgerTables, insertJobs, ledgerService } from '../fixtures/ledger-service.ts';
+import { asLedger, createLedgerTables, insertJobs, ledgerService } from '../fixtures/ledger-service.ts';
 
 let t: TestEnv;
 let dbProxy: TcpProxy;
@@ -59,7 +59,7 @@ test('database unreachable for 20 s: messages retried with back-off, all process
 
     // Back-off, not a hot loop: a message fails at most once per retry step during 20 s
     // (first try, after 5 s, after 30 s), so attempt numbers stay small.
-    const rows = await db.selectFrom('ledger_job').select(['attempts_seen']).execute();
+    const rows = await asLedger(db).selectFrom('ledger_job').select(['attempts_seen']).execute();
     const maxAttempt = Math.max(...rows.map((r) => Math.max(...String(r.attempts_seen).split(',').filter(Boolean).map(Number))));
     assert.ok(maxAttempt >= 2 && maxAttempt <= 3, `attempts counted in Vigil's header (max ${maxAttempt})`);
     assert.ok(elapsed >= 25_000, `the retry after the outage waited for its back-off (${elapsed} ms)`);

@@ -1,0 +1,320 @@
+// Static checks of the Docker Compose deployment in compose/: there is no Docker engine in
+// CI, so this is what keeps the files in step with the code (service names, environment
+// variables, secrets, shutdown timing) and internally consistent.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { loadConfig } from '../../shared/config/config.ts';
+import { parseDuration } from '../../shared/config/env-reader.ts';
+import { QUEUE_NAMES } from '../../shared/runtime/queue-names.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const COMPOSE_DIR = join(ROOT, 'compose');
+const EXAMPLES_DIR = join(COMPOSE_DIR, 'secrets.example');
+const SECRETS_PREFIX = '/run/secrets/';
+
+interface DependsOn {
+  condition?: string;
+}
+
+interface Service {
+  image?: string;
+  build?: { context?: string; dockerfile?: string } | string;
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  secrets?: (string | { source: string; target?: string })[];
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  depends_on?: Record<string, DependsOn> | string[];
+  stop_grace_period?: string;
+  restart?: string;
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  deploy?: { replicas?: number };
+}
+
+interface ComposeFile {
+  version?: unknown;
+  'x-vigil-env'?: Record<string, string>;
+  services: Record<string, Service>;
+  secrets?: Record<string, { file?: string }>;
+  volumes?: Record<string, unknown>;
+}
+
+function readYaml<T>(path: string): T {
+  // `merge: true` resolves `<<: *anchor` as Compose does.
+  const doc = parseDocument(readFileSync(path, 'utf8'), { merge: true });
+  assert.deepEqual(doc.errors.map(String), [], `${path} does not parse`);
+  assert.deepEqual(doc.warnings.map(String), [], `${path} parses with warnings`);
+  return doc.toJS() as T;
+}
+
+const compose = readYaml<ComposeFile>(join(COMPOSE_DIR, 'docker-compose.yml'));
+const services = compose.services;
+const topSecrets = compose.secrets ?? {};
+
+/** Services running the Vigil image: built from compose/Dockerfile. */
+const vigilServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+const workers = vigilServices.filter(([name]) => name !== 'migrate');
+
+function envOf(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  assert.ok(!Array.isArray(env), 'environment must be a map, so `<<: *vigil-env` can merge it');
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+function secretNames(service: Service): string[] {
+  return (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+}
+
+function dependsOn(service: Service): Record<string, DependsOn> {
+  const d = service.depends_on ?? {};
+  return Array.isArray(d) ? Object.fromEntries(d.map((n) => [n, {}])) : d;
+}
+
+/** Compose durations are Go durations: `60s`, `1m30s`, `500ms`. */
+function composeDurationMs(text: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
+  assert.match(text, /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/, `not a Compose duration: ${text}`);
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g)) total += Number(m[1]) * units[m[2]!]!;
+  return total;
+}
+
+/** The contract's configuration variables (CONTRACT.md, "Configuration"). */
+const CONTRACT_VARIABLES = new Set([
+  'AMQP_URL', 'DATABASE_URL', 'VIGIL_QUEUE_PREFIX', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY', 'SMTP_URL', 'BUCKET_SOURCE', 'BUCKET_VIDEO', 'BUCKET_FRAMES', 'BUCKET_LIBRARY',
+  'METRICS_PORT', 'FACE_BACKEND', 'FACE_MATCH_THRESHOLD', 'LOG_LEVEL',
+  ...QUEUE_NAMES.map((q) => `${q.toUpperCase()}_CONCURRENCY`),
+]);
+/** Read by the platform rather than by loadConfig. */
+const PLATFORM_VARIABLES = new Set(['TMPDIR']);
+
+const baseName = (variable: string) => variable.replace(/_FILE$/, '');
+
+/**
+ * A service's environment with every `/run/secrets/x` path pointed at the example file of
+ * secret x, so the real loader reads what an operator starts from.
+ */
+function envWithExampleSecrets(service: Service): Record<string, string> {
+  const env = envOf(service);
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.endsWith('_FILE')) continue;
+    const file = topSecrets[v.slice(SECRETS_PREFIX.length)]?.file;
+    assert.ok(file, `${k}: no secret behind ${v}`);
+    env[k] = join(EXAMPLES_DIR, basename(file));
+  }
+  return env;
+}
+
+function exampleSecret(name: string): string {
+  const file = topSecrets[name]?.file;
+  assert.ok(file, `secret ${name} is not declared`);
+  return readFileSync(join(EXAMPLES_DIR, basename(file)), 'utf8').replace(/\r?\n$/, '');
+}
+
+test('the file is a Compose spec file with the Vigil services', () => {
+  assert.equal(compose.version, undefined, 'the Compose spec has no top-level version');
+  assert.ok(vigilServices.length > 0);
+});
+
+test('every queue has a service running it from the Vigil image', () => {
+  for (const name of QUEUE_NAMES) {
+    const s = services[name];
+    assert.ok(s, `no compose service ${name}`);
+    assert.deepEqual(s.command, ['run', name], name);
+    assert.deepEqual(s.build, { context: '..', dockerfile: 'compose/Dockerfile' }, name);
+    assert.ok((s.deploy?.replicas ?? 1) >= 1, name);
+  }
+  // Nothing else built from the image but the one-shot migration.
+  assert.deepEqual(workers.map(([n]) => n).sort(), [...QUEUE_NAMES].sort());
+});
+
+test('each service is given more time to stop than it takes to finish in-flight jobs', () => {
+  for (const [name, s] of vigilServices) {
+    const shutdown = parseDuration(envOf(s).VIGIL_SHUTDOWN_TIMEOUT ?? '30s');
+    assert.ok(shutdown !== undefined, `${name}: VIGIL_SHUTDOWN_TIMEOUT is no duration`);
+    assert.ok(s.stop_grace_period, `${name}: no stop_grace_period (Compose's default is 10s)`);
+    const grace = composeDurationMs(s.stop_grace_period);
+    assert.ok(grace > shutdown, `${name}: stop_grace_period ${grace} ms must exceed VIGIL_SHUTDOWN_TIMEOUT ${shutdown} ms`);
+  }
+});
+
+test('every environment variable of a Vigil service is one the app reads', () => {
+  for (const [name, s] of vigilServices) {
+    for (const variable of Object.keys(envOf(s))) {
+      const base = baseName(variable);
+      assert.ok(
+        CONTRACT_VARIABLES.has(base) || /^VIGIL_[A-Z_]+$/.test(base) || PLATFORM_VARIABLES.has(base),
+        `${name}: ${variable} is not a variable Vigil reads`,
+      );
+    }
+    // The pattern above would let a misspelt VIGIL_ name through: ask the loader itself.
+    const read = new Set<string>();
+    const env = envWithExampleSecrets(s);
+    const spy = new Proxy(env, {
+      get(target, key) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key);
+      },
+    });
+    loadConfig(spy);
+    for (const variable of Object.keys(env)) {
+      if (PLATFORM_VARIABLES.has(variable)) continue;
+      assert.ok(read.has(variable), `${name}: loadConfig never reads ${variable}`);
+    }
+  }
+});
+
+test('every Vigil service keeps the whole base environment', () => {
+  const base = compose['x-vigil-env'];
+  assert.ok(base && Object.keys(base).length > 0, 'no x-vigil-env');
+  for (const [name, s] of vigilServices) {
+    const env = envOf(s);
+    for (const [k, v] of Object.entries(base)) assert.equal(env[k], String(v), `${name}: ${k} (merge <<: *vigil-env)`);
+  }
+});
+
+test('each worker sets its own concurrency and the values are the intended ones', () => {
+  const expected: Record<string, number> = { facetraining: 2, facestreaming: 4, transcoder: 1, uploader: 2, notifier: 8 };
+  for (const name of QUEUE_NAMES) {
+    const config = loadConfig(envWithExampleSecrets(services[name]!));
+    assert.equal(config.concurrency[name], expected[name], name);
+  }
+  assert.equal(services.facestreaming?.deploy?.replicas, 2);
+});
+
+test('*_FILE variables name secrets that are declared and mounted', () => {
+  for (const [name, s] of vigilServices) {
+    for (const [variable, value] of Object.entries(envOf(s))) {
+      if (!variable.endsWith('_FILE')) continue;
+      assert.ok(value.startsWith(SECRETS_PREFIX), `${name}: ${variable}=${value} is not under ${SECRETS_PREFIX}`);
+      const secret = value.slice(SECRETS_PREFIX.length);
+      assert.ok(topSecrets[secret], `${name}: ${variable} names undeclared secret ${secret}`);
+      assert.ok(secretNames(s).includes(secret), `${name}: secret ${secret} is not mounted`);
+    }
+  }
+  for (const [name, s] of Object.entries(services)) {
+    for (const secret of secretNames(s)) assert.ok(topSecrets[secret], `${name}: undeclared secret ${secret}`);
+  }
+});
+
+test('every file a service mounts exists; secrets have an example', () => {
+  for (const [secret, { file }] of Object.entries(topSecrets)) {
+    assert.ok(file, `secret ${secret} has no file`);
+    if (file.startsWith('./secrets/')) {
+      assert.ok(existsSync(join(EXAMPLES_DIR, file.slice('./secrets/'.length))), `no secrets.example/ file for ${file}`);
+    } else {
+      assert.ok(existsSync(resolve(COMPOSE_DIR, file)), `secret file ${file} is missing`);
+    }
+  }
+  const named = new Set(Object.keys(compose.volumes ?? {}));
+  for (const [name, s] of Object.entries(services)) {
+    for (const v of s.volumes ?? []) {
+      const source = typeof v === 'string' ? v.split(':')[0]! : v.source ?? '';
+      if (/^[./~]/.test(source)) {
+        assert.ok(existsSync(resolve(COMPOSE_DIR, source)), `${name}: bind mount ${source} is missing`);
+      } else {
+        assert.ok(named.has(source), `${name}: volume ${source} is not declared`);
+      }
+    }
+  }
+  for (const [name, s] of vigilServices) {
+    const build = s.build as { context: string; dockerfile: string };
+    assert.ok(existsSync(join(resolve(COMPOSE_DIR, build.context), build.dockerfile)), `${name}: no Dockerfile`);
+  }
+});
+
+test('the example secrets agree with each other', () => {
+  const amqp = new URL(exampleSecret('amqp_url'));
+  const rabbit = exampleSecret('rabbitmq_default_user');
+  assert.match(rabbit, new RegExp(`^default_user = ${amqp.username}$`, 'm'));
+  assert.match(rabbit, new RegExp(`^default_pass = ${decodeURIComponent(amqp.password)}$`, 'm'));
+  assert.equal(amqp.hostname, 'rabbitmq');
+
+  const db = new URL(exampleSecret('database_url'));
+  assert.equal(db.username, 'root');
+  assert.equal(decodeURIComponent(db.password), exampleSecret('mariadb_root_password'));
+  assert.equal(db.hostname, 'mariadb');
+
+  assert.equal(exampleSecret('s3_secret_access_key'), exampleSecret('minio_root_password'));
+  // MinIO's limits on root credentials.
+  assert.ok(exampleSecret('s3_access_key_id').length >= 3);
+  assert.ok(exampleSecret('minio_root_password').length >= 8);
+});
+
+test('the infrastructure uses the same secrets as Vigil', () => {
+  const minio = envOf(services.minio!);
+  assert.equal(minio.MINIO_ROOT_USER_FILE, 's3_access_key_id');
+  assert.equal(minio.MINIO_ROOT_PASSWORD_FILE, 'minio_root_password');
+  assert.equal(envOf(services.mariadb!).MARIADB_ROOT_PASSWORD_FILE, '/run/secrets/mariadb_root_password');
+  const rabbitSecrets = services.rabbitmq!.secrets ?? [];
+  assert.ok(
+    rabbitSecrets.some((s) => typeof s === 'object' && s.source === 'rabbitmq_default_user' && s.target?.startsWith('/etc/rabbitmq/conf.d/')),
+    'rabbitmq must read its user from a conf.d snippet',
+  );
+});
+
+test('migrations run once, before any worker starts', () => {
+  const migrate = services.migrate;
+  assert.ok(migrate, 'no migrate service');
+  assert.deepEqual(migrate.command, ['migrate']);
+  assert.equal(migrate.restart, 'no');
+  assert.equal(dependsOn(migrate).migrate, undefined, 'migrate must not wait for itself');
+  assert.equal(dependsOn(migrate).mariadb?.condition, 'service_healthy');
+  for (const [name, s] of workers) {
+    const deps = dependsOn(s);
+    assert.equal(deps.migrate?.condition, 'service_completed_successfully', name);
+    assert.equal(deps.rabbitmq?.condition, 'service_healthy', name);
+    assert.equal(deps.mariadb?.condition, 'service_healthy', name);
+  }
+  for (const infra of ['rabbitmq', 'mariadb']) assert.ok(services[infra]?.healthcheck?.test, `${infra} has no healthcheck`);
+});
+
+test('RabbitMQ lets a transcoder job run for 2 hours before reclaiming it', () => {
+  const conf = readFileSync(join(COMPOSE_DIR, 'rabbitmq.conf'), 'utf8');
+  const m = /^consumer_timeout\s*=\s*(\d+)\s*$/m.exec(conf);
+  assert.ok(m, 'rabbitmq.conf sets no consumer_timeout');
+  assert.ok(Number(m[1]) >= 7_200_000, `consumer_timeout ${m[1]} ms is under 2 hours`);
+  const mounts = (services.rabbitmq?.volumes ?? []).filter((v): v is string => typeof v === 'string');
+  assert.ok(mounts.some((v) => /^\.\/rabbitmq\.conf:\/etc\/rabbitmq\/conf\.d\/[^:]+\.conf(:ro)?$/.test(v)), 'rabbitmq.conf is not mounted');
+});
+
+test('Prometheus scrapes every worker on its metrics port', () => {
+  const prom = readYaml<{ scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] }>(
+    join(COMPOSE_DIR, 'prometheus.yml'),
+  );
+  for (const [name, s] of workers) {
+    const job = prom.scrape_configs.find((j) => j.job_name === name);
+    assert.ok(job, `no scrape job for ${name}`);
+    const port = Number(envOf(s).METRICS_PORT ?? 9464);
+    assert.ok(job.dns_sd_configs?.some((d) => d.names.includes(name) && d.port === port), `${name}: scrape target is not ${name}:${port}`);
+  }
+});
+
+test('the Dockerfile installs ffmpeg and production dependencies and runs the CLI as non-root', () => {
+  const dockerfile = readFileSync(join(COMPOSE_DIR, 'Dockerfile'), 'utf8');
+  assert.match(dockerfile, /^FROM node:20-bookworm-slim\b/m);
+  assert.match(dockerfile, /apt-get install[^\n]*--no-install-recommends[^\n]*\bffmpeg\b/);
+  assert.match(dockerfile, /npm ci --omit=dev/);
+  const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+  assert.ok(users.length > 0 && !['root', '0'].includes(users.at(-1)!), 'the image must end as a non-root USER');
+  assert.match(dockerfile, /^ENTRYPOINT\s+\[\s*"node",\s*"services\/cli\/bin\.js"\s*\]/m);
+  for (const dir of ['services', 'shared', 'db']) {
+    assert.match(dockerfile, new RegExp(`^COPY\\s+${dir}/?\\s+\\./${dir}/?\\s*$`, 'm'), `${dir}/ is not copied`);
+  }
+  // A named volume inherits the image directory's owner; it must be writable by USER.
+  for (const [name, s] of vigilServices) {
+    for (const v of s.volumes ?? []) {
+      const target = typeof v === 'string' ? v.split(':')[1]! : v.target!;
+      assert.match(dockerfile, new RegExp(`chown\\s+\\S+\\s+${target}\\b`), `${name}: ${target} is not made writable in the image`);
+    }
+  }
+  const ignore = readFileSync(join(COMPOSE_DIR, 'Dockerfile.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  for (const needed of ['services', 'shared', 'db', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    assert.ok(!ignore.includes(needed), `${needed} must reach the build context`);
+  }
+  for (const excluded of ['node_modules', '.git', 'test', 'compose']) assert.ok(ignore.includes(excluded), `${excluded} is not ignored`);
+});
