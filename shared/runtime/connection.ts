@@ -86,7 +86,7 @@ export class BrokerConnection {
     for (const w of [...this.waiters]) w();
     const conn = this.conn;
     this.conn = undefined;
-    if (conn) await conn.close().catch(() => undefined);
+    if (conn) await closeConnection(conn);
   }
 
   private async connectLoop(initialDelayMs = 0): Promise<void> {
@@ -100,7 +100,7 @@ export class BrokerConnection {
           noDelay: true,
         });
         if (this.closing) {
-          await conn.close().catch(() => undefined);
+          await closeConnection(conn);
           return;
         }
         await this.adopt(conn);
@@ -160,7 +160,7 @@ export class BrokerConnection {
       // A hook that cannot set up (a declaration refused, a channel closed) gets a fresh
       // connection after back-off rather than a half-configured one.
       this.opts.logger.error({ err }, 'broker setup failed; reconnecting');
-      await conn.close().catch(() => undefined);
+      await closeConnection(conn);
     }
   }
 
@@ -178,4 +178,21 @@ export function withHeartbeat(url: string, seconds: number): string {
   const u = new URL(url);
   if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
   return u.toString();
+}
+
+/**
+ * Closes a connection, bounded in time: amqplib waits for the broker's CloseOk without a
+ * limit, so a broker that hangs would hang shutdown. Past the limit the socket is dropped;
+ * the broker requeues whatever was unacked on it.
+ */
+export async function closeConnection(conn: ChannelModel, timeoutMs = 3000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    conn.close().then(() => true, () => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!closed) (conn as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import type { Logger } from '../logger.ts';
 import type { Metrics, MessageOutcome } from '../metrics.ts';
+import { closeChannel } from './close-channel.ts';
 import type { BrokerConnection } from './connection.ts';
 import { errorCode, errorMessage, isPermanent } from './errors.ts';
 import type { MessageCodec } from './messages.ts';
@@ -126,7 +127,7 @@ export class Consumer<P> {
       }
     }
     this.channel = undefined;
-    if (ch) await ch.close().catch(() => undefined);
+    if (ch) await closeChannel(ch);
   }
 
   private async attach(conn: ChannelModel): Promise<void> {
@@ -169,7 +170,7 @@ export class Consumer<P> {
       // channel; its close handler subscribes again after redeclaring the topology.
       this.log.warn('consumer cancelled by the broker; resubscribing');
       this.consumerTag = undefined;
-      ch.close().catch(() => undefined);
+      void closeChannel(ch);
       return;
     }
     const job: InFlight = { channel: ch, message: msg, abort: new AbortController(), settled: false, counted: false, done: Promise.resolve() };

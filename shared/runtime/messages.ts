@@ -37,7 +37,9 @@ function parseImageId(body: Buffer): ImageIdMessage {
   if (/^\d+$/.test(text)) {
     id = Number(text);
   } else {
-    id = validate(idSchema, parseJson(text, 'a decimal id or JSON {"id":123}')).id;
+    const json = parseJson(text, 'a decimal id or JSON {"id":123}');
+    // `-3` or `1.5` parse as JSON numbers: say what is wrong with the id, not the shape.
+    id = typeof json === 'number' ? json : validate(idSchema, json).id;
   }
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) {
     throw new BadMessageError(`id must be an integer from 1 to ${MAX_ID} (got ${String(id).slice(0, 40)})`);

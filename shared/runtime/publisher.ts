@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../logger.ts';
 import type { BrokerConnection } from './connection.ts';
+import { closeChannel } from './close-channel.ts';
 import { TransientError } from './errors.ts';
 import { assertTopology, describeTopology, type TopologyOptions } from './topology.ts';
 
@@ -91,7 +92,7 @@ export class Publisher {
   async close(): Promise<void> {
     const ch = this.channel;
     this.channel = undefined;
-    if (ch) await ch.close().catch(() => undefined);
+    if (ch) await closeChannel(ch);
   }
 
   private async getChannel(deadline: number): Promise<ConfirmChannel> {

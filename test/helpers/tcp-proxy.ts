@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A TCP proxy on loopback in front of a real server (RabbitMQ, MariaDB), for fault
  * injection: `cut()` drops every open connection mid-flight; `block()` also refuses new
- * ones until `unblock()`, as when the server is unreachable.
+ * ones until `unblock()`, as when the server is unreachable; `stall()` keeps connections
+ * open but forwards nothing, as when the server hangs.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
@@ -58,6 +59,11 @@ export class TcpProxy {
     this.cuts += 1;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+  }
+
+  /** Stops forwarding on open connections without closing them: the peer just goes quiet. */
+  stall(): void {
+    for (const s of this.sockets) s.pause();
   }
 
   block(): void {

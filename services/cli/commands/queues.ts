@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from 'amqplib';
+import { closeConnection } from '../../../shared/runtime/connection.ts';
 import { describeTopology } from '../../../shared/runtime/topology.ts';
 import { QUEUE_NAMES } from '../../../shared/runtime/queue-names.ts';
 import { topologyOptions } from '../../../shared/runtime/app.ts';
@@ -54,7 +55,7 @@ export function registerQueues(program: Command, ctx: CliContext): void {
           });
         }
       } finally {
-        await conn.close().catch(() => undefined);
+        await closeConnection(conn);
       }
       ctx.print(!!opts.json, { queues: reports }, () => formatTable(reports));
     });
