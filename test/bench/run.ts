@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark, each printing a table with its baseline measured in
+// the same run. `npm run bench -- runtime` runs the named ones only.
+import { benchRuntime } from './runtime.bench.ts';
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  runtime: benchRuntime,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await run();
+}
