@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kys
 import type { Database } from './schema.ts';
 import { RESULT_CODES } from './result-codes.ts';
 import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
+import * as m20261121T1000 from './migrations/20261121T1000-face-descriptor.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -10,6 +11,7 @@ import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '20261121T0900-initial-schema': m20261121T0900,
+  '20261121T1000-face-descriptor': m20261121T1000,
 };
 
 export interface MigrateReport {

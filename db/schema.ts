@@ -61,12 +61,28 @@ export interface ResultCodeTable {
   is_success: number;
 }
 
+export interface FaceDescriptorTable {
+  id: Generated<number>;
+  train_img_id: number;
+  lan_id: string;
+  model: string;
+  /** 128 float32, little-endian (`db/descriptor.ts`). */
+  descriptor: Buffer;
+  /** JSON: the face box in the enrolment photo. */
+  box: string;
+  score: number;
+  /** JSON: the quality measures at enrolment. */
+  quality: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
   stream_img: StreamImgTable;
   process_status: ProcessStatusTable;
   result_code: ResultCodeTable;
+  face_descriptor: FaceDescriptorTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

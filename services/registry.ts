@@ -5,7 +5,9 @@ import type { ServiceName } from '../shared/runtime/queue-names.ts';
  * The services `vigil run` can start, loaded on demand so a process that runs only the
  * transcoder never loads TensorFlow. Each later issue adds its service here.
  */
-export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>> = {};
+export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>> = {
+  facetraining: async () => (await import('./facetraining/main.ts')).service,
+};
 
 export function availableServices(): ServiceName[] {
   return Object.keys(SERVICES) as ServiceName[];

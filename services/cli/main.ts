@@ -2,10 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../shared/config/config.ts';
 import { errorMessage } from '../../shared/runtime/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
+import { registerEnroll } from './commands/enroll.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerPublish } from './commands/publish.ts';
 import { registerQueues } from './commands/queues.ts';
 import { registerRun } from './commands/run.ts';
+import { registerVerify } from './commands/verify.ts';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -25,6 +27,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerPublish(program, ctx);
   registerQueues(program, ctx);
+  registerEnroll(program, ctx);
+  registerVerify(program, ctx);
   return program;
 }
 

@@ -23,6 +23,10 @@ export interface AppContext {
   workerName: string;
   /** Closes the database pools (the broker is closed by the running app). */
   closeDatabases(): Promise<void>;
+  /** Registers a resource shared by services (a worker pool) to close after the consumers. */
+  onClose(fn: () => Promise<void>): void;
+  /** Runs the registered closers, newest first. */
+  runClosers(): Promise<void>;
 }
 
 export interface ServiceInstance {
@@ -79,7 +83,22 @@ export function createAppContext(config: Config, logger: Logger, extraPoolConnec
   const closeDatabases = async () => {
     await Promise.all([database.close(), lockDb.close()]);
   };
-  return { config, logger, metrics, database, locks, broker, publisher, workerName, closeDatabases };
+  const closers: (() => Promise<void>)[] = [];
+  return {
+    config,
+    logger,
+    metrics,
+    database,
+    locks,
+    broker,
+    publisher,
+    workerName,
+    closeDatabases,
+    onClose: (fn) => closers.push(fn),
+    async runClosers() {
+      for (const fn of closers.splice(0).reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'close failed'));
+    },
+  };
 }
 
 /**
@@ -136,6 +155,7 @@ export async function runServices(
         logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: finishing in-flight messages');
         await Promise.all(consumers.map((c) => c.close(config.shutdownTimeoutMs)));
         for (const i of instances) await i.close?.().catch((err: unknown) => logger.error({ err }, 'service close failed'));
+        await app.runClosers();
         await app.publisher.close();
         await app.broker.close();
         await health?.close();

@@ -1,0 +1,29 @@
+import { facetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
+import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
+import type { ServiceModule } from '../../shared/runtime/app.ts';
+import { CODECS } from '../../shared/runtime/messages.ts';
+import { facetrainingHandler } from './handler.ts';
+
+export const service: ServiceModule = {
+  name: 'facetraining',
+  async create(app) {
+    const faces = await faceAnalyzerFor(app);
+    const handle = facetrainingHandler({
+      repo: facetrainingRepository(app.database.db),
+      faces,
+      locks: app.locks,
+      bounds: app.config.face.quality,
+      metrics: app.metrics,
+      worker: app.workerName,
+    });
+    return {
+      definition: {
+        service: 'facetraining',
+        queue: 'facetraining',
+        concurrency: app.config.concurrency.facetraining,
+        codec: CODECS.facetraining,
+        handle,
+      },
+    };
+  },
+};

@@ -1,0 +1,215 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { decodeImage, type DecodeOptions } from './decode.ts';
+import { estimatePose, scaleBox, scalePoints, unpadBox, unpadPoints, type Box, type Point } from './geometry.ts';
+import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, type FaceQuality } from './quality.ts';
+
+const require = createRequire(import.meta.url);
+
+export type FaceBackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type FaceBackend = Exclude<FaceBackendChoice, 'auto'>;
+
+export interface AnalyzedFace {
+  /** In the original (upright) image's pixels. */
+  box: Box;
+  score: number;
+  landmarks: Point[];
+  descriptor: Float32Array;
+  quality: FaceQuality;
+}
+
+export interface FaceAnalysis {
+  width: number;
+  height: number;
+  faces: AnalyzedFace[];
+  /** The faces were found only on a padded canvas (a tightly cropped head shot). */
+  padded: boolean;
+  backend: FaceBackend;
+  /** Live tensors after the analysis: flat over time, or memory leaks. */
+  numTensors: number;
+  ms: number;
+}
+
+export interface AnalyzeOptions extends DecodeOptions {
+  /** Detector confidence below which a face is not counted. @default 0.5 */
+  minConfidence?: number;
+  /** Retry on a padded canvas when nothing is found. @default true */
+  paddedRetry?: boolean;
+}
+
+export interface EngineInfo {
+  backend: FaceBackend;
+  faceApiVersion: string;
+  tfjsVersion: string;
+  /** Stored with each descriptor, so a later model change is detectable. */
+  model: string;
+}
+
+/* The parts of TensorFlow.js and face-api this engine uses, typed narrowly. */
+interface Tensor {
+  dispose(): void;
+}
+interface Tf {
+  tensor3d(values: Uint8Array, shape: [number, number, number], dtype: 'int32'): Tensor;
+  pad(t: Tensor, paddings: [number, number][], constant: number): Tensor;
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  memory(): { numTensors: number };
+  version_core: string;
+  engine(): { startScope(): void; endScope(): void };
+}
+interface FaceApiResult {
+  detection: { box: Box; score: number };
+  landmarks: { positions: Point[] };
+  descriptor: Float32Array;
+}
+interface FaceApi {
+  version: string;
+  tf: Tf;
+  nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }>;
+  SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
+  detectAllFaces(input: Tensor, options: unknown): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiResult[]> } };
+}
+
+function loadFaceApi(backend: FaceBackend): { faceapi: FaceApi; tf: Tf } {
+  if (backend === 'tensorflow') {
+    // Native libtensorflow; its npm install downloads the library, so it is optional.
+    const tf = require('@tensorflow/tfjs-node') as Tf;
+    return { faceapi: require('@vladmandic/face-api/dist/face-api.node.js') as FaceApi, tf };
+  }
+  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+  return { faceapi, tf: faceapi.tf };
+}
+
+async function activate(backend: FaceBackend, tf: Tf): Promise<void> {
+  if (backend === 'wasm') {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void; setThreadsCount?(n: number): void };
+    // The .wasm files come from node_modules, never a CDN.
+    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+    // One thread per engine: parallelism comes from the worker pool, one engine per core.
+    wasm.setThreadsCount?.(1);
+  }
+  if (backend !== 'tensorflow' && !(await tf.setBackend(backend))) throw new Error(`TensorFlow.js backend ${backend} did not initialise`);
+  await tf.ready();
+}
+
+const MODEL_DIR = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+
+/**
+ * SSD MobileNet v1 detection, 68-point landmarks and 128-d descriptors with face-api on
+ * TensorFlow.js, models from the files the npm package ships. One engine per thread.
+ */
+export class FaceEngine {
+  private constructor(
+    private readonly faceapi: FaceApi,
+    private readonly tf: Tf,
+    readonly info: EngineInfo,
+  ) {}
+
+  /** `auto` tries the native backend, then wasm, then cpu; `attempts` says why each failed. */
+  static async load(choice: FaceBackendChoice): Promise<{ engine: FaceEngine; attempts: string[] }> {
+    const order: FaceBackend[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+    const attempts: string[] = [];
+    for (const backend of order) {
+      try {
+        const { faceapi, tf } = loadFaceApi(backend);
+        await activate(backend, tf);
+        for (const net of ['ssdMobilenetv1', 'faceLandmark68Net', 'faceRecognitionNet'] as const) await faceapi.nets[net].loadFromDisk(MODEL_DIR);
+        const info: EngineInfo = {
+          backend,
+          faceApiVersion: faceapi.version,
+          tfjsVersion: tf.version_core,
+          model: `@vladmandic/face-api@${faceapi.version}/faceRecognitionNet`,
+        };
+        return { engine: new FaceEngine(faceapi, tf, info), attempts };
+      } catch (err) {
+        attempts.push(`${backend}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Error(`no TensorFlow.js backend could be loaded (${attempts.join('; ')})`);
+  }
+
+  /** One pass over a small image compiles the kernels before the first real job. */
+  async warmUp(): Promise<void> {
+    const { default: sharp } = await import('sharp');
+    const png = await sharp({ create: { width: 160, height: 160, channels: 3, background: { r: 120, g: 110, b: 100 } } }).png().toBuffer();
+    await this.analyze(png, { paddedRetry: false });
+  }
+
+  async analyze(bytes: Uint8Array, opts: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+    const t0 = performance.now();
+    const img = await decodeImage(bytes, opts);
+    const scale = img.originalWidth / img.width;
+    const options = new this.faceapi.SsdMobilenetv1Options({ minConfidence: opts.minConfidence ?? 0.5, maxResults: 50 });
+    const input = this.tf.tensor3d(img.rgb, [img.height, img.width, 3], 'int32');
+    let results: FaceApiResult[];
+    let pad = 0;
+    try {
+      results = await this.faceapi.detectAllFaces(input, options).withFaceLandmarks().withFaceDescriptors();
+      const touchesBorder = results.some((r) => touches(r.detection.box, img.width, img.height));
+      if ((results.length === 0 || touchesBorder) && (opts.paddedRetry ?? true)) {
+        // Detectors miss, or barely see, faces that touch the image border (ID-badge
+        // crops): look again with a neutral margin around the picture, keep the better.
+        const margin = Math.round(Math.max(img.width, img.height) * 0.4);
+        const padded = this.tf.pad(input, [[margin, margin], [margin, margin], [0, 0]], 128);
+        try {
+          const again = await this.faceapi.detectAllFaces(padded, options).withFaceLandmarks().withFaceDescriptors();
+          if (again.length > 0 && (results.length === 0 || bestScore(again) > bestScore(results))) {
+            results = again;
+            pad = margin;
+          }
+        } finally {
+          padded.dispose();
+        }
+      }
+    } finally {
+      input.dispose();
+    }
+
+    const gray = toGray(img.rgb, img.width, img.height);
+    const faces = results.map((r): AnalyzedFace => {
+      const box = pad ? unpadBox(r.detection.box, pad, img.width, img.height) : plainBox(r.detection.box);
+      const points = pad ? unpadPoints(r.landmarks.positions, pad) : r.landmarks.positions.map((p) => ({ x: p.x, y: p.y }));
+      const region = resampleRegion(gray, box, QUALITY_REGION_SIZE);
+      const original = scaleBox(box, scale);
+      const landmarks = scalePoints(points, scale);
+      return {
+        box: original,
+        score: r.detection.score,
+        landmarks,
+        descriptor: Float32Array.from(r.descriptor),
+        quality: {
+          sizePx: Math.min(original.width, original.height),
+          score: r.detection.score,
+          brightness: brightness(region),
+          sharpness: sharpness(region, QUALITY_REGION_SIZE),
+          pose: estimatePose(landmarks),
+        },
+      };
+    });
+    return {
+      width: img.originalWidth,
+      height: img.originalHeight,
+      faces,
+      padded: pad > 0 && faces.length > 0,
+      backend: this.info.backend,
+      numTensors: this.tf.memory().numTensors,
+      ms: Math.round(performance.now() - t0),
+    };
+  }
+}
+
+function touches(b: Box, width: number, height: number): boolean {
+  const mx = width * 0.02;
+  const my = height * 0.02;
+  return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
+}
+
+function bestScore(results: FaceApiResult[]): number {
+  return Math.max(...results.map((r) => r.detection.score));
+}
+
+function plainBox(b: Box): Box {
+  return { x: b.x, y: b.y, width: b.width, height: b.height };
+}

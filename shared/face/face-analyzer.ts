@@ -1,0 +1,71 @@
+import type { AppContext } from '../runtime/app.ts';
+import type { Logger } from '../logger.ts';
+import { WorkerPool } from '../runtime/worker-pool.ts';
+import type { AnalyzeOptions, EngineInfo, FaceAnalysis, FaceBackendChoice } from './engine.ts';
+import type { FaceTask, FaceWorkerData } from './face-worker.ts';
+
+export interface EngineReport extends EngineInfo {
+  /** Why the backends tried before this one were not used. */
+  attempts: string[];
+}
+
+/** Face analysis off the event loop: what the services depend on. */
+export interface FaceAnalyzer {
+  info: EngineReport;
+  workers: number;
+  analyze(bytes: Uint8Array): Promise<FaceAnalysis>;
+  close(): Promise<void>;
+}
+
+export async function startFaceAnalyzer(opts: {
+  backend: FaceBackendChoice;
+  workers: number;
+  options: AnalyzeOptions;
+  logger: Logger;
+}): Promise<FaceAnalyzer> {
+  const workerData: FaceWorkerData = { backend: opts.backend, options: opts.options };
+  const pool = new WorkerPool<FaceTask, FaceAnalysis | EngineReport>({
+    entry: new URL('./face-worker.ts', import.meta.url),
+    size: opts.workers,
+    name: 'face',
+    workerData,
+    logger: opts.logger,
+  });
+  try {
+    await pool.ready();
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+  const info = (await pool.run({ op: 'info' })) as EngineReport;
+  opts.logger.info({ backend: info.backend, notUsed: info.attempts, workers: opts.workers, model: info.model }, 'face engine ready');
+  return {
+    info,
+    workers: opts.workers,
+    analyze(bytes) {
+      // A private copy whose memory moves to the worker instead of being cloned.
+      const copy = new Uint8Array(bytes);
+      return pool.run({ op: 'analyze', bytes: copy }, [copy.buffer]) as Promise<FaceAnalysis>;
+    },
+    close: () => pool.close(),
+  };
+}
+
+const perApp = new WeakMap<AppContext, Promise<FaceAnalyzer>>();
+
+/** One pool per process, shared by facetraining and facestreaming when they run together. */
+export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
+  let analyzer = perApp.get(app);
+  if (!analyzer) {
+    const { face } = app.config;
+    analyzer = startFaceAnalyzer({
+      backend: face.backend,
+      workers: face.workers,
+      options: { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide },
+      logger: app.logger,
+    });
+    perApp.set(app, analyzer);
+    app.onClose(async () => (await analyzer!).close());
+  }
+  return analyzer;
+}
