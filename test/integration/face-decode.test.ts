@@ -76,8 +76,8 @@ test('the engine finds the faces of a group photo and leaks no tensors, whatever
   ];
   for (let round = 0; round < 3; round++) {
     for (const bytes of inputs) {
-      const r = await engine.analyze(bytes).catch((err: unknown) => err);
-      if (r instanceof Error) assert.equal((r as InvalidImageError).code, 'INVALID_IMAGE');
+      const r = await engine.analyze(bytes).catch((err: unknown) => err as InvalidImageError);
+      if (r instanceof Error) assert.equal(r.code, 'INVALID_IMAGE');
       else assert.equal(r.numTensors, baseline, 'tensor count stays flat');
     }
   }

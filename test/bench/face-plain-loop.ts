@@ -1,0 +1,35 @@
+// The baseline: a plain single-thread face-api loop, as the face-api demos write it
+// (decode, tensor, detect + landmarks + descriptor, dispose), on the wasm backend with one
+// thread. Run as its own process; prints {"rate","images","backend"}.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { enrolmentPhotos } from './face-images.ts';
+
+const require = createRequire(import.meta.url);
+const n = Number(process.argv[2] ?? 200);
+const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+const wasm = require('@tensorflow/tfjs-backend-wasm');
+const tf = faceapi.tf;
+wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+wasm.setThreadsCount?.(1);
+await tf.setBackend('wasm');
+await tf.ready();
+const models = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
+await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
+await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
+const photos = await enrolmentPhotos();
+const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 });
+
+async function one(bytes: Buffer): Promise<void> {
+  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const tensor = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32');
+  await faceapi.detectAllFaces(tensor, options).withFaceLandmarks().withFaceDescriptors();
+  tensor.dispose();
+}
+await one(photos[0]!);
+const t0 = performance.now();
+for (let i = 0; i < n; i++) await one(photos[i % photos.length]!);
+const seconds = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ rate: n / seconds, images: n, backend: tf.getBackend() }));

@@ -1,0 +1,78 @@
+// Issue 4 benchmark: enrolments per second through the facetraining service (RabbitMQ and
+// MariaDB, a worker thread per core) next to a plain single-thread face-api loop over the
+// same photos, in the same run; then RSS and live tensors along 2,000 enrolments.
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../shared/config/config.ts';
+import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { createAppContext, runServices } from '../../shared/runtime/app.ts';
+import { service as facetraining } from '../../services/facetraining/main.ts';
+import { createTestEnv } from '../helpers/test-env.ts';
+import { publishRaw } from '../helpers/runtime-harness.ts';
+import { enrolmentPhotos } from './face-images.ts';
+import { printTable } from './table.ts';
+
+const PLAIN_IMAGES = 150;
+const SERVICE_IMAGES = 2000;
+
+function plainLoop(n: number): Promise<{ rate: number; backend: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./face-plain-loop.ts', import.meta.url)), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`plain loop exited ${code}`))));
+  });
+}
+
+export async function benchFacetraining(): Promise<void> {
+  const cores = availableParallelism();
+  const plain = await plainLoop(PLAIN_IMAGES);
+
+  const t = await createTestEnv('benchfacetrain', { FACE_WORKERS: String(cores), FACETRAINING_CONCURRENCY: String(cores * 2), LOG_LEVEL: 'warn' });
+  const photos = await enrolmentPhotos();
+  const db = t.database().db;
+  const ids: number[] = [];
+  for (let i = 0; i < SERVICE_IMAGES; i += 200) {
+    const rows = Array.from({ length: Math.min(200, SERVICE_IMAGES - i) }, (_, k) => ({ lan_id: `NA\\bench${i + k}`, image: photos[(i + k) % photos.length]! }));
+    const r = await db.insertInto('train_img').values(rows).executeTakeFirstOrThrow();
+    for (let k = 0; k < rows.length; k++) ids.push(Number(r.insertId) + k);
+  }
+  const app = createAppContext(loadConfig(t.env), createLogger({ level: 'warn' }));
+  const running = await runServices([facetraining], app, { healthServer: false });
+  const analyzer = await faceAnalyzerFor(app);
+  const done = async () => {
+    const r = await db.selectFrom('train_img').select(({ fn }) => fn.countAll<number>().as('n')).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow();
+    return Number(r.n);
+  };
+  const samples: (string | number)[][] = [];
+  const t0 = performance.now();
+  await publishRaw(`${t.prefix}facetraining`, ids.map(String));
+  let rate100 = 0;
+  for (const mark of [100, 500, 1000, 1500, 2000]) {
+    while ((await done()) < mark) await sleep(200);
+    if (mark === 100) rate100 = performance.now();
+    const probe = await analyzer.analyze(photos[0]!);
+    samples.push([mark, Math.round(process.memoryUsage().rss / 2 ** 20), probe.numTensors]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const steady = (SERVICE_IMAGES - 100) / ((performance.now() - rate100) / 1000);
+  const rate = SERVICE_IMAGES / seconds;
+  const results = await db.selectFrom('train_img').select(['result']).execute();
+  const ok = results.filter((r) => r.result === 'SUCCESS').length;
+  await running.stop();
+  await t.cleanup();
+
+  printTable(
+    `Enrolments per second (${photos.length} distinct face crops, ${cores} cores, backend ${analyzer.info.backend})`,
+    ['pipeline', 'images', 'enrolments/s', 'ratio'],
+    [
+      [`plain single-thread face-api loop (${plain.backend})`, PLAIN_IMAGES, plain.rate.toFixed(2), '1.00'],
+      [`facetraining service, RabbitMQ + MariaDB, ${cores} workers`, SERVICE_IMAGES, rate.toFixed(2), (rate / plain.rate).toFixed(2)],
+      ['  the same, after the first 100 (steady state)', SERVICE_IMAGES - 100, steady.toFixed(2), (steady / plain.rate).toFixed(2)],
+    ],
+  );
+  printTable(`Memory along ${SERVICE_IMAGES} enrolments (${ok} SUCCESS)`, ['enrolments done', 'RSS MiB (main thread + workers)', 'live tensors in a worker'], samples);
+}
