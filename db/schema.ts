@@ -15,7 +15,8 @@ export interface EmployeeTable {
   created_at: CreatedAt;
 }
 
-export interface TrainImgTable {
+/** Columns `train_img` and `stream_img` share (CONTRACT.md, "Database"). */
+interface ImageRowColumns {
   id: Generated<number>;
   lan_id: string;
   capture_time: ColumnType<Date, Date | undefined, Date>;
@@ -26,17 +27,11 @@ export interface TrainImgTable {
   num_faces: number | null;
 }
 
-export interface StreamImgTable {
-  id: Generated<number>;
-  lan_id: string;
-  capture_time: ColumnType<Date, Date | undefined, Date>;
-  image: Buffer | null;
-  status: ColumnType<RowStatus, RowStatus | undefined, RowStatus>;
-  result: ResultCode | null;
-  processed_time: Date | null;
+export type TrainImgTable = ImageRowColumns;
+
+export interface StreamImgTable extends ImageRowColumns {
   accuracy: number | null;
   distance: number | null;
-  num_faces: number | null;
   train_img_id: number | null;
 }
 
