@@ -147,8 +147,9 @@ export class FaceEngine {
     let pad = 0;
     try {
       results = await this.faceapi.detectAllFaces(input, options).withFaceLandmarks().withFaceDescriptors();
-      const touchesBorder = results.some((r) => touches(r.detection.box, img.width, img.height));
-      if ((results.length === 0 || touchesBorder) && (opts.paddedRetry ?? true)) {
+      // A confident face is kept as found; the second pass costs a whole detection.
+      const doubtful = results.some((r) => r.detection.score < 0.9 && touches(r.detection.box, img.width, img.height));
+      if ((results.length === 0 || doubtful) && (opts.paddedRetry ?? true)) {
         // Detectors miss, or barely see, faces that touch the image border (ID-badge
         // crops): look again with a neutral margin around the picture, keep the better.
         const margin = Math.round(Math.max(img.width, img.height) * 0.4);
