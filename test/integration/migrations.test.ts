@@ -71,7 +71,11 @@ test('two migrations at once on a new database both succeed (the migrator locks)
     const b = openDatabase(other.config.database.url, { poolSize: 2 });
     try {
       const [ra, rb] = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
-      assert.equal(ra.applied.length + rb.applied.length, 1);
+      const applied = [...ra.applied, ...rb.applied];
+      assert.equal(new Set(applied).size, applied.length, 'no migration applied twice');
+      const recorded = await a.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
+      assert.equal(recorded.length, applied.length, 'each recorded migration was applied by one of the two');
+      assert.ok(applied.includes('20261121T0900-initial-schema'));
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
