@@ -33,8 +33,13 @@ export interface FaceAnalysis {
 export interface AnalyzeOptions extends DecodeOptions {
   /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence?: number;
-  /** Retry on a padded canvas when nothing is found. @default true */
+  /** Retry on a padded canvas when nothing is found, or a border face scores below `doubtfulScore`. @default true */
   paddedRetry?: boolean;
+  /**
+   * A face touching the border with a lower score gets a second look; at or above it the
+   * second detection could not change the outcome. @default 0.8 (FACE_MIN_SCORE)
+   */
+  doubtfulScore?: number;
 }
 
 export interface EngineInfo {
@@ -148,7 +153,8 @@ export class FaceEngine {
     try {
       results = await this.faceapi.detectAllFaces(input, options).withFaceLandmarks().withFaceDescriptors();
       // A confident face is kept as found; the second pass costs a whole detection.
-      const doubtful = results.some((r) => r.detection.score < 0.9 && touches(r.detection.box, img.width, img.height));
+      const doubtfulScore = opts.doubtfulScore ?? 0.8;
+      const doubtful = results.some((r) => r.detection.score < doubtfulScore && touches(r.detection.box, img.width, img.height));
       if ((results.length === 0 || doubtful) && (opts.paddedRetry ?? true)) {
         // Detectors miss, or barely see, faces that touch the image border (ID-badge
         // crops): look again with a neutral margin around the picture, keep the better.
