@@ -36,8 +36,8 @@ export interface AnalyzeOptions extends DecodeOptions {
   /** Retry on a padded canvas when nothing is found, or a border face scores below `doubtfulScore`. @default true */
   paddedRetry?: boolean;
   /**
-   * A face touching the border with a lower score gets a second look; at or above it the
-   * second detection could not change the outcome. @default 0.8 (FACE_MIN_SCORE)
+   * A face touching the border and scoring below this gets a second look: such boxes are
+   * often badly fitted (half background), which skews every quality measure. @default 0.9
    */
   doubtfulScore?: number;
 }
@@ -69,12 +69,24 @@ interface FaceApiResult {
   landmarks: { positions: Point[] };
   descriptor: Float32Array;
 }
+interface FaceApiDetection {
+  box: Box;
+  score: number;
+}
 interface FaceApi {
   version: string;
   tf: Tf;
   nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }>;
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
-  detectAllFaces(input: Tensor, options: unknown): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiResult[]> } };
+  /** Thenable: detection alone. */
+  detectAllFaces(input: Tensor, options: unknown): PromiseLike<FaceApiDetection[]>;
+  extendWithFaceDetection(source: object, detection: FaceApiDetection): { detection: FaceApiDetection };
+  /** Landmarks (then descriptors) for detections already made: face-api's own task, fed our choice. */
+  DetectAllFaceLandmarksTask: new (
+    parent: Promise<{ detection: FaceApiDetection }[]>,
+    input: Tensor,
+    useTinyLandmarkNet: boolean,
+  ) => { withFaceDescriptors(): Promise<FaceApiResult[]> };
 }
 
 function loadFaceApi(backend: FaceBackend): { faceapi: FaceApi; tf: Tf } {
@@ -148,30 +160,30 @@ export class FaceEngine {
     const scale = img.originalWidth / img.width;
     const options = new this.faceapi.SsdMobilenetv1Options({ minConfidence: opts.minConfidence ?? 0.5, maxResults: 50 });
     const input = this.tf.tensor3d(img.rgb, [img.height, img.width, 3], 'int32');
+    let padded: Tensor | undefined;
     let results: FaceApiResult[];
     let pad = 0;
     try {
-      results = await this.faceapi.detectAllFaces(input, options).withFaceLandmarks().withFaceDescriptors();
-      // A confident face is kept as found; the second pass costs a whole detection.
-      const doubtfulScore = opts.doubtfulScore ?? 0.8;
-      const doubtful = results.some((r) => r.detection.score < doubtfulScore && touches(r.detection.box, img.width, img.height));
-      if ((results.length === 0 || doubtful) && (opts.paddedRetry ?? true)) {
-        // Detectors miss, or barely see, faces that touch the image border (ID-badge
+      // Detection first; landmarks and descriptors only once, for the canvas kept.
+      let detections = await this.faceapi.detectAllFaces(input, options);
+      const doubtfulScore = opts.doubtfulScore ?? 0.9;
+      const doubtful = detections.some((d) => d.score < doubtfulScore && touches(d.box, img.width, img.height));
+      if ((detections.length === 0 || doubtful) && (opts.paddedRetry ?? true)) {
+        // Detectors miss, or badly fit, faces that touch the image border (ID-badge
         // crops): look again with a neutral margin around the picture, keep the better.
         const margin = Math.round(Math.max(img.width, img.height) * 0.4);
-        const padded = this.tf.pad(input, [[margin, margin], [margin, margin], [0, 0]], 128);
-        try {
-          const again = await this.faceapi.detectAllFaces(padded, options).withFaceLandmarks().withFaceDescriptors();
-          if (again.length > 0 && (results.length === 0 || bestScore(again) > bestScore(results))) {
-            results = again;
-            pad = margin;
-          }
-        } finally {
-          padded.dispose();
+        padded = this.tf.pad(input, [[margin, margin], [margin, margin], [0, 0]], 128);
+        const again = await this.faceapi.detectAllFaces(padded, options);
+        if (again.length > 0 && (detections.length === 0 || bestScore(again) > bestScore(detections))) {
+          detections = again;
+          pad = margin;
         }
       }
+      const sources = detections.map((d) => this.faceapi.extendWithFaceDetection({}, d));
+      results = await new this.faceapi.DetectAllFaceLandmarksTask(Promise.resolve(sources), pad ? padded! : input, false).withFaceDescriptors();
     } finally {
       input.dispose();
+      padded?.dispose();
     }
 
     const gray = toGray(img.rgb, img.width, img.height);
@@ -213,8 +225,8 @@ function touches(b: Box, width: number, height: number): boolean {
   return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
 }
 
-function bestScore(results: FaceApiResult[]): number {
-  return Math.max(...results.map((r) => r.detection.score));
+function bestScore(detections: FaceApiDetection[]): number {
+  return Math.max(...detections.map((d) => d.score));
 }
 
 function plainBox(b: Box): Box {

@@ -61,7 +61,7 @@ export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
     analyzer = startFaceAnalyzer({
       backend: face.backend,
       workers: face.workers,
-      options: { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide, doubtfulScore: face.quality.minScore },
+      options: { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide },
       logger: app.logger,
     });
     perApp.set(app, analyzer);

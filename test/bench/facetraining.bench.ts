@@ -15,8 +15,8 @@ import { publishRaw } from '../helpers/runtime-harness.ts';
 import { enrolmentPhotos } from './face-images.ts';
 import { printTable } from './table.ts';
 
-const PLAIN_IMAGES = 150;
-const SERVICE_IMAGES = 2000;
+const PLAIN_IMAGES = Number(process.env.BENCH_FACE_PLAIN ?? 150);
+const SERVICE_IMAGES = Number(process.env.BENCH_FACE_IMAGES ?? 2000);
 
 function plainLoop(n: number): Promise<{ rate: number; backend: string }> {
   return new Promise((resolve, reject) => {
@@ -51,7 +51,8 @@ export async function benchFacetraining(): Promise<void> {
   const t0 = performance.now();
   await publishRaw(`${t.prefix}facetraining`, ids.map(String));
   let rate100 = 0;
-  for (const mark of [100, 500, 1000, 1500, 2000]) {
+  const marks = [...new Set([100, 500, 1000, 1500, 2000].filter((m) => m < SERVICE_IMAGES).concat(SERVICE_IMAGES))];
+  for (const mark of marks) {
     while ((await done()) < mark) await sleep(200);
     if (mark === 100) rate100 = performance.now();
     const probe = await analyzer.analyze(photos[0]!);

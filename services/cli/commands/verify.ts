@@ -21,7 +21,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       })));
       const { engine, attempts } = await FaceEngine.load(face.backend);
       ctx.logger().info({ backend: engine.info.backend, notUsed: attempts }, 'face engine loaded');
-      const options = { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide, doubtfulScore: face.quality.minScore };
+      const options = { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide };
 
       const out = await (async () => {
         const enrol: FaceAnalysis | Error = await engine.analyze(enrolBytes!, options).catch((err: unknown) => toError(err));
