@@ -1,9 +1,8 @@
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
-import { BrokerConnection } from '../../shared/runtime/connection.ts';
-import { Publisher } from '../../shared/runtime/publisher.ts';
-import { topologyOptions } from '../../shared/runtime/app.ts';
+import type { Publisher } from '../../shared/runtime/publisher.ts';
+import { brokerClients } from '../../shared/runtime/app.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -37,16 +36,7 @@ export class CliContext {
   /** Runs `fn` with a connected publisher and closes both afterwards. */
   async withPublisher<T>(fn: (publisher: Publisher) => Promise<T>): Promise<T> {
     const config = this.config();
-    const logger = this.logger();
-    const broker = new BrokerConnection({
-      url: config.broker.url,
-      heartbeatSeconds: config.broker.heartbeatSeconds,
-      reconnectMinMs: config.broker.reconnectMinMs,
-      reconnectMaxMs: config.broker.reconnectMaxMs,
-      connectionName: 'vigil cli',
-      logger,
-    });
-    const publisher = new Publisher(broker, { timeoutMs: config.broker.publishTimeoutMs, topology: topologyOptions(config), logger });
+    const { broker, publisher } = brokerClients(config, this.logger(), 'vigil cli');
     broker.start();
     try {
       await broker.waitUntilConnected(config.broker.publishTimeoutMs);

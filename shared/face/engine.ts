@@ -62,7 +62,6 @@ interface Tf {
   getBackend(): string;
   memory(): { numTensors: number };
   version_core: string;
-  engine(): { startScope(): void; endScope(): void };
 }
 interface FaceApiResult {
   detection: { box: Box; score: number };

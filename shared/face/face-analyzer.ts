@@ -1,4 +1,5 @@
 import type { AppContext } from '../runtime/app.ts';
+import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerPool } from '../runtime/worker-pool.ts';
 import type { AnalyzeOptions, EngineInfo, FaceAnalysis, FaceBackendChoice } from './engine.ts';
@@ -51,6 +52,11 @@ export async function startFaceAnalyzer(opts: {
   };
 }
 
+/** The engine's per-image options, as the configuration sets them. */
+export function analyzeOptions(face: Config['face']): AnalyzeOptions {
+  return { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide };
+}
+
 const perApp = new WeakMap<AppContext, Promise<FaceAnalyzer>>();
 
 /** One pool per process, shared by facetraining and facestreaming when they run together. */
@@ -61,7 +67,7 @@ export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
     analyzer = startFaceAnalyzer({
       backend: face.backend,
       workers: face.workers,
-      options: { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide },
+      options: analyzeOptions(face),
       logger: app.logger,
     });
     perApp.set(app, analyzer);

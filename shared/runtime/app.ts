@@ -58,6 +58,20 @@ export function topologyOptions(config: Config): TopologyOptions {
   };
 }
 
+/** The broker connection and its publisher, as the configuration sets them (not started). */
+export function brokerClients(config: Config, logger: Logger, connectionName: string): { broker: BrokerConnection; publisher: Publisher } {
+  const broker = new BrokerConnection({
+    url: config.broker.url,
+    heartbeatSeconds: config.broker.heartbeatSeconds,
+    reconnectMinMs: config.broker.reconnectMinMs,
+    reconnectMaxMs: config.broker.reconnectMaxMs,
+    connectionName,
+    logger,
+  });
+  const publisher = new Publisher(broker, { timeoutMs: config.broker.publishTimeoutMs, topology: topologyOptions(config), logger });
+  return { broker, publisher };
+}
+
 /** Builds the shared context. Nothing connects until `runServices` starts the broker. */
 export function createAppContext(config: Config, logger: Logger, extraPoolConnections = 0): AppContext {
   const metrics = createMetrics();
@@ -66,15 +80,7 @@ export function createAppContext(config: Config, logger: Logger, extraPoolConnec
   // Locks pin one connection per holder or waiter; kept apart from the query pool.
   const lockDb = openDatabase(config.database.url, { poolSize: totalConcurrency + 2 + extraPoolConnections });
   const workerName = `${hostname()}:${process.pid}`.slice(0, 128);
-  const broker = new BrokerConnection({
-    url: config.broker.url,
-    heartbeatSeconds: config.broker.heartbeatSeconds,
-    reconnectMinMs: config.broker.reconnectMinMs,
-    reconnectMaxMs: config.broker.reconnectMaxMs,
-    connectionName: `vigil ${workerName}`,
-    logger,
-  });
-  const publisher = new Publisher(broker, { timeoutMs: config.broker.publishTimeoutMs, topology: topologyOptions(config), logger });
+  const { broker, publisher } = brokerClients(config, logger, `vigil ${workerName}`);
   const locks = createLockManager({
     db: lockDb.db,
     namespace: parseDatabaseUrl(config.database.url).database,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { calibratedConfidence } from '../../../shared/face/calibration.ts';
 import { FaceEngine, type FaceAnalysis } from '../../../shared/face/engine.ts';
 import { decideEnrolment } from '../../../shared/face/enrolment.ts';
+import { analyzeOptions } from '../../../shared/face/face-analyzer.ts';
 import { decideVerification } from '../../../shared/face/verification.ts';
 import { errorCode, errorMessage } from '../../../shared/runtime/errors.ts';
 import type { CliContext } from '../context.ts';
@@ -21,7 +22,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       })));
       const { engine, attempts } = await FaceEngine.load(face.backend);
       ctx.logger().info({ backend: engine.info.backend, notUsed: attempts }, 'face engine loaded');
-      const options = { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide };
+      const options = analyzeOptions(face);
 
       const out = await (async () => {
         const enrol: FaceAnalysis | Error = await engine.analyze(enrolBytes!, options).catch((err: unknown) => toError(err));
