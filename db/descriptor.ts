@@ -12,3 +12,15 @@ export function decodeDescriptor(buf: Uint8Array): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = view.readFloatLE(i * 4);
   return out;
 }
+
+/** Landmarks as (x, y) float32 pairs, the same little-endian layout. */
+export function encodeLandmarks(points: readonly { x: number; y: number }[]): Buffer {
+  return encodeDescriptor(points.flatMap((p) => [p.x, p.y]));
+}
+
+export function decodeLandmarks(buf: Uint8Array): { x: number; y: number }[] {
+  const v = decodeDescriptor(buf);
+  const out: { x: number; y: number }[] = [];
+  for (let i = 0; i + 1 < v.length; i += 2) out.push({ x: v[i]!, y: v[i + 1]! });
+  return out;
+}

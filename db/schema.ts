@@ -71,6 +71,35 @@ export interface FaceDescriptorTable {
   created_at: CreatedAt;
 }
 
+export interface SnapshotFaceTable {
+  stream_img_id: number;
+  lan_id: string;
+  capture_time: Date;
+  image_sha256: string;
+  /** TINYINT(1): the best face matched the employee. */
+  matched: number;
+  /** 128 float32, little-endian; null without a face. */
+  descriptor: Buffer | null;
+  /** 68 (x, y) float32 LE pairs relative to the face box; null without a face. */
+  landmarks: Buffer | null;
+  created_at: CreatedAt;
+}
+
+export type FaceAlertKind = 'impersonation' | 'absence' | 'unknown_person';
+export type FaceAlertState = 'pending' | 'published' | 'unrouted';
+
+export interface FaceAlertTable {
+  id: Generated<number>;
+  lan_id: string;
+  stream_img_id: number;
+  kind: FaceAlertKind;
+  state: FaceAlertState;
+  /** JSON: the notification as published to `notifier`. */
+  notification: string;
+  created_at: CreatedAt;
+  published_at: Date | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -78,6 +107,8 @@ export interface Database {
   process_status: ProcessStatusTable;
   result_code: ResultCodeTable;
   face_descriptor: FaceDescriptorTable;
+  snapshot_face: SnapshotFaceTable;
+  face_alert: FaceAlertTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, EnvReader, type Env } from './env-reader.ts';
+import type { ImpersonationTolerances } from '../face/impersonation.ts';
 import type { QualityBounds } from '../face/quality.ts';
 import { QUEUE_NAMES, type ServiceName } from '../runtime/queue-names.ts';
 
@@ -75,7 +76,20 @@ export interface Config {
     maxSide: number;
     /** The enrolment quality gate. */
     quality: QualityBounds;
+    /** When the last snapshots are too alike to be a live face. */
+    impersonation: ImpersonationTolerances;
+    /** A run of this many snapshots without the employee raises an alert. @default 5 */
+    absenceStreak: number;
+    /** Where facestreaming's alerts go (`notifier`). */
+    alerts: {
+      /** @default 'webhook' */
+      channel: 'email' | 'webhook';
+      /** Email addresses or webhook URLs; empty keeps alerts in `face_alert` only. @default [] */
+      to: string[];
+    };
   };
+  /** `vigil rescue` republishes rows left in N or P longer than this. @default 15 min */
+  rescueAgeMs: number;
   /** @default 'info' */
   logLevel: (typeof LOG_LEVELS)[number];
   /** How long in-flight jobs get to finish after SIGTERM. @default 30s */
@@ -155,7 +169,18 @@ export function loadConfig(env: Env = process.env): Config {
         maxPitch: r.number('FACE_MAX_PITCH', 30, 0, 90),
         maxRoll: r.number('FACE_MAX_ROLL', 35, 0, 180),
       },
+      // Measured on the sample photos (descriptor distance / landmark shift): the same
+      // picture re-encoded as JPEG reads 0.04-0.115 / 0.003-0.014; re-framed, greyed,
+      // darkened or blurred 0.11-0.23 / 0.02-0.08. The landmarks separate them best.
+      impersonation: {
+        window: r.int('FACE_IMPERSONATION_WINDOW', 3, 2, 50),
+        maxDistance: r.number('FACE_IMPERSONATION_MAX_DISTANCE', 0.12, 0, 2),
+        maxLandmarkShift: r.number('FACE_IMPERSONATION_MAX_LANDMARK_SHIFT', 0.015, 0, 1),
+      },
+      absenceStreak: r.int('FACE_ABSENCE_STREAK', 5, 1, 100_000),
+      alerts: alertRoute(r),
     },
+    rescueAgeMs: r.duration('VIGIL_RESCUE_AGE', 15 * 60_000, 0, 30 * 24 * 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),
     lockTimeoutMs: r.duration('VIGIL_LOCK_TIMEOUT', 60_000, 0, 3_600_000),
@@ -169,6 +194,18 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+function alertRoute(r: EnvReader): Config['face']['alerts'] {
+  const channel = r.oneOf('FACE_ALERT_CHANNEL', 'webhook', ['email', 'webhook'] as const);
+  const to = (r.optionalString('FACE_ALERT_TO') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const valid = channel === 'email' ? (v: string) => /^[^\s@]+@[^\s@]+$/.test(v) : (v: string) => /^https?:\/\/\S+$/.test(v);
+  const bad = to.filter((v) => !valid(v));
+  if (bad.length > 0) {
+    const expected = channel === 'email' ? 'comma-separated email addresses' : 'comma-separated http(s) URLs';
+    r.problems.push({ variable: 'FACE_ALERT_TO', expected: `${expected} (FACE_ALERT_CHANNEL is ${channel})`, got: bad.join(',') });
+  }
+  return { channel, to: bad.length > 0 ? [] : to };
 }
 
 function queuePrefix(r: EnvReader): string {

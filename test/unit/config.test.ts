@@ -66,7 +66,31 @@ const BAD: [variable: string, value: string, expected: RegExp][] = [
   ['VIGIL_RETRY_DELAYS', '5s,soon', /durations/],
   ['VIGIL_SHUTDOWN_TIMEOUT', 'forever', /duration/],
   ['S3_CREATE_BUCKETS', 'maybe', /true or false/],
+  ['FACE_ALERT_TO', 'security-team', /http\(s\) URLs \(FACE_ALERT_CHANNEL is webhook\)/],
+  ['FACE_ALERT_CHANNEL', 'sms', /one of email, webhook/],
+  ['FACE_IMPERSONATION_WINDOW', '1', /integer from 2 to 50/],
+  ['FACE_ABSENCE_STREAK', '0', /integer from 1/],
+  ['VIGIL_RESCUE_AGE', 'old', /duration/],
 ];
+
+test('facestreaming alerts: a route of email addresses, window and tolerances read from the environment', () => {
+  const c = loadConfig({
+    FACE_ALERT_CHANNEL: 'email',
+    FACE_ALERT_TO: 'sec@example.org, ops@example.org',
+    FACE_IMPERSONATION_WINDOW: '4',
+    FACE_IMPERSONATION_MAX_DISTANCE: '0.1',
+    FACE_IMPERSONATION_MAX_LANDMARK_SHIFT: '0.02',
+    FACE_ABSENCE_STREAK: '10',
+    VIGIL_RESCUE_AGE: '5m',
+  });
+  assert.deepEqual(c.face.alerts, { channel: 'email', to: ['sec@example.org', 'ops@example.org'] });
+  assert.deepEqual(c.face.impersonation, { window: 4, maxDistance: 0.1, maxLandmarkShift: 0.02 });
+  assert.equal(c.face.absenceStreak, 10);
+  assert.equal(c.rescueAgeMs, 300_000);
+  const d = loadConfig({});
+  assert.deepEqual(d.face.alerts, { channel: 'webhook', to: [] });
+  assert.deepEqual(d.face.impersonation, { window: 3, maxDistance: 0.12, maxLandmarkShift: 0.015 });
+});
 
 for (const [variable, value, expected] of BAD) {
   test(`a bad ${variable} (${JSON.stringify(value)}) is named with what was expected`, () => {

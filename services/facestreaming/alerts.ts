@@ -1,0 +1,30 @@
+import type { FaceAlertKind } from '../../db/schema.ts';
+import type { NewAlert } from '../../db/repositories/facestreaming.repository.ts';
+import type { Notification } from '../../shared/runtime/messages.ts';
+
+export interface AlertRoute {
+  channel: 'email' | 'webhook';
+  to: string[];
+}
+
+const TEMPLATES: Record<FaceAlertKind, string> = {
+  impersonation: 'face_impersonation_suspected',
+  absence: 'face_absence',
+  unknown_person: 'face_unknown_person',
+};
+
+/**
+ * The notification for one alert. Its idempotency key is derived from the snapshot and the
+ * kind, so a republished alert (a retry, `vigil rescue`) is sent once by the notifier.
+ * Without a configured route it is kept in `face_alert` as `unrouted`.
+ */
+export function buildAlert(kind: FaceAlertKind, route: AlertRoute, data: { lanId: string; streamImgId: number; captureTime: Date } & Record<string, unknown>): NewAlert {
+  const notification: Notification = {
+    channel: route.channel,
+    to: route.to,
+    template: TEMPLATES[kind],
+    data: { ...data, kind, captureTime: data.captureTime.toISOString() },
+    idempotencyKey: `face-${kind}-${data.streamImgId}`,
+  };
+  return { kind, state: route.to.length > 0 ? 'pending' : 'unrouted', notification };
+}

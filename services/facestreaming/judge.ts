@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { EnrolmentLookup, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
+import type { FaceAnalysis } from '../../shared/face/engine.ts';
+import { normalizeLandmarks } from '../../shared/face/geometry.ts';
+import { judgeImpersonation } from '../../shared/face/impersonation.ts';
+import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
+import { decideVerification } from '../../shared/face/verification.ts';
+import { errorCode, errorMessage } from '../../shared/runtime/errors.ts';
+import { buildAlert } from './alerts.ts';
+import type { Deps } from './handler.ts';
+
+export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
+
+/** One snapshot against the employee's enrolment, their previous snapshots and the alert rules. */
+export async function judgeSnapshot(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLookup): Promise<Judgement> {
+  const base = { id: s.id, lanId: s.lanId, captureTime: s.captureTime, numFaces: null, distance: null, accuracy: null, alerts: [] };
+  if (enrolment.kind === 'none') {
+    return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: enrolment.pending } };
+  }
+  if (enrolment.kind === 'failed') {
+    return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: enrolment.trainImgId, detail: { enrolment: 'failed', enrolmentResult: enrolment.result } };
+  }
+
+  const image = (await deps.repo.imageOf(s.id)) ?? Buffer.alloc(0);
+  let analysis: FaceAnalysis;
+  try {
+    analysis = await deps.faces.analyze(image);
+  } catch (err) {
+    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
+    return { ...base, result: 'INVALID_IMAGE', trainImgId: enrolment.trainImgId, detail: { reason: errorMessage(err) } };
+  }
+
+  const { settings } = deps;
+  const decision = decideVerification(enrolment.descriptor, analysis.faces, settings.threshold);
+  const best = decision.bestFace === null ? undefined : analysis.faces[decision.bestFace];
+  const matched = decision.result === 'SUCCESS' || decision.result === 'SUCCESS_MULTIPLE_FACES';
+  const trace = {
+    sha256: createHash('sha256').update(image).digest('hex'),
+    matched,
+    descriptor: best?.descriptor,
+    landmarks: best && normalizeLandmarks(best.landmarks, best.box),
+  };
+  const detail: Record<string, unknown> = {
+    faces: analysis.faces.map((f) => ({ box: roundBox(f.box), score: round(f.score, 3) })),
+    bestFace: decision.bestFace,
+    threshold: settings.threshold,
+    enrolmentModel: enrolment.model,
+    backend: analysis.backend,
+    ms: analysis.ms,
+  };
+  let result: Judgement['result'] = decision.result;
+  const alerts: Judgement['alerts'] = [];
+  const alertData = { lanId: s.lanId, streamImgId: s.id, captureTime: s.captureTime };
+
+  if (matched) {
+    const earlier = await deps.repo.matchedTracesBefore(s, settings.impersonation.window - 1);
+    const verdict = judgeImpersonation({ streamImgId: s.id, ...trace }, earlier, settings.impersonation);
+    detail.impersonation = verdict;
+    if (verdict.suspected) {
+      result = 'IMPERSONATION_SUSPECTED';
+      alerts.push(buildAlert('impersonation', settings.alerts, { ...alertData, trainImgId: enrolment.trainImgId, evidence: verdict.pairs }));
+    }
+  }
+  const absence = judgeAbsence(result, await deps.repo.verdictsBefore(s, VERDICT_RESULTS, settings.absenceStreak), settings.absenceStreak);
+  if (absence.streak > 0) detail.absenceStreak = absence.streak;
+  if (absence.alert) alerts.push(buildAlert(absence.alert, settings.alerts, { ...alertData, streak: absence.streak }));
+
+  return {
+    ...base,
+    result,
+    numFaces: analysis.faces.length,
+    distance: decision.distance,
+    accuracy: decision.distance === null ? null : deps.confidence(decision.distance),
+    trainImgId: enrolment.trainImgId,
+    detail,
+    trace: { ...trace, matched: matched },
+    alerts,
+  };
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+const roundBox = (b: { x: number; y: number; width: number; height: number }) => ({ x: Math.round(b.x), y: Math.round(b.y), width: Math.round(b.width), height: Math.round(b.height) });

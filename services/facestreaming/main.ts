@@ -1,0 +1,43 @@
+import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
+import { calibratedConfidence } from '../../shared/face/calibration.ts';
+import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
+import type { ServiceModule } from '../../shared/runtime/app.ts';
+import { CODECS } from '../../shared/runtime/messages.ts';
+import { facestreamingHandler } from './handler.ts';
+
+export const service: ServiceModule = {
+  name: 'facestreaming',
+  async create(app) {
+    const faces = await faceAnalyzerFor(app);
+    const { face, broker } = app.config;
+    if (face.alerts.to.length === 0) {
+      app.logger.warn('FACE_ALERT_TO is not set: impersonation and absence alerts are kept in face_alert but not sent');
+    }
+    const handle = facestreamingHandler({
+      repo: facestreamingRepository(app.database.db),
+      faces,
+      locks: app.locks,
+      publishAlert: (n) =>
+        app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
+      confidence: (d) => calibratedConfidence(d),
+      settings: {
+        threshold: face.matchThreshold,
+        impersonation: face.impersonation,
+        absenceStreak: face.absenceStreak,
+        alerts: face.alerts,
+        maxAttempts: broker.maxAttempts,
+      },
+      metrics: app.metrics,
+      worker: app.workerName,
+    });
+    return {
+      definition: {
+        service: 'facestreaming',
+        queue: 'facestreaming',
+        concurrency: app.config.concurrency.facestreaming,
+        codec: CODECS.facestreaming,
+        handle,
+      },
+    };
+  },
+};
