@@ -3,6 +3,8 @@ import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { brokerClients } from '../../shared/runtime/app.ts';
+import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
+import { createLockManager, type LockManager } from '../../shared/lock.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -44,6 +46,19 @@ export class CliContext {
     } finally {
       await publisher.close();
       await broker.close();
+    }
+  }
+
+  /** Runs `fn` with a small database pool (and the services' lock namespace) and closes it afterwards. */
+  async withDatabase<T>(fn: (db: DatabaseHandle['db'], locks: LockManager) => Promise<T>): Promise<T> {
+    const config = this.config();
+    const handle = openDatabase(config.database.url, { poolSize: 2 });
+    const lockDb = openDatabase(config.database.url, { poolSize: 1 });
+    const locks = createLockManager({ db: lockDb.db, namespace: parseDatabaseUrl(config.database.url).database, defaultTimeoutMs: config.lockTimeoutMs });
+    try {
+      return await fn(handle.db, locks);
+    } finally {
+      await Promise.all([handle.close(), lockDb.close()]);
     }
   }
 }

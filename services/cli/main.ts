@@ -2,10 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../shared/config/config.ts';
 import { errorMessage } from '../../shared/runtime/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
-import { registerEnroll } from './commands/enroll.ts';
+import { registerEnrollAndSnapshot } from './commands/enroll-snapshot.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerPublish } from './commands/publish.ts';
 import { registerQueues } from './commands/queues.ts';
+import { registerRescue } from './commands/rescue.ts';
+import { registerDeleteUser } from './commands/delete-user.ts';
 import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
 
@@ -27,8 +29,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerPublish(program, ctx);
   registerQueues(program, ctx);
-  registerEnroll(program, ctx);
+  registerEnrollAndSnapshot(program, ctx);
   registerVerify(program, ctx);
+  registerRescue(program, ctx);
+  registerDeleteUser(program, ctx);
   return program;
 }
 

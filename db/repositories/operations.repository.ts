@@ -1,0 +1,90 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, ImageType } from '../schema.ts';
+
+const TABLES: Record<ImageType, 'train_img' | 'stream_img'> = { train: 'train_img', stream: 'stream_img' };
+
+export interface DeletedEmployee {
+  employee: number;
+  trainImages: number;
+  streamImages: number;
+  descriptors: number;
+  snapshotFaces: number;
+  alerts: number;
+  processStatus: number;
+}
+
+/** The operators' commands' queries: `vigil rescue` and `vigil delete-user`. */
+export interface OperationsRepository {
+  /**
+   * Rows in `N` or `P` whose last sign of life (their newest attempt's start or end, else
+   * their capture time) is older than `cutoff`, oldest first.
+   */
+  stuckImages(type: ImageType, cutoff: Date, limit: number): Promise<number[]>;
+  /** Alerts committed but not published (a crash or broker outage between the two), older than `cutoff`. */
+  unpublishedAlerts(cutoff: Date, limit: number): Promise<{ id: number; notification: string }[]>;
+  markAlertPublished(id: number): Promise<void>;
+  /** Every image, descriptor, landmark trace, alert and attempt of the employee, in one transaction. */
+  deleteEmployee(lanId: string): Promise<DeletedEmployee>;
+}
+
+export function operationsRepository(db: Kysely<Database>): OperationsRepository {
+  return {
+    async stuckImages(type, cutoff, limit) {
+      const table = TABLES[type];
+      const lastSeen = db
+        .selectFrom('process_status')
+        .select(['image_id', sql<Date>`MAX(COALESCE(finished_at, started_at))`.as('last_seen')])
+        .where('image_type', '=', type)
+        .groupBy('image_id')
+        .as('p');
+      const rows = await db
+        .selectFrom(`${table} as i` as 'stream_img as i')
+        .leftJoin(lastSeen, 'p.image_id', 'i.id')
+        .select('i.id')
+        .where('i.status', 'in', ['N', 'P'])
+        .where(sql<Date>`COALESCE(p.last_seen, i.capture_time)`, '<', cutoff)
+        .orderBy('i.id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+    async unpublishedAlerts(cutoff, limit) {
+      const rows = await db
+        .selectFrom('face_alert')
+        .select(['id', 'notification'])
+        .where('state', '=', 'pending')
+        .where('created_at', '<', cutoff)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ id: Number(r.id), notification: r.notification }));
+    },
+    async markAlertPublished(id) {
+      await db.updateTable('face_alert').set({ state: 'published', published_at: new Date() }).where('id', '=', id).where('state', '=', 'pending').execute();
+    },
+    async deleteEmployee(lanId) {
+      return db.transaction().execute(async (trx) => {
+        const n = (r: { numDeletedRows: bigint }[]) => r.reduce((a, x) => a + Number(x.numDeletedRows), 0);
+        const processStatus = n(
+          await trx
+            .deleteFrom('process_status')
+            .where((eb) =>
+              eb.or([
+                eb.and([eb('image_type', '=', 'train'), eb('image_id', 'in', eb.selectFrom('train_img').select('id').where('lan_id', '=', lanId))]),
+                eb.and([eb('image_type', '=', 'stream'), eb('image_id', 'in', eb.selectFrom('stream_img').select('id').where('lan_id', '=', lanId))]),
+              ]),
+            )
+            .execute(),
+        );
+        // Explicit, though the foreign keys cascade: the counts are what the operator is shown.
+        const alerts = n(await trx.deleteFrom('face_alert').where('lan_id', '=', lanId).execute());
+        const snapshotFaces = n(await trx.deleteFrom('snapshot_face').where('lan_id', '=', lanId).execute());
+        const descriptors = n(await trx.deleteFrom('face_descriptor').where('lan_id', '=', lanId).execute());
+        const streamImages = n(await trx.deleteFrom('stream_img').where('lan_id', '=', lanId).execute());
+        const trainImages = n(await trx.deleteFrom('train_img').where('lan_id', '=', lanId).execute());
+        const employee = n(await trx.deleteFrom('employee').where('lan_id', '=', lanId).execute());
+        return { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus };
+      });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, type Command } from 'commander';
+import { CODECS } from '../../../shared/runtime/messages.ts';
+import type { CliContext } from '../context.ts';
+
+export function registerEnrollAndSnapshot(program: Command, ctx: CliContext): void {
+  program
+    .command('enroll')
+    .description('insert a train_img row for an employee and publish it to facetraining')
+    .argument('<lan_id>', 'the employee, e.g. NA\\\\ada')
+    .argument('<image>', 'path of the enrolment photo (JPEG, PNG, WebP or TIFF)')
+    .option('--json', 'print one JSON document')
+    .action(async (lanId: string, imagePath: string, opts: { json?: boolean }) => {
+      const { id, messageId } = await insertAndPublish(ctx, 'train_img', 'facetraining', lanId, imagePath);
+      ctx.print(!!opts.json, { id, lanId, messageId }, () => `train_img ${id} for ${lanId} queued for facetraining\n`);
+    });
+  program
+    .command('snapshot')
+    .description('insert a stream_img row (a webcam snapshot) for an employee and publish it to facestreaming')
+    .argument('<lan_id>', 'the employee, e.g. NA\\\\ada')
+    .argument('<image>', 'path of the snapshot (JPEG, PNG, WebP or TIFF)')
+    .option('--capture-time <iso>', 'when it was taken (ISO 8601); snapshots are judged in this order', parseTime)
+    .option('--json', 'print one JSON document')
+    .action(async (lanId: string, imagePath: string, opts: { json?: boolean; captureTime?: Date }) => {
+      const { id, messageId } = await insertAndPublish(ctx, 'stream_img', 'facestreaming', lanId, imagePath, opts.captureTime);
+      ctx.print(!!opts.json, { id, lanId, messageId }, () => `stream_img ${id} for ${lanId} queued for facestreaming\n`);
+    });
+}
+
+function parseTime(v: string): Date {
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO 8601 time such as 2026-11-21T08:30:00Z');
+  return d;
+}
+
+/** `enroll` and `snapshot`: the row is committed before its id is published. */
+export async function insertAndPublish(
+  ctx: CliContext,
+  table: 'train_img' | 'stream_img',
+  queue: 'facetraining' | 'facestreaming',
+  lanId: string,
+  imagePath: string,
+  captureTime = new Date(),
+): Promise<{ id: number; messageId: string }> {
+  if (!/^.{1,64}$/u.test(lanId)) throw new Error('lan_id must be 1 to 64 characters');
+  const image = await readFile(imagePath).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${imagePath}: ${err.code ?? err.message}`);
+  });
+  const id = await ctx.withDatabase(async (db) => {
+    const r = await db.insertInto(table).values({ lan_id: lanId, image, capture_time: captureTime }).executeTakeFirstOrThrow();
+    return Number(r.insertId);
+  });
+  const messageId = randomUUID();
+  await ctx.withPublisher((p) => p.sendToQueue(queue, CODECS[queue].encode({ id }), { messageId, contentType: 'application/json' }));
+  return { id, messageId };
+}

@@ -1,0 +1,126 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { runCli } from '../helpers/cli.ts';
+import { drainQueue } from '../helpers/runtime-harness.ts';
+import { encodeDescriptor } from '../../db/descriptor.ts';
+
+let t: TestEnv;
+const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-ops-'));
+
+before(async () => {
+  t = await createTestEnv('cliops');
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await t.cleanup();
+});
+
+const HOUR = 3600_000;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+test('vigil snapshot inserts a stream_img row with its capture time and publishes its id to facestreaming', async () => {
+  const image = join(dir, 'snap.jpg');
+  writeFileSync(image, Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
+  const r = await runCli(['snapshot', 'NA\\ada', image, '--capture-time', '2026-11-21T08:30:00Z', '--json'], t.env);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { id: number; lanId: string; messageId: string };
+  const row = await t.database().db.selectFrom('stream_img').selectAll().where('id', '=', out.id).executeTakeFirstOrThrow();
+  assert.deepEqual([row.lan_id, row.status, row.capture_time.toISOString(), row.image?.length], ['NA\\ada', 'N', '2026-11-21T08:30:00.000Z', 4]);
+  assert.deepEqual((await drainQueue(`${t.prefix}facestreaming`)).map((m) => JSON.parse(m.body)), [{ id: out.id }]);
+
+  const bad = await runCli(['snapshot', 'NA\\ada', image, '--capture-time', 'yesterday'], t.env);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /ISO 8601/);
+  const missing = await runCli(['snapshot', 'NA\\ada', join(dir, 'nope.jpg')], t.env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read .*nope\.jpg: ENOENT/);
+});
+
+test('vigil rescue republishes rows idle in N or P past the age, and alerts never published; nothing else', async () => {
+  const db = t.database().db;
+  const ins = async (table: 'train_img' | 'stream_img', status: 'N' | 'P' | 'Y', capture_time: Date) =>
+    Number((await db.insertInto(table).values({ lan_id: 'NA\\rescue', status, capture_time, image: Buffer.from('x') }).executeTakeFirstOrThrow()).insertId);
+  const lostTrain = await ins('train_img', 'N', ago(2 * HOUR));
+  const crashedStream = await ins('stream_img', 'P', ago(3 * HOUR));
+  await db.insertInto('process_status').values({ image_type: 'stream', image_id: crashedStream, status: 'P', attempt: 1, worker: 'gone:1', started_at: ago(2 * HOUR) }).execute();
+  const busyStream = await ins('stream_img', 'P', ago(3 * HOUR));
+  // Old capture, but an attempt started a minute ago: a worker is on it.
+  await db.insertInto('process_status').values({ image_type: 'stream', image_id: busyStream, status: 'P', attempt: 1, worker: 'live:1', started_at: ago(60_000) }).execute();
+  const freshStream = await ins('stream_img', 'N', new Date());
+  const doneStream = await ins('stream_img', 'Y', ago(5 * HOUR));
+  const notification = { channel: 'webhook', to: ['https://hooks.example.org/a'], template: 'face_absence', data: { lanId: 'NA\\rescue' }, idempotencyKey: `face-absence-${doneStream}` };
+  const alert = Number(
+    (await db.insertInto('face_alert').values({ lan_id: 'NA\\rescue', stream_img_id: doneStream, kind: 'absence', state: 'pending', notification: JSON.stringify(notification), created_at: ago(HOUR) }).executeTakeFirstOrThrow()).insertId,
+  );
+
+  const dry = await runCli(['rescue', '--older-than', '10m', '--dry-run', '--json'], t.env);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], alerts: [alert] });
+  assert.deepEqual(await drainQueue(`${t.prefix}facestreaming`), []);
+
+  const r = await runCli(['rescue', '--older-than', '10m', '--json'], t.env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).stream, [crashedStream]);
+  assert.deepEqual((await drainQueue(`${t.prefix}facetraining`)).map((m) => JSON.parse(m.body)), [{ id: lostTrain }]);
+  assert.deepEqual((await drainQueue(`${t.prefix}facestreaming`)).map((m) => JSON.parse(m.body)), [{ id: crashedStream }]);
+  assert.deepEqual((await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body)), [notification]);
+  const a = await db.selectFrom('face_alert').select(['state', 'published_at']).where('id', '=', alert).executeTakeFirstOrThrow();
+  assert.equal(a.state, 'published');
+  assert.ok(a.published_at instanceof Date);
+
+  // A second run finds the alert sent; the rows are still stuck (no consumer ran), so they go again.
+  const again = JSON.parse((await runCli(['rescue', '--older-than', '10m', '--json'], t.env)).stdout);
+  assert.deepEqual(again.alerts, []);
+  assert.ok(!again.stream.includes(freshStream) && !again.stream.includes(busyStream) && !again.stream.includes(doneStream));
+  await drainQueue(`${t.prefix}facetraining`);
+  await drainQueue(`${t.prefix}facestreaming`);
+
+  const badAge = await runCli(['rescue', '--older-than', 'soon'], t.env);
+  assert.notEqual(badAge.code, 0);
+  assert.match(badAge.stderr, /duration/);
+});
+
+test("vigil delete-user removes the employee's images, descriptors, traces, alerts and attempts, and prints the counts", async () => {
+  const db = t.database().db;
+  const seed = async (lanId: string) => {
+    await db.insertInto('employee').values({ lan_id: lanId, name: 'Someone' }).execute();
+    const train = Number((await db.insertInto('train_img').values({ lan_id: lanId, status: 'Y', result: 'SUCCESS', image: Buffer.from('t') }).executeTakeFirstOrThrow()).insertId);
+    await db
+      .insertInto('face_descriptor')
+      .values({ train_img_id: train, lan_id: lanId, model: 'm', descriptor: encodeDescriptor(new Float32Array(128)), box: '{}', score: 0.9, quality: '{}' })
+      .execute();
+    const streams: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = Number((await db.insertInto('stream_img').values({ lan_id: lanId, status: 'Y', result: 'SUCCESS', image: Buffer.from('s') }).executeTakeFirstOrThrow()).insertId);
+      streams.push(s);
+      await db.insertInto('snapshot_face').values({ stream_img_id: s, lan_id: lanId, capture_time: new Date(), image_sha256: 'a'.repeat(64), matched: 1, descriptor: null, landmarks: null }).execute();
+      await db.insertInto('process_status').values({ image_type: 'stream', image_id: s, status: 'Y', attempt: 1, started_at: new Date() }).execute();
+    }
+    await db.insertInto('process_status').values({ image_type: 'train', image_id: train, status: 'Y', attempt: 1, started_at: new Date() }).execute();
+    await db.insertInto('face_alert').values({ lan_id: lanId, stream_img_id: streams[1]!, kind: 'impersonation', state: 'published', notification: '{}' }).execute();
+  };
+  await seed('NA\\leaver');
+  await seed('NA\\stayer');
+  const attempts = async () => Number((await db.selectFrom('process_status').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const attemptsBefore = await attempts();
+
+  const r = await runCli(['delete-user', 'NA\\leaver', '--json'], t.env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    lanId: 'NA\\leaver',
+    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3 },
+  });
+  for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert'] as const) {
+    const rows = await db.selectFrom(table).select('lan_id').where('lan_id', 'in', ['NA\\leaver', 'NA\\stayer']).execute();
+    assert.ok(rows.every((x) => x.lan_id === 'NA\\stayer') && rows.length > 0, `${table}: only the other employee's rows are left`);
+  }
+  assert.equal(await attempts(), attemptsBefore - 3, "only the employee's own attempts go");
+
+  const text = await runCli(['delete-user', 'NA\\nobody'], t.env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /removed for NA\\nobody:\n {2}employee {7}0\n/);
+});
