@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PermanentError } from './errors.ts';
+import { decodeEventKey } from '../storage/object-key.ts';
+import { PermanentError, errorMessage } from './errors.ts';
 import type { QueueName } from './queue-names.ts';
 
 /**
@@ -94,12 +95,11 @@ function parseVideoJob(body: Buffer): VideoJob {
   const json = parseJson(decode(body, MAX_BODY_BYTES), 'a video job or an S3 event notification as JSON');
   if (json !== null && typeof json === 'object' && 'Records' in json) {
     const record = validate(s3EventSchema, json).Records[0]!;
-    // S3 event keys are URL-encoded with '+' for a space.
     let key: string;
     try {
-      key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+      key = decodeEventKey(record.s3.object.key);
     } catch (err) {
-      throw new BadMessageError('S3 event key is not valid URL encoding', err);
+      throw new BadMessageError(errorMessage(err), err);
     }
     return { source: { bucket: record.s3.bucket.name, key } };
   }

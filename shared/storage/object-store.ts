@@ -1,0 +1,319 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type BucketLocationConstraint,
+  type CreateBucketCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { PermanentError, TransientError } from '../runtime/errors.ts';
+import type { Config } from '../config/config.ts';
+import { createS3Client, type S3ClientOptions } from './s3-client.ts';
+import { toStorageError } from './storage-errors.ts';
+
+export interface ObjectInfo {
+  size: number;
+  etag: string | undefined;
+  contentType: string | undefined;
+  lastModified: Date | undefined;
+  /** User metadata (`x-amz-meta-*`), names in lower case. */
+  metadata: Record<string, string>;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string | undefined;
+  lastModified: Date | undefined;
+}
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+}
+
+export interface UploadOptions {
+  /** @default the store's (S3: `binary/octet-stream`) */
+  contentType?: string;
+  /** User metadata, stored as `x-amz-meta-*`. @default {} */
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+  /**
+   * Bytes per part; a body larger than one part goes up as a multipart upload. S3's
+   * minimum is 5 MiB; raised for files so that they fit S3's 10,000 parts.
+   * @default 8 MiB
+   */
+  partSize?: number;
+  /** Parts in flight at once. Memory held is about `queueSize × partSize`. @default 4 */
+  queueSize?: number;
+}
+
+export interface ListOptions {
+  /** Keys per page (S3 caps it at 1000). @default 1000 */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The storage the services need, and no more: a narrow interface in front of the SDK so
+ * that a job's logic can be tested against a fake, and the driver swapped.
+ *
+ * Errors are VigilErrors: `PermanentError` with `OBJECT_NOT_FOUND`, `BUCKET_NOT_FOUND`,
+ * `STORAGE_ACCESS_DENIED` or `STORAGE_REJECTED`; `TransientError` with
+ * `STORAGE_UNAVAILABLE` (network, 5xx, throttling), `STORAGE_ABORTED` (the signal) or
+ * `LOCAL_IO`.
+ */
+export interface ObjectStore {
+  /** Makes sure the bucket exists, creating it when allowed; remembered per store. */
+  ensureBucket(bucket: string): Promise<void>;
+  /** Streams the object to `filePath`; nothing is left at `filePath` when it fails. */
+  download(bucket: string, key: string, filePath: string, opts?: DownloadOptions): Promise<{ size: number; etag: string | undefined }>;
+  /**
+   * Uploads a file (by path) or a stream; multipart when larger than one part. A stream
+   * is consumed, and destroyed when the upload fails.
+   */
+  upload(bucket: string, key: string, source: string | Readable, opts?: UploadOptions): Promise<{ etag: string | undefined }>;
+  /** The object's size and metadata, or null when there is no such object. */
+  head(bucket: string, key: string): Promise<ObjectInfo | null>;
+  exists(bucket: string, key: string): Promise<boolean>;
+  /** Deletes the object; deleting a missing object succeeds. */
+  delete(bucket: string, key: string): Promise<void>;
+  /** The objects under `prefix`, one page (array) at a time, in key order. */
+  list(bucket: string, prefix?: string, opts?: ListOptions): AsyncIterable<ListedObject[]>;
+}
+
+export interface S3ObjectStoreOptions {
+  /** Create a missing bucket in `ensureBucket` instead of failing. @default true */
+  createBuckets?: boolean;
+  /** Region named when creating a bucket outside us-east-1. @default 'us-east-1' */
+  region?: string;
+  /** @default 8 MiB */
+  partSize?: number;
+  /** @default 4 */
+  queueSize?: number;
+}
+
+/** The store for the configured S3 (`Config['s3']`), with a client of its own. */
+export function createObjectStore(config: Config['s3'], clientOptions: S3ClientOptions = {}, storeOptions: S3ObjectStoreOptions = {}): S3ObjectStore {
+  return new S3ObjectStore(createS3Client(config, clientOptions), {
+    createBuckets: config.createBuckets,
+    region: config.region,
+    ...storeOptions,
+  });
+}
+
+const MIB = 1024 * 1024;
+const MIN_PART_SIZE = 5 * MIB;
+const MAX_PARTS = 10_000;
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly buckets = new Map<string, Promise<void>>();
+  private readonly createBuckets: boolean;
+  private readonly region: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(
+    private readonly client: S3Client,
+    opts: S3ObjectStoreOptions = {},
+  ) {
+    this.createBuckets = opts.createBuckets ?? true;
+    this.region = opts.region ?? 'us-east-1';
+    this.partSize = checkPartSize(opts.partSize ?? 8 * MIB);
+    this.queueSize = checkQueueSize(opts.queueSize ?? 4);
+  }
+
+  async ensureBucket(bucket: string): Promise<void> {
+    let known = this.buckets.get(bucket);
+    if (known === undefined) {
+      // Concurrent jobs asking for the same bucket share one check; a failure is not kept.
+      known = this.checkOrCreateBucket(bucket);
+      this.buckets.set(bucket, known);
+      known.catch(() => this.buckets.delete(bucket));
+    }
+    return known;
+  }
+
+  private async checkOrCreateBucket(bucket: string): Promise<void> {
+    if (await this.bucketExists(bucket)) return;
+    if (!this.createBuckets) {
+      throw new PermanentError('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist and creating buckets is disabled`);
+    }
+    const input: CreateBucketCommandInput = { Bucket: bucket };
+    // us-east-1 is the one region that must not be named.
+    if (this.region !== 'us-east-1') input.CreateBucketConfiguration = { LocationConstraint: this.region as BucketLocationConstraint };
+    try {
+      await this.client.send(new CreateBucketCommand(input));
+    } catch (err) {
+      // Another process created it in between (S3 and MinIO say OwnedByYou, s3rver says
+      // AlreadyExists): fine if it is now there for us; someone else's bucket is not.
+      const name = (err as { name?: unknown } | null)?.name;
+      if (name === 'BucketAlreadyOwnedByYou') return;
+      if (name === 'BucketAlreadyExists' && (await this.bucketExists(bucket))) return;
+      throw toStorageError(err, { op: 'ensureBucket', bucket });
+    }
+  }
+
+  async download(bucket: string, key: string, filePath: string, opts: DownloadOptions = {}): Promise<{ size: number; etag: string | undefined }> {
+    const { signal } = opts;
+    // Written aside and renamed when complete: a reader never sees a partial file at
+    // `filePath`, and a crash leaves only a `.part` in the job's work directory.
+    const partPath = `${filePath}.part`;
+    try {
+      signal?.throwIfAborted();
+      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      const body = res.Body as Readable | undefined;
+      if (body === undefined) throw new TransientError('STORAGE_UNAVAILABLE', `download in bucket ${bucket}: the response had no body`);
+      await pipeline(body, createWriteStream(partPath), { signal });
+      const { size } = await stat(partPath);
+      // A connection cut cleanly between two chunks can look like the end of the body.
+      if (res.ContentLength !== undefined && size !== res.ContentLength) {
+        throw new TransientError('STORAGE_UNAVAILABLE', `download in bucket ${bucket}: got ${size} of ${res.ContentLength} bytes`);
+      }
+      await rename(partPath, filePath);
+      return { size, etag: res.ETag };
+    } catch (err) {
+      await rm(partPath, { force: true }).catch(() => undefined);
+      throw toStorageError(err, { op: 'download', bucket }, signal);
+    }
+  }
+
+  async upload(bucket: string, key: string, source: string | Readable, opts: UploadOptions = {}): Promise<{ etag: string | undefined }> {
+    const { signal } = opts;
+    let partSize = checkPartSize(opts.partSize ?? this.partSize);
+    let body: Readable;
+    let contentLength: number | undefined;
+    try {
+      signal?.throwIfAborted();
+      if (typeof source === 'string') {
+        contentLength = (await stat(source)).size;
+        partSize = Math.max(partSize, Math.ceil(contentLength / MAX_PARTS));
+        body = createReadStream(source);
+      } else {
+        body = source;
+      }
+    } catch (err) {
+      if (typeof source !== 'string') source.destroy();
+      throw toStorageError(err, { op: 'upload', bucket }, signal);
+    }
+    const abortController = new AbortController();
+    const onAbort = () => abortController.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ...(contentLength !== undefined && { ContentLength: contentLength }),
+        ...(opts.contentType !== undefined && { ContentType: opts.contentType }),
+        ...(opts.metadata !== undefined && { Metadata: opts.metadata }),
+      },
+      partSize,
+      queueSize: checkQueueSize(opts.queueSize ?? this.queueSize),
+      // Failed multipart uploads are aborted, so no orphaned parts accrue storage.
+      leavePartsOnError: false,
+      abortController,
+    });
+    try {
+      const res = await upload.done();
+      return { etag: res.ETag };
+    } catch (err) {
+      // An aborted Upload returns at once but leaves its source open, and its part loop
+      // waiting on it; destroying the source ends that loop, which then aborts the
+      // multipart upload on the store.
+      body.destroy();
+      throw toStorageError(err, { op: 'upload', bucket }, signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Closes the client's connections: the store owns the client it was given. */
+  close(): void {
+    this.client.destroy();
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | null> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        size: res.ContentLength ?? 0,
+        etag: res.ETag,
+        contentType: res.ContentType,
+        lastModified: res.LastModified,
+        metadata: res.Metadata ?? {},
+      };
+    } catch (err) {
+      // HEAD has no body, so S3 cannot say whether the key or the bucket is missing.
+      if (isNotFound(err)) return null;
+      throw toStorageError(err, { op: 'head', bucket });
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    return (await this.head(bucket, key)) !== null;
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (err) {
+      throw toStorageError(err, { op: 'delete', bucket });
+    }
+  }
+
+  async *list(bucket: string, prefix = '', opts: ListOptions = {}): AsyncIterable<ListedObject[]> {
+    const pageSize = opts.pageSize ?? 1000;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        opts.signal?.throwIfAborted();
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix === '' ? undefined : prefix, MaxKeys: pageSize, ContinuationToken: token }),
+          { abortSignal: opts.signal },
+        );
+      } catch (err) {
+        throw toStorageError(err, { op: 'list', bucket }, opts.signal);
+      }
+      const objects = (page.Contents ?? []).flatMap((o) =>
+        o.Key === undefined ? [] : [{ key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified }],
+      );
+      if (objects.length > 0) yield objects;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  private async bucketExists(bucket: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw toStorageError(err, { op: 'ensureBucket', bucket });
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: unknown; $metadata?: { httpStatusCode?: number } } | null;
+  return e?.$metadata?.httpStatusCode === 404 || e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchBucket';
+}
+
+function checkPartSize(n: number): number {
+  if (!Number.isInteger(n) || n < MIN_PART_SIZE) throw new RangeError(`partSize must be an integer of at least ${MIN_PART_SIZE} bytes`);
+  return n;
+}
+
+function checkQueueSize(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError('queueSize must be an integer from 1 to 64');
+  return n;
+}
