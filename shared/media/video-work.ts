@@ -1,0 +1,174 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PermanentError } from '../runtime/errors.ts';
+import {
+  buildTranscodeAndFramesArgs,
+  buildTranscodeArgs,
+  buildTrimArgs,
+  type ClipPlanOptions,
+  type FrameOptions,
+  type FrameOutputs,
+  type H264Options,
+  type TranscodeOutputs,
+} from './ffmpeg-args.ts';
+import type { InputSafety } from './input-safety.ts';
+import { runFfmpeg, type FfmpegRunOptions } from './ffmpeg-runner.ts';
+import { probeVideo, type VideoInfo } from './ffprobe.ts';
+import { countVerdicts, freezeIntervals, frameObjectName, judgeFrames, parseMetadataPrint, type FrameCounts, type FrameVerdict } from './frame-select.ts';
+import { verifyMp4 } from './mp4-verify.ts';
+import { parseSegmentList } from './segment-list.ts';
+
+/**
+ * The ffmpeg layer's two jobs end to end on local files: probe, one ffmpeg pass, collect and
+ * verify the outputs. Storage, job state and deleting the source belong to the service.
+ */
+
+export interface MediaToolOptions extends InputSafety {
+  /** @default 'ffmpeg' */
+  ffmpegPath?: string;
+  /** @default 'ffprobe' */
+  ffprobePath?: string;
+  /** Stall watchdog, hard limit, abort signal and progress callback for the ffmpeg run. */
+  run?: Omit<FfmpegRunOptions, 'ffmpegPath' | 'cwd'>;
+}
+
+export interface VideoWorkOptions extends MediaToolOptions {
+  input: string;
+  /** A per-job folder of ours (it must exist); `clips/` and `frames/` are made in it. */
+  workDir: string;
+  /** Stem of the contract's names: the source's file name without extension. */
+  stem: string;
+  split?: ClipPlanOptions;
+  encode?: H264Options;
+  /** `false`: clips only. */
+  frames?: FrameOptions | false;
+  /** The probe, when the caller has already made it. */
+  info?: VideoInfo;
+}
+
+export interface ClipFile {
+  path: string;
+  /** Object name per the contract. */
+  name: string;
+  startSeconds: number;
+  endSeconds: number;
+}
+
+export interface FrameFile {
+  path: string;
+  /** Object name per the contract: `<stem>/<stem>_f000120.jpg`. */
+  name: string;
+  sourceIndex: number;
+}
+
+export interface VideoWorkResult {
+  info: VideoInfo;
+  clips: ClipFile[];
+  /** Missing when frames were not asked for. */
+  frames?: { every: number; kept: FrameFile[]; counts: FrameCounts; verdicts: FrameVerdict[] };
+  ffmpegMs: number;
+}
+
+/** One ffmpeg pass for clips and frames, then every clip verified with ffprobe. */
+export async function transcodeAndExtract(o: VideoWorkOptions): Promise<VideoWorkResult> {
+  const probe = { ffprobePath: o.ffprobePath, formatWhitelist: o.formatWhitelist, signal: o.run?.signal };
+  const info = o.info ?? (await probeVideo(o.input, probe));
+  const outDir = join(o.workDir, 'clips');
+  const framesDir = join(o.workDir, 'frames');
+  await mkdir(outDir, { recursive: true });
+  const base = { input: o.input, durationSeconds: info.durationSeconds, outDir, stem: o.stem, formatWhitelist: o.formatWhitelist, ...o.split, ...o.encode };
+  let clipOutputs: TranscodeOutputs;
+  let frameOutputs: FrameOutputs | undefined;
+  let args: string[];
+  if (o.frames === false) {
+    ({ args, outputs: clipOutputs } = buildTranscodeArgs(base));
+  } else {
+    await mkdir(framesDir, { recursive: true });
+    const built = buildTranscodeAndFramesArgs({ ...base, framesDir, frames: o.frames ?? {} });
+    args = built.args;
+    clipOutputs = built.outputs.clips;
+    frameOutputs = built.outputs.frames;
+  }
+  const run = await runFfmpeg(args, { ...o.run, ffmpegPath: o.ffmpegPath });
+  const clips = await collectClips(clipOutputs, info.durationSeconds, o.stem);
+  for (const c of clips) {
+    await verifyMp4(c.path, { durationSeconds: c.endSeconds - c.startSeconds, audio: info.audio !== undefined }, probe);
+  }
+  const result: VideoWorkResult = { info, clips, ffmpegMs: run.elapsedMs };
+  if (frameOutputs && o.frames !== false) result.frames = await collectFrames(frameOutputs, o.stem, o.frames ?? {});
+  return result;
+}
+
+/** The clips as written: the segment list when split, else the single planned file. */
+export async function collectClips(outputs: TranscodeOutputs, durationSeconds: number, stem: string): Promise<ClipFile[]> {
+  if (!outputs.split || !outputs.segmentList) {
+    const c = outputs.clips[0]!;
+    return [{ path: c.path, name: c.name, startSeconds: 0, endSeconds: durationSeconds }];
+  }
+  const entries = parseSegmentList(await readFile(outputs.segmentList, 'utf8'));
+  const dir = dirname(outputs.segmentList);
+  return entries.map((e, i) => ({
+    path: join(dir, e.file),
+    name: `${stem}_${String(i).padStart(3, '0')}.mp4`,
+    startSeconds: e.startSeconds,
+    endSeconds: e.endSeconds,
+  }));
+}
+
+const JPEG_NAME = /^f_(\d{6,})\.jpg$/;
+
+/**
+ * Reads the metadata the pass printed, judges every sampled frame, deletes the dead JPEGs
+ * and names the kept ones by their source frame index.
+ */
+export async function collectFrames(
+  outputs: FrameOutputs,
+  stem: string,
+  opts: FrameOptions,
+): Promise<{ every: number; kept: FrameFile[]; counts: FrameCounts; verdicts: FrameVerdict[] }> {
+  const files = (await readdir(outputs.dir)).map((f) => JPEG_NAME.exec(f)).filter((m): m is RegExpExecArray => m !== null);
+  const byOutput = new Map(files.map((m) => [Number(m[1]), join(outputs.dir, m[0])]));
+  let verdicts: FrameVerdict[];
+  if (outputs.sampledMetadata && outputs.freezeMetadata) {
+    const sampled = parseMetadataPrint(await readFile(outputs.sampledMetadata, 'utf8'));
+    const freezes = freezeIntervals(parseMetadataPrint(await readFile(outputs.freezeMetadata, 'utf8')));
+    verdicts = judgeFrames(sampled, freezes, outputs.every, opts.dead);
+    if (verdicts.length !== byOutput.size) {
+      throw new PermanentError('FRAMES_MISMATCH', `${byOutput.size} JPEGs written but ${verdicts.length} frames measured in ${outputs.dir}`);
+    }
+  } else {
+    verdicts = [...byOutput.keys()].sort((a, b) => a - b).map((k) => ({ outputIndex: k, sourceIndex: k * outputs.every }));
+  }
+  const kept: FrameFile[] = [];
+  for (const v of verdicts) {
+    const path = byOutput.get(v.outputIndex);
+    if (path === undefined) throw new PermanentError('FRAMES_MISMATCH', `no JPEG for sampled frame ${v.outputIndex} in ${outputs.dir}`);
+    if (v.dead) await rm(path, { force: true });
+    else kept.push({ path, name: frameObjectName(stem, v.sourceIndex), sourceIndex: v.sourceIndex });
+  }
+  return { every: outputs.every, kept, counts: countVerdicts(verdicts), verdicts };
+}
+
+export interface TrimWorkOptions extends MediaToolOptions {
+  input: string;
+  output: string;
+  start: number;
+  end: number;
+  /** @default 3 */
+  fadeSeconds?: number;
+  encode?: H264Options;
+  info?: VideoInfo;
+}
+
+/** Cuts a talk to start..end with fades, then verifies the result. */
+export async function trimWithFades(o: TrimWorkOptions): Promise<{ info: VideoInfo; path: string; durationSeconds: number; ffmpegMs: number }> {
+  const probe = { ffprobePath: o.ffprobePath, formatWhitelist: o.formatWhitelist, signal: o.run?.signal };
+  const info = o.info ?? (await probeVideo(o.input, probe));
+  const { args, outputs } = buildTrimArgs({
+    ...o.encode, input: o.input, output: o.output, start: o.start, end: o.end, fadeSeconds: o.fadeSeconds,
+    hasAudio: info.audio !== undefined, durationSeconds: info.durationSeconds, formatWhitelist: o.formatWhitelist,
+  });
+  const run = await runFfmpeg(args, { ...o.run, ffmpegPath: o.ffmpegPath });
+  await verifyMp4(outputs.path, { durationSeconds: outputs.durationSeconds, audio: info.audio !== undefined }, probe);
+  return { info, path: outputs.path, durationSeconds: outputs.durationSeconds, ffmpegMs: run.elapsedMs };
+}
