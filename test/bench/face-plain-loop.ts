@@ -1,13 +1,16 @@
-// The baseline: a plain single-thread face-api loop, as the face-api demos write it
+// The baselines: a plain single-thread face-api loop, as the face-api demos write it
 // (decode, tensor, detect + landmarks + descriptor, dispose), on the wasm backend with one
 // thread. Run as its own process; prints {"rate","images","backend"}.
+//   enrol <n>   one photo per step
+//   verify <n>  the seed's way: encode the enrolment photo and the snapshot, compare
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { enrolmentPhotos } from './face-images.ts';
+import { enrolmentPhotos, streamingSet } from './face-images.ts';
 
 const require = createRequire(import.meta.url);
-const n = Number(process.argv[2] ?? 200);
+const mode = process.argv[2] ?? 'enrol';
+const n = Number(process.argv[3] ?? 200);
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
 const tf = faceapi.tf;
@@ -19,17 +22,33 @@ const models = join(dirname(require.resolve('@vladmandic/face-api/package.json')
 await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
 await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
 await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
-const photos = await enrolmentPhotos();
 const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 });
 
-async function one(bytes: Buffer): Promise<void> {
+async function encode(bytes: Buffer): Promise<{ descriptor: Float32Array }[]> {
   const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const tensor = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32');
-  await faceapi.detectAllFaces(tensor, options).withFaceLandmarks().withFaceDescriptors();
-  tensor.dispose();
+  try {
+    return await faceapi.detectAllFaces(tensor, options).withFaceLandmarks().withFaceDescriptors();
+  } finally {
+    tensor.dispose();
+  }
 }
-await one(photos[0]!);
+
+let step: (i: number) => Promise<unknown>;
+if (mode === 'verify') {
+  const { enrolments, snapshots } = await streamingSet();
+  step = async (i) => {
+    const face = i % enrolments.length;
+    const [known] = await encode(enrolments[face]!);
+    const probes = await encode(snapshots[face]![Math.floor(i / enrolments.length) % snapshots[face]!.length]!);
+    return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
+  };
+} else {
+  const photos = await enrolmentPhotos();
+  step = (i) => encode(photos[i % photos.length]!);
+}
+await step(0);
 const t0 = performance.now();
-for (let i = 0; i < n; i++) await one(photos[i % photos.length]!);
+for (let i = 0; i < n; i++) await step(i);
 const seconds = (performance.now() - t0) / 1000;
 console.log(JSON.stringify({ rate: n / seconds, images: n, backend: tf.getBackend() }));

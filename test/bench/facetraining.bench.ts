@@ -1,9 +1,7 @@
 // Issue 4 benchmark: enrolments per second through the facetraining service (RabbitMQ and
 // MariaDB, a worker thread per core) next to a plain single-thread face-api loop over the
 // same photos, in the same run; then RSS and live tensors along 2,000 enrolments.
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../shared/config/config.ts';
 import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
@@ -14,22 +12,14 @@ import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { enrolmentPhotos } from './face-images.ts';
 import { printTable } from './table.ts';
+import { plainLoop } from './plain-loop.ts';
 
 const PLAIN_IMAGES = Number(process.env.BENCH_FACE_PLAIN ?? 150);
 const SERVICE_IMAGES = Number(process.env.BENCH_FACE_IMAGES ?? 2000);
 
-function plainLoop(n: number): Promise<{ rate: number; backend: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./face-plain-loop.ts', import.meta.url)), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`plain loop exited ${code}`))));
-  });
-}
-
 export async function benchFacetraining(): Promise<void> {
   const cores = availableParallelism();
-  const plain = await plainLoop(PLAIN_IMAGES);
+  const plain = await plainLoop('enrol', PLAIN_IMAGES);
 
   const t = await createTestEnv('benchfacetrain', { FACE_WORKERS: String(cores), FACETRAINING_CONCURRENCY: String(cores * 2), LOG_LEVEL: 'warn' });
   const photos = await enrolmentPhotos();

@@ -1,11 +1,13 @@
 // `npm run bench`: every benchmark, each printing a table with its baseline measured in
 // the same run. `npm run bench -- runtime` runs the named ones only.
+import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   runtime: benchRuntime,
   facetraining: benchFacetraining,
+  facestreaming: benchFacestreaming,
 };
 
 const wanted = process.argv.slice(2);
