@@ -52,6 +52,9 @@ export async function benchFacetraining(): Promise<void> {
   const steady = (SERVICE_IMAGES - 100) / ((performance.now() - rate100) / 1000);
   const rate = SERVICE_IMAGES / seconds;
   const results = await db.selectFrom('train_img').select(['result']).execute();
+  const attempts = await db.selectFrom('process_status').select('detail').execute();
+  const analysisMs = attempts.reduce((a, r) => a + Number(JSON.parse(r.detail ?? '{}').ms ?? 0), 0);
+  const busy = analysisMs / (cores * seconds * 1000);
   const ok = results.filter((r) => r.result === 'SUCCESS').length;
   await running.stop();
   await t.cleanup();
@@ -65,5 +68,6 @@ export async function benchFacetraining(): Promise<void> {
       ['  the same, after the first 100 (steady state)', SERVICE_IMAGES - 100, steady.toFixed(2), (steady / plain.rate).toFixed(2)],
     ],
   );
+  console.log(`face workers busy analysing: ${(busy * 100).toFixed(1)}% of ${cores} × ${seconds.toFixed(0)} s (mean ${(analysisMs / attempts.length).toFixed(0)} ms per image in a worker)`);
   printTable(`Memory along ${SERVICE_IMAGES} enrolments (${ok} SUCCESS)`, ['enrolments done', 'RSS MiB (main thread + workers)', 'live tensors in a worker'], samples);
 }
