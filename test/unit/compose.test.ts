@@ -147,11 +147,11 @@ test('every environment variable of a Vigil service is one the app reads', () =>
     for (const variable of Object.keys(envOf(s))) {
       const base = baseName(variable);
       assert.ok(
-        CONTRACT_VARIABLES.has(base) || /^VIGIL_[A-Z_]+$/.test(base) || PLATFORM_VARIABLES.has(base),
+        CONTRACT_VARIABLES.has(base) || /^(VIGIL|FACE)_[A-Z_]+$/.test(base) || PLATFORM_VARIABLES.has(base),
         `${name}: ${variable} is not a variable Vigil reads`,
       );
     }
-    // The pattern above would let a misspelt VIGIL_ name through: ask the loader itself.
+    // The pattern above would let a misspelt VIGIL_ or FACE_ name through: ask the loader itself.
     const read = new Set<string>();
     const env = envWithExampleSecrets(s);
     const spy = new Proxy(env, {
