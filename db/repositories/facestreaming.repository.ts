@@ -1,4 +1,5 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
+import { releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
 import type { StreamResult } from '../result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
@@ -161,26 +162,7 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         .execute();
       return rows.map((r) => r.result as StreamResult);
     },
-    async startAttempt({ id, attempt, worker }) {
-      return db.transaction().execute(async (trx) => {
-        await trx.updateTable('stream_img').set({ status: 'P' }).where('id', '=', id).execute();
-        let n = attempt;
-        if (n === undefined) {
-          const c = await trx
-            .selectFrom('process_status')
-            .select(({ fn }) => fn.countAll<number>().as('n'))
-            .where('image_type', '=', 'stream')
-            .where('image_id', '=', id)
-            .executeTakeFirstOrThrow();
-          n = Number(c.n) + 1;
-        }
-        const r = await trx
-          .insertInto('process_status')
-          .values({ image_type: 'stream', image_id: id, status: 'P', attempt: n, worker, started_at: new Date() })
-          .executeTakeFirstOrThrow();
-        return Number(r.insertId);
-      });
-    },
+    startAttempt: (a) => startImageAttempt(db, 'stream', a),
     async recordVerdict(v) {
       // A verdict on who sat at the desk is `Y`; no enrolment to compare with, or unreadable
       // bytes, is `F`: nothing was verified.
@@ -227,16 +209,7 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
           .execute();
       });
     },
-    async releaseAttempt({ id, attemptId, detail }) {
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('stream_img').set({ status: 'N' }).where('id', '=', id).where('status', '=', 'P').execute();
-        await trx
-          .updateTable('process_status')
-          .set({ status: 'N', detail: JSON.stringify(detail), finished_at: new Date() })
-          .where('id', '=', attemptId)
-          .execute();
-      });
-    },
+    releaseAttempt: (a) => releaseImageAttempt(db, 'stream', a),
     async alertsToPublish(streamImgId) {
       const rows = await db
         .selectFrom('face_alert')

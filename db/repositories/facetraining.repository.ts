@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, RowStatus } from '../schema.ts';
 import type { TrainResult } from '../result-codes.ts';
 import { encodeDescriptor } from '../descriptor.ts';
@@ -33,16 +34,7 @@ export function facetrainingRepository(db: Kysely<Database>): FacetrainingReposi
       const row = await db.selectFrom('train_img').select('status').where('id', '=', id).executeTakeFirst();
       return row?.status;
     },
-    async startAttempt({ id, attempt, worker }) {
-      return db.transaction().execute(async (trx) => {
-        await trx.updateTable('train_img').set({ status: 'P' }).where('id', '=', id).execute();
-        const r = await trx
-          .insertInto('process_status')
-          .values({ image_type: 'train', image_id: id, status: 'P', attempt, worker, started_at: new Date() })
-          .executeTakeFirstOrThrow();
-        return Number(r.insertId);
-      });
-    },
+    startAttempt: (a) => startImageAttempt(db, 'train', a),
     async recordResult(r) {
       const status: RowStatus = r.result === 'SUCCESS' ? 'Y' : 'F';
       const now = new Date();
@@ -73,15 +65,6 @@ export function facetrainingRepository(db: Kysely<Database>): FacetrainingReposi
           .execute();
       });
     },
-    async releaseAttempt({ id, attemptId, detail }) {
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('train_img').set({ status: 'N' }).where('id', '=', id).where('status', '=', 'P').execute();
-        await trx
-          .updateTable('process_status')
-          .set({ status: 'N', detail: JSON.stringify(detail), finished_at: new Date() })
-          .where('id', '=', attemptId)
-          .execute();
-      });
-    },
+    releaseAttempt: (a) => releaseImageAttempt(db, 'train', a),
   };
 }

@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+import type { Database, ImageType } from '../schema.ts';
+
+const TABLES = { train: 'train_img', stream: 'stream_img' } as const satisfies Record<ImageType, keyof Database>;
+
+/**
+ * The attempt bookkeeping facetraining and facestreaming share: every attempt on an image
+ * row has a `process_status` row, opened with the row set to `P`.
+ * `attempt` defaults to the attempts recorded so far + 1.
+ */
+export async function startImageAttempt(db: Kysely<Database>, type: ImageType, a: { id: number; attempt?: number; worker: string }): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    await trx.updateTable(TABLES[type]).set({ status: 'P' }).where('id', '=', a.id).execute();
+    let attempt = a.attempt;
+    if (attempt === undefined) {
+      const c = await trx
+        .selectFrom('process_status')
+        .select(({ fn }) => fn.countAll<number>().as('n'))
+        .where('image_type', '=', type)
+        .where('image_id', '=', a.id)
+        .executeTakeFirstOrThrow();
+      attempt = Number(c.n) + 1;
+    }
+    const r = await trx
+      .insertInto('process_status')
+      .values({ image_type: type, image_id: a.id, status: 'P', attempt, worker: a.worker, started_at: new Date() })
+      .executeTakeFirstOrThrow();
+    return Number(r.insertId);
+  });
+}
+
+/** A transient failure: the row goes back to `N` (it will be retried) and the attempt says why. */
+export async function releaseImageAttempt(db: Kysely<Database>, type: ImageType, a: { id: number; attemptId: number; detail: unknown }): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable(TABLES[type]).set({ status: 'N' }).where('id', '=', a.id).where('status', '=', 'P').execute();
+    await trx
+      .updateTable('process_status')
+      .set({ status: 'N', detail: JSON.stringify(a.detail), finished_at: new Date() })
+      .where('id', '=', a.attemptId)
+      .execute();
+  });
+}
