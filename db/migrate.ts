@@ -4,6 +4,7 @@ import { RESULT_CODES } from './result-codes.ts';
 import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
 import * as m20261121T1000 from './migrations/20261121T1000-face-descriptor.ts';
 import * as m20261121T1100 from './migrations/20261121T1100-snapshot-evidence.ts';
+import * as m20261121T1200 from './migrations/20261121T1200-video-job.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261121T0900-initial-schema': m20261121T0900,
   '20261121T1000-face-descriptor': m20261121T1000,
   '20261121T1100-snapshot-evidence': m20261121T1100,
+  '20261121T1200-video-job': m20261121T1200,
 };
 
 export interface MigrateReport {

@@ -100,6 +100,42 @@ export interface FaceAlertTable {
   published_at: Date | null;
 }
 
+/** The transcoder's job lifecycle: queued → running → uploading → stored → done; failed is final too. */
+export type VideoJobStatus = 'queued' | 'running' | 'uploading' | 'stored' | 'done' | 'failed' | 'retrying' | 'dead_lettered';
+
+export interface VideoJobTable {
+  id: Generated<number>;
+  job_key_sha256: string;
+  /** `jobId`, or `s3:<bucket>/<key>` (the codec's key). */
+  job_key: string;
+  source_bucket: string;
+  source_key: string;
+  status: ColumnType<VideoJobStatus, VideoJobStatus | undefined, VideoJobStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** JSON: the job as the last attempt ran it. */
+  job: string | null;
+  source_etag: string | null;
+  source_bytes: number | null;
+  source_seconds: number | null;
+  /** JSON: `VideoJobOutputs` (db/repositories/transcoder.repository.ts). */
+  outputs: string | null;
+  frames_kept: number | null;
+  frames_black: number | null;
+  frames_frozen: number | null;
+  frames_blurred: number | null;
+  download_ms: number | null;
+  ffmpeg_ms: number | null;
+  total_ms: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  worker: string | null;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+  source_deleted_at: Date | null;
+  next_published_at: Date | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -109,6 +145,7 @@ export interface Database {
   face_descriptor: FaceDescriptorTable;
   snapshot_face: SnapshotFaceTable;
   face_alert: FaceAlertTable;
+  video_job: VideoJobTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

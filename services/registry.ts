@@ -8,6 +8,7 @@ import type { ServiceName } from '../shared/runtime/queue-names.ts';
 export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>> = {
   facetraining: async () => (await import('./facetraining/main.ts')).service,
   facestreaming: async () => (await import('./facestreaming/main.ts')).service,
+  transcoder: async () => (await import('./transcoder/main.ts')).service,
 };
 
 export function availableServices(): ServiceName[] {

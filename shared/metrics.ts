@@ -17,6 +17,14 @@ export interface Metrics {
   retriesTotal: Counter<'service' | 'queue'>;
   deadLetteredTotal: Counter<'service' | 'queue'>;
   faceResultsTotal: Counter<'type' | 'result'>;
+  /** Mean encoding progress (0–1) of the video jobs running in this process; 0 when idle. */
+  transcodeProgress: Gauge<'service'>;
+  /** Seconds of source video encoded; its rate is the encoding speed against real time. */
+  transcodeMediaSeconds: Counter<'service'>;
+  /** Sampled frames by verdict: `kept`, or the reason it was dropped (`black`, `frozen`, `blurred`). */
+  transcodeFrames: Counter<'service' | 'verdict'>;
+  /** Time per stage of a video job: `download`, `encode` (the ffmpeg pass), `finish` (uploads left after it), `total`. */
+  transcodeStageSeconds: Histogram<'service' | 'stage'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -60,6 +68,31 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'vigil_face_results_total',
       help: 'Face results written, by image type and result code',
       labelNames: ['type', 'result'],
+      registers,
+    }),
+    transcodeProgress: new Gauge({
+      name: 'vigil_transcode_progress_ratio',
+      help: 'Mean encoding progress (0-1) of the video jobs running now',
+      labelNames: ['service'],
+      registers,
+    }),
+    transcodeMediaSeconds: new Counter({
+      name: 'vigil_transcode_media_seconds_total',
+      help: 'Seconds of source video encoded',
+      labelNames: ['service'],
+      registers,
+    }),
+    transcodeFrames: new Counter({
+      name: 'vigil_transcode_frames_total',
+      help: 'Sampled video frames, kept or dropped as black, frozen or blurred',
+      labelNames: ['service', 'verdict'],
+      registers,
+    }),
+    transcodeStageSeconds: new Histogram({
+      name: 'vigil_transcode_stage_seconds',
+      help: 'Time per stage of a video job (download, encode, finish, total)',
+      labelNames: ['service', 'stage'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 10800],
       registers,
     }),
   };

@@ -1,12 +1,15 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { ConfigError, EnvReader, type Env } from './env-reader.ts';
 import type { ImpersonationTolerances } from '../face/impersonation.ts';
 import type { QualityBounds } from '../face/quality.ts';
+import { DEAD_FRAME_DEFAULTS } from '../media/frame-select.ts';
 import { QUEUE_NAMES, type ServiceName } from '../runtime/queue-names.ts';
 
 export const FACE_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const QUEUE_TYPES = ['quorum', 'classic'] as const;
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 
 export interface BrokerConfig {
   /** @default 'amqp://guest:guest@127.0.0.1:5672' */
@@ -50,6 +53,64 @@ export interface S3Config {
   createBuckets: boolean;
 }
 
+export interface MediaConfig {
+  /** `FFMPEG_PATH`. @default 'ffmpeg' (from PATH) */
+  ffmpegPath: string;
+  /** `FFPROBE_PATH`. @default 'ffprobe' */
+  ffprobePath: string;
+  /** `VIGIL_WORK_DIR`: per-job work folders go under it (absolute). @default `<os.tmpdir()>/vigil` */
+  workDir: string;
+}
+
+export interface TranscoderConfig {
+  /** `TRANSCODER_MIN_FREE_DISK`: a job is refused (and retried) below this. 0 disables. @default 2 GiB */
+  minFreeDiskBytes: number;
+  /** `TRANSCODER_STALL_TIMEOUT`: ffmpeg is killed when its progress stops this long. @default 60s */
+  stallTimeoutMs: number;
+  /** `TRANSCODER_TIME_LIMIT`: hard limit of one ffmpeg run. @default 3h */
+  timeLimitMs: number;
+  encode: {
+    /** `TRANSCODER_PRESET`: libx264 preset. @default 'veryfast' */
+    preset: (typeof X264_PRESETS)[number];
+    /** `TRANSCODER_CRF`: libx264 constant rate factor. @default 23 */
+    crf: number;
+  };
+  /** Dead-frame thresholds; defaults from `DEAD_FRAME_DEFAULTS` (shared/media/frame-select.ts). */
+  dead: {
+    /** `TRANSCODER_BLACK_PIXEL_THRESHOLD`: luma below which a pixel is black. @default 32 */
+    blackPixelThreshold: number;
+    /** `TRANSCODER_BLACK_PERCENT`: percent of black pixels that makes a frame black. @default 98 */
+    blackPercent: number;
+    /** `TRANSCODER_FREEZE_NOISE_DB`: freezedetect's noise floor. @default -60 */
+    freezeNoiseDb: number;
+    /** `TRANSCODER_FREEZE_SECONDS`: stillness this long is frozen. @default 2 */
+    freezeMinSeconds: number;
+    /** `TRANSCODER_BLUR_THRESHOLD`: blurdetect value above which a frame is blurred. @default 25 */
+    blurThreshold: number;
+  };
+  /** Job defaults (CONTRACT.md, "Video job"); a job's own fields win. */
+  split: {
+    /** `TRANSCODER_SPLIT_ABOVE_SECONDS`: longer videos are split. @default 240 */
+    maxSeconds: number;
+    /** `TRANSCODER_CLIP_SECONDS`. @default 120 */
+    clipSeconds: number;
+  };
+  frames: {
+    /** `TRANSCODER_FRAME_EVERY`: keep source frames 0, N, 2N, … @default 10 */
+    every: number;
+    /** `TRANSCODER_FRAME_WIDTH`. @default 1280 */
+    width: number;
+    /** `TRANSCODER_FRAME_HEIGHT`. @default 720 */
+    height: number;
+    /** `TRANSCODER_DROP_DEAD_FRAMES`. @default true */
+    dropDead: boolean;
+  };
+  /** `TRANSCODER_DELETE_SOURCE`: delete the source once every output is stored. @default true */
+  deleteSource: boolean;
+  /** `TRANSCODER_FADE_SECONDS`: a trim's fade when the job gives none. @default 3 */
+  fadeSeconds: number;
+}
+
 export interface Config {
   broker: BrokerConfig;
   database: DatabaseConfig;
@@ -61,6 +122,8 @@ export interface Config {
   metricsPort: number;
   /** Messages handled at once per service; prefetch equals it. */
   concurrency: Record<ServiceName, number>;
+  media: MediaConfig;
+  transcoder: TranscoderConfig;
   face: {
     /** @default 'auto' */
     backend: (typeof FACE_BACKENDS)[number];
@@ -150,6 +213,12 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: r.url('SMTP_URL', undefined, ['smtp', 'smtps']),
     metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
     concurrency,
+    media: {
+      ffmpegPath: r.string('FFMPEG_PATH', 'ffmpeg'),
+      ffprobePath: r.string('FFPROBE_PATH', 'ffprobe'),
+      workDir: absolutePath(r, 'VIGIL_WORK_DIR', join(tmpdir(), 'vigil')),
+    },
+    transcoder: transcoderConfig(r),
     face: {
       backend: r.oneOf('FACE_BACKEND', 'auto', FACE_BACKENDS),
       matchThreshold: r.number('FACE_MATCH_THRESHOLD', 0.6, 0.05, 2),
@@ -194,6 +263,70 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+function transcoderConfig(r: EnvReader): TranscoderConfig {
+  const d = DEAD_FRAME_DEFAULTS;
+  return {
+    minFreeDiskBytes: byteSize(r, 'TRANSCODER_MIN_FREE_DISK', 2 * 1024 ** 3),
+    stallTimeoutMs: r.duration('TRANSCODER_STALL_TIMEOUT', 60_000, 2_000, 3_600_000),
+    timeLimitMs: r.duration('TRANSCODER_TIME_LIMIT', 3 * 3_600_000, 10_000, 48 * 3_600_000),
+    encode: {
+      preset: r.oneOf('TRANSCODER_PRESET', 'veryfast', X264_PRESETS),
+      crf: r.int('TRANSCODER_CRF', 23, 0, 51),
+    },
+    dead: {
+      blackPixelThreshold: r.int('TRANSCODER_BLACK_PIXEL_THRESHOLD', d.blackPixelThreshold, 0, 255),
+      blackPercent: r.number('TRANSCODER_BLACK_PERCENT', d.blackPercent, 1, 100),
+      freezeNoiseDb: r.number('TRANSCODER_FREEZE_NOISE_DB', d.freezeNoiseDb, -120, 0),
+      freezeMinSeconds: r.number('TRANSCODER_FREEZE_SECONDS', d.freezeMinSeconds, 0.1, 3600),
+      blurThreshold: r.number('TRANSCODER_BLUR_THRESHOLD', d.blurThreshold, 0.1, 1000),
+    },
+    split: {
+      maxSeconds: r.number('TRANSCODER_SPLIT_ABOVE_SECONDS', 240, 1, 86_400),
+      clipSeconds: r.number('TRANSCODER_CLIP_SECONDS', 120, 1, 86_400),
+    },
+    frames: {
+      every: r.int('TRANSCODER_FRAME_EVERY', 10, 1, 10_000),
+      width: r.int('TRANSCODER_FRAME_WIDTH', 1280, 16, 8192),
+      height: r.int('TRANSCODER_FRAME_HEIGHT', 720, 16, 8192),
+      dropDead: r.bool('TRANSCODER_DROP_DEAD_FRAMES', true),
+    },
+    deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
+    fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/** A size such as `2GiB`, `500MB` or `512KiB`; a bare number is MiB. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * (m[2] ? SIZE_UNITS[m[2].toLowerCase()]! : 1024 ** 2);
+  return Number.isSafeInteger(Math.round(bytes)) ? Math.round(bytes) : undefined;
+}
+
+function byteSize(r: EnvReader, name: string, fallback: number): number {
+  const v = r.optionalString(name);
+  if (v === undefined) return fallback;
+  const bytes = parseByteSize(v);
+  if (bytes === undefined) {
+    r.problems.push({ variable: name, expected: 'a size like 2GiB, 500MB or 2048 (MiB); 0 disables', got: v });
+    return fallback;
+  }
+  return bytes;
+}
+
+function absolutePath(r: EnvReader, name: string, fallback: string): string {
+  const v = r.string(name, fallback);
+  if (!isAbsolute(v)) {
+    r.problems.push({ variable: name, expected: 'an absolute path', got: v });
+    return fallback;
+  }
+  return v;
 }
 
 function alertRoute(r: EnvReader): Config['face']['alerts'] {

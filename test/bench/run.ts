@@ -3,11 +3,13 @@
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
+import { benchTranscoder } from './transcoder.bench.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   runtime: benchRuntime,
   facetraining: benchFacetraining,
   facestreaming: benchFacestreaming,
+  transcoder: benchTranscoder,
 };
 
 const wanted = process.argv.slice(2);

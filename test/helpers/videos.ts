@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 
 /**
@@ -114,4 +114,14 @@ export async function frameLumas(path: string, tmpRaw: string): Promise<number[]
     means.push(sum / frame);
   }
   return means;
+}
+
+/**
+ * A copy of `src` whose bytes from `fraction` of its length on are overwritten with garbage:
+ * the header (and so the declared duration) is intact, the media after that point is not.
+ */
+export async function corruptCopy(src: string, dst: string, fraction: number): Promise<void> {
+  const bytes = Buffer.from(await readFile(src));
+  for (let i = Math.floor(bytes.length * fraction); i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 251;
+  await writeFile(dst, bytes);
 }

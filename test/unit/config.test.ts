@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../shared/config/config.ts';
+import { ConfigError, loadConfig, parseByteSize } from '../../shared/config/config.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -71,7 +71,75 @@ const BAD: [variable: string, value: string, expected: RegExp][] = [
   ['FACE_IMPERSONATION_WINDOW', '1', /integer from 2 to 50/],
   ['FACE_ABSENCE_STREAK', '0', /integer from 1/],
   ['VIGIL_RESCUE_AGE', 'old', /duration/],
+  ['FFMPEG_PATH_FILE', '/nonexistent/ffmpeg-path', /readable file/],
+  ['FFPROBE_PATH_FILE', '/nonexistent/ffprobe-path', /readable file/],
+  ['VIGIL_WORK_DIR', 'relative/work', /absolute path/],
+  ['TRANSCODER_MIN_FREE_DISK', 'plenty', /size like 2GiB/],
+  ['TRANSCODER_MIN_FREE_DISK', '2 PB', /size like 2GiB/],
+  ['TRANSCODER_STALL_TIMEOUT', '1s', /duration/],
+  ['TRANSCODER_TIME_LIMIT', 'never', /duration/],
+  ['TRANSCODER_PRESET', 'placebo', /one of ultrafast/],
+  ['TRANSCODER_CRF', '52', /integer from 0 to 51/],
+  ['TRANSCODER_BLACK_PIXEL_THRESHOLD', '300', /integer from 0 to 255/],
+  ['TRANSCODER_BLACK_PERCENT', '0', /number from 1 to 100/],
+  ['TRANSCODER_FREEZE_NOISE_DB', '10', /number from -120 to 0/],
+  ['TRANSCODER_FREEZE_SECONDS', 'long', /number/],
+  ['TRANSCODER_BLUR_THRESHOLD', '-1', /number from 0.1/],
+  ['TRANSCODER_SPLIT_ABOVE_SECONDS', '0', /number from 1/],
+  ['TRANSCODER_CLIP_SECONDS', 'two minutes', /number/],
+  ['TRANSCODER_FRAME_EVERY', '0', /integer from 1 to 10000/],
+  ['TRANSCODER_FRAME_WIDTH', '8', /integer from 16/],
+  ['TRANSCODER_FRAME_HEIGHT', '720p', /integer/],
+  ['TRANSCODER_DROP_DEAD_FRAMES', 'sometimes', /true or false/],
+  ['TRANSCODER_DELETE_SOURCE', 'later', /true or false/],
+  ['TRANSCODER_FADE_SECONDS', '90', /number from 0 to 60/],
 ];
+
+test('transcoder: defaults follow the contract and the media layer; values are read', () => {
+  const d = loadConfig({});
+  assert.equal(d.media.ffmpegPath, 'ffmpeg');
+  assert.equal(d.media.ffprobePath, 'ffprobe');
+  assert.equal(d.media.workDir, join(tmpdir(), 'vigil'));
+  assert.deepEqual(d.transcoder, {
+    minFreeDiskBytes: 2 * 1024 ** 3,
+    stallTimeoutMs: 60_000,
+    timeLimitMs: 3 * 3_600_000,
+    encode: { preset: 'veryfast', crf: 23 },
+    dead: { blackPixelThreshold: 32, blackPercent: 98, freezeNoiseDb: -60, freezeMinSeconds: 2, blurThreshold: 25 },
+    split: { maxSeconds: 240, clipSeconds: 120 },
+    frames: { every: 10, width: 1280, height: 720, dropDead: true },
+    deleteSource: true,
+    fadeSeconds: 3,
+  });
+  assert.equal(d.concurrency.transcoder, 1);
+  const c = loadConfig({
+    FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg',
+    VIGIL_WORK_DIR: '/var/lib/vigil',
+    TRANSCODER_MIN_FREE_DISK: '500MB',
+    TRANSCODER_STALL_TIMEOUT: '2m',
+    TRANSCODER_PRESET: 'ultrafast',
+    TRANSCODER_BLUR_THRESHOLD: '12.5',
+    TRANSCODER_DELETE_SOURCE: 'false',
+  });
+  assert.equal(c.media.ffmpegPath, '/opt/ffmpeg/bin/ffmpeg');
+  assert.equal(c.media.workDir, '/var/lib/vigil');
+  assert.equal(c.transcoder.minFreeDiskBytes, 500_000_000);
+  assert.equal(c.transcoder.stallTimeoutMs, 120_000);
+  assert.equal(c.transcoder.encode.preset, 'ultrafast');
+  assert.equal(c.transcoder.dead.blurThreshold, 12.5);
+  assert.equal(c.transcoder.deleteSource, false);
+});
+
+test('byte sizes', () => {
+  assert.equal(parseByteSize('2GiB'), 2 * 1024 ** 3);
+  assert.equal(parseByteSize('1.5 gb'), 1.5e9);
+  assert.equal(parseByteSize('512KiB'), 512 * 1024);
+  assert.equal(parseByteSize('2048'), 2048 * 1024 ** 2);
+  assert.equal(parseByteSize('0'), 0);
+  assert.equal(parseByteSize('10B'), 10);
+  assert.equal(parseByteSize('-1GiB'), undefined);
+  assert.equal(parseByteSize('lots'), undefined);
+});
 
 test('facestreaming alerts: a route of email addresses, window and tolerances read from the environment', () => {
   const c = loadConfig({

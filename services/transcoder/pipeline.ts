@@ -1,0 +1,282 @@
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
+import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
+import type { VideoInfo } from '../../shared/media/ffprobe.ts';
+import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
+import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
+import { parseSegmentList } from '../../shared/media/segment-list.ts';
+import { collectClips, collectFrames, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
+import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/runtime/errors.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import type { JobPlan, WorkPlan } from './plan.ts';
+
+/**
+ * The media half of a job, on local files and the store: one ffmpeg pass, and every output
+ * verified and uploaded. Clips go up while ffmpeg still encodes the next one: the segment
+ * muxer adds a row to its list as it ends a clip, and opens the next file only after it has
+ * closed that one, so "listed, and the next file exists" means a clip is complete.
+ */
+
+export interface MediaSettings {
+  ffmpegPath: string;
+  ffprobePath: string;
+  stallMs: number;
+  timeLimitMs: number;
+  encode: H264Options;
+  /** Thresholds; whether to drop dead frames at all is the job's. */
+  dead: Omit<DeadFrameOptions, 'enabled'>;
+}
+
+export type OutputStore = Pick<ObjectStore, 'upload' | 'head' | 'delete'>;
+
+export interface StoredClip {
+  bucket: string;
+  key: string;
+  startSeconds: number;
+  endSeconds: number;
+  bytes: number;
+  /** Uploaded before ffmpeg exited. */
+  duringEncode: boolean;
+}
+
+export interface EncodeResult {
+  clips: StoredClip[];
+  frames?: { bucket: string; prefix: string; every: number; counts: FrameCounts };
+  ffmpegMs: number;
+  /** From the start of the pass until every output was stored. */
+  totalMs: number;
+}
+
+export interface EncodeOptions {
+  input: string;
+  workDir: string;
+  info: VideoInfo;
+  plan: JobPlan;
+  media: MediaSettings;
+  store: OutputStore;
+  signal: AbortSignal;
+  /** Seconds of output written so far, of `totalSeconds`. */
+  onProgress(seconds: number, totalSeconds: number): void;
+  /** ffmpeg has exited; only uploads are left. */
+  onEncoded(): Promise<void>;
+}
+
+const POLL_MS = 250;
+const FRAME_UPLOADS = 8;
+
+/** Encodes and stores; on a permanent failure what was already uploaded is deleted again. */
+export async function encodeAndStore(o: EncodeOptions): Promise<EncodeResult> {
+  const uploads = new Uploads(o.store);
+  try {
+    const work = o.plan.work;
+    return work.kind === 'trim' ? await trim(o, work, uploads) : await splitAndFrames(o, work, uploads);
+  } catch (err) {
+    if (isPermanent(err)) await uploads.removeAll();
+    throw err;
+  }
+}
+
+async function trim(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'trim' }>, uploads: Uploads): Promise<EncodeResult> {
+  const started = performance.now();
+  const length = Math.min(w.end, o.info.durationSeconds) - w.start;
+  const res = await trimWithFades({
+    input: o.input, output: join(o.workDir, 'talk.mp4'), start: w.start, end: w.end, fadeSeconds: w.fadeSeconds,
+    encode: o.media.encode, info: o.info, ffmpegPath: o.media.ffmpegPath, ffprobePath: o.media.ffprobePath,
+    run: { stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal: o.signal, onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, length) },
+  });
+  await o.onEncoded();
+  // trimWithFades has verified the file already.
+  const clip = { path: res.path, name: `${o.plan.stem}.mp4`, startSeconds: w.start, endSeconds: w.start + res.durationSeconds };
+  const stored = await storeClip(o, uploads, clip, o.signal, { verified: true, duringEncode: false });
+  return { clips: [stored], ffmpegMs: res.ffmpegMs, totalMs: performance.now() - started };
+}
+
+async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'split' }>, uploads: Uploads): Promise<EncodeResult> {
+  const started = performance.now();
+  const total = o.info.durationSeconds;
+  const frameOpts: FrameOptions = { every: w.frames.every, width: w.frames.width, height: w.frames.height, dead: { ...o.media.dead, enabled: w.frames.dropDead } };
+  const { args, outputs } = buildTranscodeAndFramesArgs({
+    ...o.media.encode, ...w.split, input: o.input, durationSeconds: total, stem: o.plan.stem,
+    outDir: await mkdirs(o.workDir, 'clips'), framesDir: await mkdirs(o.workDir, 'frames'), frames: frameOpts,
+  });
+
+  // One failure (an upload, the watcher) stops everything: ffmpeg and the other uploads.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([o.signal, stop.signal]);
+  let failure: unknown;
+  const fail = (err: unknown): void => {
+    failure ??= err;
+    stop.abort(err);
+  };
+  const clips: StoredClip[] = [];
+  let ffmpegRunning = true;
+  let uploading: Promise<void> = Promise.resolve();
+  const enqueue = (clip: ClipFile): void => {
+    const duringEncode = ffmpegRunning;
+    uploading = uploading.then(async () => {
+      if (failure) return;
+      clips.push(await storeClip(o, uploads, clip, signal, { verified: false, duringEncode }));
+    }).catch(fail);
+  };
+
+  const run = runFfmpeg(args, {
+    ffmpegPath: o.media.ffmpegPath, stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal,
+    onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, total),
+  });
+  const exited = run.then(() => undefined, () => undefined);
+  const watcher = outputs.clips.segmentList ? new ClipWatcher(outputs.clips, o.plan.stem, enqueue) : undefined;
+  const watching = (async () => {
+    while (watcher && ffmpegRunning && !signal.aborted) {
+      await watcher.poll(false);
+      await Promise.race([sleep(POLL_MS), exited]);
+    }
+  })().catch(fail);
+
+  let result: FfmpegRunResult;
+  let frames: Awaited<ReturnType<typeof collectFrames>>;
+  try {
+    try {
+      result = await run;
+    } catch (err) {
+      throw failure ?? err;
+    } finally {
+      ffmpegRunning = false;
+      await watching;
+    }
+    checkFullyDecoded(result, total);
+    await o.onEncoded();
+    if (watcher) await watcher.poll(true);
+    else for (const c of await collectClips(outputs.clips, total, o.plan.stem)) enqueue(c);
+    frames = await collectFrames(outputs.frames, o.plan.stem, frameOpts);
+    await Promise.all([
+      uploading,
+      eachLimited(frames.kept, FRAME_UPLOADS, signal, (f) => uploads.put(w.frames.bucket, f.name, f.path, 'image/jpeg', signal)).catch(fail),
+    ]);
+    if (failure) throw failure;
+    if (clips.length === 0) throw new PermanentError('OUTPUT_MISSING', 'ffmpeg exited without writing a clip');
+  } catch (err) {
+    stop.abort(err);
+    await uploading;
+    throw err;
+  }
+  return {
+    clips,
+    frames: { bucket: w.frames.bucket, prefix: `${o.plan.stem}/`, every: frames.every, counts: frames.counts },
+    ffmpegMs: result.elapsedMs,
+    totalMs: performance.now() - started,
+  };
+}
+
+/** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */
+function checkFullyDecoded(result: FfmpegRunResult, declaredSeconds: number): void {
+  const decoded = result.lastProgress?.outTimeSeconds;
+  if (decoded === undefined) return;
+  const tolerance = Math.max(1, declaredSeconds * 0.02);
+  if (decoded < declaredSeconds - tolerance) {
+    throw new PermanentError('SOURCE_CORRUPT', `ffmpeg could decode ${decoded.toFixed(1)} s of the ${declaredSeconds.toFixed(1)} s the source declares: it is truncated or corrupt`);
+  }
+}
+
+/** Hands over each clip once the segment muxer has closed it; all of them once ffmpeg has exited. */
+export class ClipWatcher {
+  private handed = 0;
+
+  constructor(
+    private readonly outputs: TranscodeOutputs,
+    private readonly stem: string,
+    private readonly ready: (clip: ClipFile) => void,
+  ) {}
+
+  async poll(ffmpegExited: boolean): Promise<void> {
+    const text = await readFile(this.outputs.segmentList!, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw err;
+    });
+    // Only whole rows: the muxer may be half way through writing the next one.
+    const entries = parseSegmentList(text.slice(0, text.lastIndexOf('\n') + 1));
+    const dir = join(this.outputs.segmentList!, '..');
+    while (this.handed < entries.length) {
+      const i = this.handed;
+      const next = this.outputs.clips[i + 1]?.path;
+      const closed = ffmpegExited || i + 1 < entries.length || (next !== undefined && (await exists(next)));
+      if (!closed) return;
+      const e = entries[i]!;
+      this.handed++;
+      this.ready({ path: join(dir, e.file), name: `${this.stem}_${String(i).padStart(3, '0')}.mp4`, startSeconds: e.startSeconds, endSeconds: e.endSeconds });
+    }
+  }
+}
+
+async function storeClip(
+  o: EncodeOptions,
+  uploads: Uploads,
+  clip: ClipFile,
+  signal: AbortSignal,
+  opts: { verified: boolean; duringEncode: boolean },
+): Promise<StoredClip> {
+  const seconds = clip.endSeconds - clip.startSeconds;
+  if (!opts.verified) {
+    try {
+      await verifyMp4(clip.path, { durationSeconds: seconds, audio: o.info.audio !== undefined }, { ffprobePath: o.media.ffprobePath, signal });
+    } catch (err) {
+      // The message names the output, not our work folder.
+      if (err instanceof VigilError && err.code === 'OUTPUT_INVALID') throw new PermanentError(err.code, errorMessage(err).replace(clip.path, clip.name), err);
+      throw err;
+    }
+  }
+  const bytes = await uploads.put(o.plan.outputBucket, clip.name, clip.path, 'video/mp4', signal);
+  const head = await o.store.head(o.plan.outputBucket, clip.name);
+  if (head?.size !== bytes) throw new TransientError('OUTPUT_NOT_STORED', `${clip.name}: the store holds ${head?.size ?? 'no'} bytes of ${bytes}`);
+  return { bucket: o.plan.outputBucket, key: clip.name, startSeconds: clip.startSeconds, endSeconds: clip.endSeconds, bytes, duringEncode: opts.duringEncode };
+}
+
+/** The objects this attempt wrote, so that a permanent failure leaves none of them behind. */
+class Uploads {
+  private readonly written: { bucket: string; key: string }[] = [];
+
+  constructor(private readonly store: OutputStore) {}
+
+  async put(bucket: string, key: string, path: string, contentType: string, signal: AbortSignal): Promise<number> {
+    const { size } = await stat(path);
+    if (size === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
+    // Recorded before the call: an upload can complete on the store after the client gave up.
+    this.written.push({ bucket, key });
+    await this.store.upload(bucket, key, path, { contentType, signal });
+    return size;
+  }
+
+  async removeAll(): Promise<void> {
+    const never = new AbortController().signal;
+    await eachLimited(this.written.splice(0), FRAME_UPLOADS, never, (o) => this.store.delete(o.bucket, o.key).catch(() => undefined));
+  }
+}
+
+/** Runs `fn` over `items`, `limit` at a time; settles only when no call is left running. */
+async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      signal.throwIfAborted();
+      await fn(items[next++]!);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, () => worker().catch((err: unknown) => {
+    failed = true;
+    throw err;
+  })));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+async function mkdirs(base: string, name: string): Promise<string> {
+  const dir = join(base, name);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}

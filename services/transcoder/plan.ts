@@ -1,0 +1,86 @@
+import { PermanentError, errorMessage } from '../../shared/runtime/errors.ts';
+import { CODECS, type MessageCodec, type VideoJob } from '../../shared/runtime/messages.ts';
+import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/runtime/queue-names.ts';
+import { keyStem } from '../../shared/storage/object-key.ts';
+
+/** What a job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */
+export interface JobDefaults {
+  outputBucket: string;
+  framesBucket: string;
+  split: { maxSeconds: number; clipSeconds: number };
+  frames: { every: number; width: number; height: number; dropDead: boolean };
+  deleteSource: boolean;
+  fadeSeconds: number;
+}
+
+export interface FramesPlan {
+  bucket: string;
+  every: number;
+  width: number;
+  height: number;
+  dropDead: boolean;
+}
+
+/** A camera upload (clips and frames) or a talk (one trimmed file with fades, no frames). */
+export type WorkPlan =
+  | { kind: 'split'; split: { maxSeconds: number; clipSeconds: number }; frames: FramesPlan }
+  | { kind: 'trim'; start: number; end: number; fadeSeconds: number };
+
+export interface JobPlan {
+  source: { bucket: string; key: string };
+  /** The source's file name without extension: the stem of every output name. */
+  stem: string;
+  outputBucket: string;
+  deleteSource: boolean;
+  work: WorkPlan;
+  /** The `then` job, checked against its queue's format and encoded. */
+  next?: { queue: QueueName; body: Buffer };
+}
+
+/**
+ * The job with its defaults filled in, checked before any work: a bad `then`, a key that
+ * cannot name outputs, or outputs that would replace the source are permanent failures.
+ */
+export function planJob(job: VideoJob, d: JobDefaults): JobPlan {
+  const stem = keyStem(job.source.key);
+  const outputBucket = job.output?.bucket ?? d.outputBucket;
+  const work: WorkPlan = job.trim
+    ? { kind: 'trim', start: job.trim.start, end: job.trim.end, fadeSeconds: job.trim.fadeSeconds ?? d.fadeSeconds }
+    : {
+        kind: 'split',
+        split: { maxSeconds: job.split?.maxSeconds ?? d.split.maxSeconds, clipSeconds: job.split?.clipSeconds ?? d.split.clipSeconds },
+        frames: {
+          bucket: job.frames?.bucket ?? d.framesBucket,
+          every: job.frames?.every ?? d.frames.every,
+          width: job.frames?.width ?? d.frames.width,
+          height: job.frames?.height ?? d.frames.height,
+          dropDead: job.frames?.dropDead ?? d.frames.dropDead,
+        },
+      };
+  if (job.source.bucket === outputBucket && isClipName(job.source.key, stem)) {
+    // Deleting the source would then delete an output, and a retry would process its own result.
+    throw new PermanentError('OUTPUT_WOULD_REPLACE_SOURCE', `an output would have the source's own name in bucket ${outputBucket}; give the job another output.bucket`);
+  }
+  const plan: JobPlan = { source: job.source, stem, outputBucket, deleteSource: job.deleteSource ?? d.deleteSource, work };
+  if (job.then) plan.next = nextStep(job.then);
+  return plan;
+}
+
+/** `<stem>.mp4` or `<stem>_NNN.mp4` at the bucket's root: the contract's clip names. */
+export function isClipName(key: string, stem: string): boolean {
+  if (key === `${stem}.mp4`) return true;
+  return key.startsWith(`${stem}_`) && /^_\d{3}\.mp4$/.test(key.slice(stem.length));
+}
+
+function nextStep(then: NonNullable<VideoJob['then']>): { queue: QueueName; body: Buffer } {
+  const { queue } = then;
+  if (!isQueueName(queue)) {
+    throw new PermanentError('BAD_NEXT_STEP', `then.queue must be one of ${QUEUE_NAMES.join(', ')} (got ${JSON.stringify(queue.slice(0, 60))})`);
+  }
+  const codec = CODECS[queue] as MessageCodec<unknown>;
+  try {
+    return { queue, body: codec.encode(codec.parse(Buffer.from(JSON.stringify(then.job)))) };
+  } catch (err) {
+    throw new PermanentError('BAD_NEXT_STEP', `then.job is not a valid ${queue} message: ${errorMessage(err)}`, err);
+  }
+}

@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../shared/logger.ts';
+import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
+import type { VideoJob } from '../../shared/runtime/messages.ts';
+import { planClips } from '../../shared/media/ffmpeg-args.ts';
+import type { ClipFile } from '../../shared/media/video-work.ts';
+import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
+import { isClipName, planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
+import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
+
+const DEFAULTS: JobDefaults = {
+  outputBucket: 'video-mp4',
+  framesBucket: 'unlabeled-images',
+  split: { maxSeconds: 240, clipSeconds: 120 },
+  frames: { every: 10, width: 1280, height: 720, dropDead: true },
+  deleteSource: true,
+  fadeSeconds: 3,
+};
+const source = { bucket: 'video-avi', key: 'cam1/1511893800.avi' };
+const code = (c: string) => (err: unknown) => err instanceof VigilError && err.code === c;
+const silent = createLogger({ level: 'silent' });
+
+test('a job with only a source gets the contract defaults', () => {
+  const plan = planJob({ source }, DEFAULTS);
+  assert.equal(plan.stem, '1511893800');
+  assert.equal(plan.outputBucket, 'video-mp4');
+  assert.equal(plan.deleteSource, true);
+  assert.deepEqual(plan.work, {
+    kind: 'split',
+    split: { maxSeconds: 240, clipSeconds: 120 },
+    frames: { bucket: 'unlabeled-images', every: 10, width: 1280, height: 720, dropDead: true },
+  });
+  assert.equal(plan.next, undefined);
+});
+
+test("a job's own fields win; a trim makes one file with its fade (or the default one)", () => {
+  const job: VideoJob = {
+    source, deleteSource: false, split: { clipSeconds: 60 }, frames: { every: 5, bucket: 'frames-b', dropDead: false }, output: { bucket: 'video-library' },
+  };
+  const plan = planJob(job, DEFAULTS);
+  assert.equal(plan.deleteSource, false);
+  assert.equal(plan.outputBucket, 'video-library');
+  assert.deepEqual(plan.work, { kind: 'split', split: { maxSeconds: 240, clipSeconds: 60 }, frames: { bucket: 'frames-b', every: 5, width: 1280, height: 720, dropDead: false } });
+  assert.deepEqual(planJob({ source, trim: { start: 12.5, end: 1830 } }, DEFAULTS).work, { kind: 'trim', start: 12.5, end: 1830, fadeSeconds: 3 });
+  assert.deepEqual(planJob({ source, trim: { start: 0, end: 10, fadeSeconds: 0 } }, DEFAULTS).work, { kind: 'trim', start: 0, end: 10, fadeSeconds: 0 });
+});
+
+test('then: checked against its queue format and encoded; an unknown queue or a bad body is permanent', () => {
+  const plan = planJob({ source, then: { queue: 'uploader', job: { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' } } }, DEFAULTS);
+  assert.equal(plan.next?.queue, 'uploader');
+  assert.deepEqual(JSON.parse(plan.next!.body.toString()), { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' });
+  assert.throws(() => planJob({ source, then: { queue: 'elsewhere', job: {} } }, DEFAULTS), (err: unknown) => err instanceof PermanentError && code('BAD_NEXT_STEP')(err) && /then.queue must be one of/.test(err.message));
+  assert.throws(() => planJob({ source, then: { queue: 'notifier', job: { channel: 'sms' } } }, DEFAULTS), code('BAD_NEXT_STEP'));
+});
+
+test('keys that cannot name outputs, and outputs that would replace the source, are refused', () => {
+  assert.throws(() => planJob({ source: { bucket: 'video-avi', key: 'cam1/../x.avi/' } }, DEFAULTS), code('BAD_OBJECT_KEY'));
+  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' } }, DEFAULTS), code('OUTPUT_WOULD_REPLACE_SOURCE'));
+  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'cam_001.mp4' }, trim: { start: 0, end: 5 } }, DEFAULTS), (err: unknown) => code('OUTPUT_WOULD_REPLACE_SOURCE')(err));
+  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' }, output: { bucket: 'video-library' } }, DEFAULTS).outputBucket, 'video-library');
+  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'in/talk.mp4' } }, DEFAULTS).stem, 'talk', 'a source in a folder is not at the outputs’ place');
+  assert.ok(isClipName('a_000.mp4', 'a') && isClipName('a.mp4', 'a') && !isClipName('a_0001.mp4', 'a') && !isClipName('a_x00.mp4', 'a'));
+});
+
+test('the clip watcher hands over a clip once the next one is opened, and the last once ffmpeg has exited', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-watch-'));
+  try {
+    const plan = planClips(300, 'cam', dir);
+    const outputs = { ...plan, segmentList: join(dir, 'clips.csv') };
+    const ready: ClipFile[] = [];
+    const w = new ClipWatcher(outputs, 'cam', (c) => ready.push(c));
+    await w.poll(false);
+    assert.equal(ready.length, 0, 'no list yet');
+    await writeFile(join(dir, 'clip_000.mp4'), 'x');
+    await writeFile(outputs.segmentList, 'clip_000.mp4,0.000000,120.000000\nclip_001.mp4,120.0000');
+    await w.poll(false);
+    assert.equal(ready.length, 0, 'listed, but the muxer may still be flushing it');
+    await writeFile(join(dir, 'clip_001.mp4'), 'x');
+    await w.poll(false);
+    assert.deepEqual(ready.map((c) => [c.name, c.path, c.startSeconds, c.endSeconds]), [['cam_000.mp4', join(dir, 'clip_000.mp4'), 0, 120]]);
+    await writeFile(outputs.segmentList, 'clip_000.mp4,0.000000,120.000000\nclip_001.mp4,120.000000,240.000000\nclip_002.mp4,240.000000,300.000000\n');
+    await w.poll(false);
+    assert.equal(ready.length, 2, 'a later row closes the one before it');
+    await w.poll(true);
+    assert.deepEqual(ready.map((c) => c.name), ['cam_000.mp4', 'cam_001.mp4', 'cam_002.mp4']);
+    await w.poll(true);
+    assert.equal(ready.length, 3, 'each clip once');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('job folders: removed after success and failure; leftovers of dead processes on this host swept', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'vigil-jobs-'));
+  try {
+    const inside = await withJobDir(root, 1, silent, async (d) => {
+      await writeFile(join(d, 'source'), 'x');
+      return d;
+    });
+    assert.ok(inside.startsWith(root));
+    await assert.rejects(withJobDir(root, 2, silent, async (d) => {
+      await mkdir(join(d, 'clips'));
+      throw new TransientError('X', 'boom');
+    }), code('X'));
+    assert.deepEqual(await readdir(root), []);
+    const mine = jobDirName(process.pid, 3);
+    const dead = jobDirName(2 ** 22 + 12345, 4);
+    const elsewhere = jobDirName(1, 5, 'another-host');
+    for (const n of [mine, dead, elsewhere, 'unrelated']) await mkdir(join(root, n));
+    assert.deepEqual((await sweepJobDirs(root, silent)).sort(), [dead, mine].sort());
+    assert.deepEqual((await readdir(root)).sort(), [elsewhere, 'unrelated'].sort());
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('free disk below the floor is a transient LOW_DISK; a floor of 0 is never checked', async () => {
+  await assert.rejects(checkFreeDisk('/x', 2 * 1024 ** 3, async () => 1024 ** 3), (err: unknown) => err instanceof TransientError && err.code === 'LOW_DISK' && /1\.0 GiB free/.test(err.message));
+  await checkFreeDisk('/x', 2 * 1024 ** 3, async () => 3 * 1024 ** 3);
+  await checkFreeDisk('/x', 0, async () => assert.fail('not called'));
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(1536 * 1024), '1.5 MiB');
+});
+
+test('error messages lose the job folder, keep their code, kind and cause', () => {
+  const err = new PermanentError('NOT_A_VIDEO', 'not a video: file:/w/job_1/source: Invalid data found');
+  const clean = withoutWorkPaths(err, '/w/job_1') as PermanentError;
+  assert.equal(clean.message, 'not a video: source: Invalid data found');
+  assert.ok(clean instanceof PermanentError && clean.code === 'NOT_A_VIDEO' && clean.cause === err);
+  const other = new Error('elsewhere');
+  assert.equal(withoutWorkPaths(other, '/w/job_1'), other);
+});
