@@ -85,7 +85,7 @@ export interface TranscoderConfig {
     freezeNoiseDb: number;
     /** `TRANSCODER_FREEZE_SECONDS`: stillness this long is frozen. @default 2 */
     freezeMinSeconds: number;
-    /** `TRANSCODER_BLUR_THRESHOLD`: blurdetect value above which a frame is blurred. @default 25 */
+    /** `TRANSCODER_BLUR_THRESHOLD`: blurdetect value above which a frame is blurred (sharp footage reads 4-8). @default 12 */
     blurThreshold: number;
   };
   /** Job defaults (CONTRACT.md, "Video job"); a job's own fields win. */

@@ -105,7 +105,7 @@ test('transcoder: defaults follow the contract and the media layer; values are r
     stallTimeoutMs: 60_000,
     timeLimitMs: 3 * 3_600_000,
     encode: { preset: 'veryfast', crf: 23 },
-    dead: { blackPixelThreshold: 32, blackPercent: 98, freezeNoiseDb: -60, freezeMinSeconds: 2, blurThreshold: 25 },
+    dead: { blackPixelThreshold: 32, blackPercent: 98, freezeNoiseDb: -60, freezeMinSeconds: 2, blurThreshold: 12 },
     split: { maxSeconds: 240, clipSeconds: 120 },
     frames: { every: 10, width: 1280, height: 720, dropDead: true },
     deleteSource: true,

@@ -121,8 +121,10 @@ test('dead frames: black before frozen before blurred; the first frame of a free
   assert.equal(verdicts[1]?.pblack, 100);
   assert.ok(Number.isNaN(verdicts[1]?.blur));
   assert.deepEqual(countVerdicts(verdicts), { kept: 3, dropped: { black: 2, frozen: 1, blurred: 1 } });
-  // The default blur threshold (tuned for 1280×720) keeps 21.5; detection off keeps everything.
-  assert.equal(judgeFrames(parseMetadataPrint(print), freezes, 10)[5]?.dead, undefined);
+  // The default blur threshold (12) drops 21.5 too and keeps 9.9; a laxer one keeps 21.5; detection off keeps everything.
+  assert.equal(judgeFrames(parseMetadataPrint(print), freezes, 10)[5]?.dead, 'blurred');
+  assert.equal(judgeFrames(parseMetadataPrint(print), freezes, 10)[6]?.dead, undefined);
+  assert.equal(judgeFrames(parseMetadataPrint(print), freezes, 10, { blurThreshold: 25 })[5]?.dead, undefined);
   assert.equal(countVerdicts(judgeFrames(parseMetadataPrint(print), freezes, 10, { enabled: false })).kept, 7);
   assert.equal(judgeFrames(parseMetadataPrint(print), freezes, 10, { blackPercent: 97 })[6]?.dead, 'black');
 });
