@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 
 /**
@@ -124,4 +125,16 @@ export async function corruptCopy(src: string, dst: string, fraction: number): P
   const bytes = Buffer.from(await readFile(src));
   for (let i = Math.floor(bytes.length * fraction); i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 251;
   await writeFile(dst, bytes);
+}
+
+/**
+ * The three AVIs the media tests share, made one after another (two cores are shared with
+ * other work): the 5-minute one with every kind of section, a 60 s one, and a 40 s talk.
+ */
+export async function makeTestAvis(dir: string, fiveName = 'five.avi'): Promise<{ five: string; minute: string; talk: string }> {
+  const files = { five: join(dir, fiveName), minute: join(dir, 'minute.avi'), talk: join(dir, 'talk.avi') };
+  await makeAvi(files.five, { sections: FIVE_MINUTES });
+  await makeAvi(files.minute, { sections: [{ kind: 'moving', seconds: 60 }] });
+  await makeAvi(files.talk, { sections: [{ kind: 'moving', seconds: 40 }] });
+  return files;
 }

@@ -16,7 +16,7 @@ import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import { transcodeAndExtract, trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
-import { expectedFrames, FIVE_MINUTES, frameLumas, makeAvi } from '../helpers/videos.ts';
+import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
 /** Blur threshold for 320×240 test frames: sharp ones measure ~5, the blurred section ~20. */
@@ -29,13 +29,7 @@ let talk: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-ffmpeg-'));
-  five = join(dir, '1511893800.avi');
-  minute = join(dir, 'minute.avi');
-  talk = join(dir, 'talk.avi');
-  // One after another: this machine's two cores are shared with other work.
-  await makeAvi(five, { sections: FIVE_MINUTES });
-  await makeAvi(minute, { sections: [{ kind: 'moving', seconds: 60 }] });
-  await makeAvi(talk, { sections: [{ kind: 'moving', seconds: 40 }] });
+  ({ five, minute, talk } = await makeTestAvis(dir, '1511893800.avi'));
 });
 
 after(async () => {

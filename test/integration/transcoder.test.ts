@@ -20,7 +20,7 @@ import { service as transcoder } from '../../services/transcoder/main.ts';
 import { captureLogger, drainQueue, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { corruptCopy, expectedFrames, FIVE_MINUTES, frameLumas, makeAvi } from '../helpers/videos.ts';
+import { corruptCopy, expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 
 const hex = () => randomBytes(3).toString('hex');
 const SRC = `src-${hex()}`;
@@ -44,12 +44,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-transcoder-'));
   await mkdir(join(dir, 'work'));
   workRoot = join(dir, 'work', 'transcoder');
-  five = join(dir, 'five.avi');
-  minute = join(dir, 'minute.avi');
-  talk = join(dir, 'talk.avi');
-  await makeAvi(five, { sections: FIVE_MINUTES });
-  await makeAvi(minute, { sections: [{ kind: 'moving', seconds: 60 }] });
-  await makeAvi(talk, { sections: [{ kind: 'moving', seconds: 40 }] });
+  ({ five, minute, talk } = await makeTestAvis(dir));
   t = await createTestEnv('transcoder', {
     ...s3.env,
     BUCKET_SOURCE: SRC,
