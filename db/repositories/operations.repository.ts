@@ -17,11 +17,11 @@ export interface DeletedEmployee {
 export interface OperationsRepository {
   /**
    * Rows in `N` or `P` whose last sign of life (their newest attempt's start or end, else
-   * their capture time) is older than `cutoff`, oldest first.
+   * their capture time) is older than `cutoff`, by id, after `afterId` (paging).
    */
-  stuckImages(type: ImageType, cutoff: Date, limit: number): Promise<number[]>;
+  stuckImages(type: ImageType, cutoff: Date, limit: number, afterId?: number): Promise<number[]>;
   /** Alerts committed but not published (a crash or broker outage between the two), older than `cutoff`. */
-  unpublishedAlerts(cutoff: Date, limit: number): Promise<{ id: number; notification: string }[]>;
+  unpublishedAlerts(cutoff: Date, limit: number, afterId?: number): Promise<{ id: number; notification: string }[]>;
   markAlertPublished(id: number): Promise<void>;
   /** Every image, descriptor, landmark trace, alert and attempt of the employee, in one transaction. */
   deleteEmployee(lanId: string): Promise<DeletedEmployee>;
@@ -29,7 +29,7 @@ export interface OperationsRepository {
 
 export function operationsRepository(db: Kysely<Database>): OperationsRepository {
   return {
-    async stuckImages(type, cutoff, limit) {
+    async stuckImages(type, cutoff, limit, afterId = 0) {
       const table = TABLES[type];
       const lastSeen = db
         .selectFrom('process_status')
@@ -42,18 +42,20 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         .leftJoin(lastSeen, 'p.image_id', 'i.id')
         .select('i.id')
         .where('i.status', 'in', ['N', 'P'])
+        .where('i.id', '>', afterId)
         .where(sql<Date>`COALESCE(p.last_seen, i.capture_time)`, '<', cutoff)
         .orderBy('i.id')
         .limit(limit)
         .execute();
       return rows.map((r) => r.id);
     },
-    async unpublishedAlerts(cutoff, limit) {
+    async unpublishedAlerts(cutoff, limit, afterId = 0) {
       const rows = await db
         .selectFrom('face_alert')
         .select(['id', 'notification'])
         .where('state', '=', 'pending')
         .where('created_at', '<', cutoff)
+        .where('id', '>', afterId)
         .orderBy('id')
         .limit(limit)
         .execute();

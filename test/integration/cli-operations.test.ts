@@ -84,6 +84,21 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
   assert.match(badAge.stderr, /duration/);
 });
 
+test('vigil rescue pages through more stuck rows than one query returns', async () => {
+  const db = t.database().db;
+  const earlier = JSON.parse((await runCli(['rescue', '--older-than', '10m', '--dry-run', '--json'], t.env)).stdout) as { train: number[] };
+  const rows = Array.from({ length: 1005 }, () => ({ lan_id: 'NA\\bulk', status: 'N' as const, capture_time: ago(HOUR), image: Buffer.from('x') }));
+  const first = Number((await db.insertInto('train_img').values(rows).executeTakeFirstOrThrow()).insertId);
+  const r = await runCli(['rescue', '--older-than', '10m', '--json'], t.env);
+  assert.equal(r.code, 0, r.stderr);
+  const train = JSON.parse(r.stdout).train as number[];
+  assert.equal(train.length, earlier.train.length + 1005);
+  assert.equal(new Set(train).size, train.length, 'each row once');
+  for (let id = first; id < first + 1005; id++) assert.ok(train.includes(id), `train_img ${id} republished`);
+  assert.equal((await drainQueue(`${t.prefix}facetraining`)).length, train.length);
+  await drainQueue(`${t.prefix}facestreaming`);
+});
+
 test("vigil delete-user removes the employee's images, descriptors, traces, alerts and attempts, and prints the counts", async () => {
   const db = t.database().db;
   const seed = async (lanId: string) => {

@@ -4,7 +4,7 @@ import { parseDuration } from '../../../shared/config/env-reader.ts';
 import { CODECS, type Notification } from '../../../shared/runtime/messages.ts';
 import type { CliContext } from '../context.ts';
 
-const BATCH = 1000;
+const PAGE = 1000;
 
 export function registerRescue(program: Command, ctx: CliContext): void {
   program
@@ -19,9 +19,9 @@ export function registerRescue(program: Command, ctx: CliContext): void {
       const found = await ctx.withDatabase(async (db) => {
         const repo = operationsRepository(db);
         return {
-          train: await repo.stuckImages('train', cutoff, BATCH),
-          stream: await repo.stuckImages('stream', cutoff, BATCH),
-          alerts: await repo.unpublishedAlerts(cutoff, BATCH),
+          train: await allPages((after) => repo.stuckImages('train', cutoff, PAGE, after), (id) => id),
+          stream: await allPages((after) => repo.stuckImages('stream', cutoff, PAGE, after), (id) => id),
+          alerts: await allPages((after) => repo.unpublishedAlerts(cutoff, PAGE, after), (a) => a.id),
         };
       });
       if (!opts.dryRun && found.train.length + found.stream.length + found.alerts.length > 0) {
@@ -47,6 +47,17 @@ export function registerRescue(program: Command, ctx: CliContext): void {
         `${opts.dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n`,
       );
     });
+}
+
+/** Every row, a page at a time, by id: republishing does not change what the query finds. */
+async function allPages<T>(page: (afterId: number) => Promise<T[]>, idOf: (row: T) => number): Promise<T[]> {
+  const all: T[] = [];
+  for (let after = 0; ; ) {
+    const rows = await page(after);
+    all.push(...rows);
+    if (rows.length < PAGE) return all;
+    after = idOf(rows.at(-1)!);
+  }
 }
 
 function parseAge(v: string): number {
