@@ -1,5 +1,5 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
-import { releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
+import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
 import type { StreamResult } from '../result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
@@ -202,11 +202,7 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
           })
           .where('id', '=', v.id)
           .execute();
-        await trx
-          .updateTable('process_status')
-          .set({ status, result: v.result, detail: JSON.stringify(v.detail), finished_at: now })
-          .where('id', '=', v.attemptId)
-          .execute();
+        await finishImageAttempt(trx, { attemptId: v.attemptId, status, result: v.result, detail: v.detail, at: now });
       });
     },
     releaseAttempt: (a) => releaseImageAttempt(db, 'stream', a),

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
+import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, RowStatus } from '../schema.ts';
 import type { TrainResult } from '../result-codes.ts';
 import { encodeDescriptor } from '../descriptor.ts';
@@ -58,11 +58,7 @@ export function facetrainingRepository(db: Kysely<Database>): FacetrainingReposi
           .set({ status, result: r.result, processed_time: now, num_faces: r.numFaces })
           .where('id', '=', r.id)
           .execute();
-        await trx
-          .updateTable('process_status')
-          .set({ status, result: r.result, detail: JSON.stringify(r.detail), finished_at: now })
-          .where('id', '=', r.attemptId)
-          .execute();
+        await finishImageAttempt(trx, { attemptId: r.attemptId, status, result: r.result, detail: r.detail, at: now });
       });
     },
     releaseAttempt: (a) => releaseImageAttempt(db, 'train', a),

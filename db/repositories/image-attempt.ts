@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database, ImageType } from '../schema.ts';
+import type { Kysely, Transaction } from 'kysely';
+import type { ResultCode } from '../result-codes.ts';
+import type { Database, ImageType, RowStatus } from '../schema.ts';
 
 const TABLES = { train: 'train_img', stream: 'stream_img' } as const satisfies Record<ImageType, keyof Database>;
 
@@ -39,4 +40,16 @@ export async function releaseImageAttempt(db: Kysely<Database>, type: ImageType,
       .where('id', '=', a.attemptId)
       .execute();
   });
+}
+
+/** Closes an attempt with its outcome, inside the transaction that records the result. */
+export async function finishImageAttempt(
+  trx: Transaction<Database>,
+  a: { attemptId: number; status: RowStatus; result: ResultCode; detail: unknown; at: Date },
+): Promise<void> {
+  await trx
+    .updateTable('process_status')
+    .set({ status: a.status, result: a.result, detail: JSON.stringify(a.detail), finished_at: a.at })
+    .where('id', '=', a.attemptId)
+    .execute();
 }
