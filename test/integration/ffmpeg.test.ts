@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +15,7 @@ import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import { transcodeAndExtract, trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
+import { startRecordingServer } from '../helpers/recording-server.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
 /** Blur threshold for 320×240 test frames: sharp ones measure ~5, the blurred section ~20. */
@@ -168,14 +167,8 @@ test('a text file named .avi, random bytes and an audio-only AVI are NOT_A_VIDEO
 });
 
 test('playlists disguised as AVI never make ffmpeg fetch a URL or read another local file', async () => {
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    res.writeHead(404).end();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startRecordingServer();
+  const base = server.base;
   try {
     const files: Record<string, string> = {
       'hls-media.avi': `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n${base}/seg0.ts\n#EXT-X-ENDLIST\n`,
@@ -206,9 +199,7 @@ test('playlists disguised as AVI never make ffmpeg fetch a URL or read another l
     assert.equal(local.formatName, 'hls');
     assert.ok(local.durationSeconds > 0);
     await assert.rejects(probeMedia(join(dir, 'hls-media.avi'), { formatWhitelist: ['hls', 'mpegts'] }), isCode('NOT_A_VIDEO'));
-    assert.deepEqual(requests, []);
-    await fetch(`${base}/control`);
-    assert.deepEqual(requests, ['/control'], 'the server was listening all along');
+    await server.assertUntouched();
   } finally {
     server.close();
   }

@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +19,7 @@ import { captureLogger, drainQueue, metricValue, publishRaw, queueDepth, startAp
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { corruptCopy, expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
+import { startRecordingServer } from '../helpers/recording-server.ts';
 
 const hex = () => randomBytes(3).toString('hex');
 const SRC = `src-${hex()}`;
@@ -218,14 +217,8 @@ test('bad sources fail for good with a clear error, once: not retried, source ke
 });
 
 test('an AVI that is an HLS playlist on a local HTTP server: no request reaches the server, the job fails for good', async () => {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    res.writeHead(404).end();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startRecordingServer();
+  const base = server.base;
   try {
     const file = join(dir, 'playlist.avi');
     await writeFile(file, `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n${base}/seg0.ts\n#EXT-X-ENDLIST\n`);
@@ -234,9 +227,7 @@ test('an AVI that is an HLS playlist on a local HTTP server: no request reaches 
     const row = await settled('hls');
     assert.deepEqual([row.status, row.error_code, row.attempts], ['failed', 'NOT_A_VIDEO', 1]);
     assert.match(row.error_message, /not on whitelist/);
-    assert.deepEqual(requests, []);
-    await fetch(`${base}/control`);
-    assert.deepEqual(requests, ['/control'], 'the server was listening all along');
+    await server.assertUntouched();
   } finally {
     server.close();
   }
