@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type * as Tfjs from '@tensorflow/tfjs';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import { estimatePose, scaleBox, scalePoints, unpadBox, unpadPoints, type Box, type Point } from './geometry.ts';
+import { installFusedSsd, type SsdNet } from './fused-ssd.ts';
 import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, type FaceQuality } from './quality.ts';
 
 const require = createRequire(import.meta.url);
@@ -48,6 +50,8 @@ export interface EngineInfo {
   tfjsVersion: string;
   /** Stored with each descriptor, so a later model change is detectable. */
   model: string;
+  /** The detector runs the fused forward pass (`fused-ssd.ts`), or face-api's own and why. */
+  detector: 'fused' | `face-api (${string})`;
 }
 
 /* The parts of TensorFlow.js and face-api this engine uses, typed narrowly. */
@@ -75,7 +79,7 @@ interface FaceApiDetection {
 interface FaceApi {
   version: string;
   tf: Tf;
-  nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }>;
+  nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }> & { ssdMobilenetv1: SsdNet };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
   /** Thenable: detection alone. */
   detectAllFaces(input: Tensor, options: unknown): PromiseLike<FaceApiDetection[]>;
@@ -137,6 +141,7 @@ export class FaceEngine {
           faceApiVersion: faceapi.version,
           tfjsVersion: tf.version_core,
           model: `@vladmandic/face-api@${faceapi.version}/faceRecognitionNet`,
+          detector: fuseDetector(faceapi, tf),
         };
         return { engine: new FaceEngine(faceapi, tf, info), attempts };
       } catch (err) {
@@ -215,6 +220,17 @@ export class FaceEngine {
       numTensors: this.tf.memory().numTensors,
       ms: Math.round(performance.now() - t0),
     };
+  }
+}
+
+/** The same detector, faster (see fused-ssd.ts); face-api's own pass when fusing is not safe. */
+function fuseDetector(faceapi: FaceApi, tf: Tf): EngineInfo['detector'] {
+  try {
+    // The narrow `Tf` above is this same module object; the fused pass needs its full API.
+    const { installed, maxDifference } = installFusedSsd(tf as unknown as typeof Tfjs, faceapi.nets.ssdMobilenetv1);
+    return installed ? 'fused' : `face-api (fused pass differs by ${maxDifference.toExponential(1)})`;
+  } catch (err) {
+    return `face-api (${(err as Error).message})`;
   }
 }
 

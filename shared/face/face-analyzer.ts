@@ -39,7 +39,8 @@ export async function startFaceAnalyzer(opts: {
     throw err;
   }
   const info = (await pool.run({ op: 'info' })) as EngineReport;
-  opts.logger.info({ backend: info.backend, notUsed: info.attempts, workers: opts.workers, model: info.model }, 'face engine ready');
+  opts.logger.info({ backend: info.backend, notUsed: info.attempts, workers: opts.workers, model: info.model, detector: info.detector }, 'face engine ready');
+  if (info.detector !== 'fused') opts.logger.warn({ detector: info.detector }, 'face detector runs unfused (slower, same results)');
   return {
     info,
     workers: opts.workers,

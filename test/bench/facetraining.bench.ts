@@ -12,7 +12,7 @@ import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { enrolmentPhotos } from './face-images.ts';
 import { printTable } from './table.ts';
-import { plainLoop } from './plain-loop.ts';
+import { engineLoop, plainLoop } from './plain-loop.ts';
 
 const PLAIN_IMAGES = Number(process.env.BENCH_FACE_PLAIN ?? 150);
 const SERVICE_IMAGES = Number(process.env.BENCH_FACE_IMAGES ?? 2000);
@@ -22,6 +22,8 @@ export async function benchFacetraining(): Promise<void> {
   // The baseline runs before and after the service and counts as their mean, so a machine
   // that speeds up or slows down during the run does not tilt the ratio.
   const plainBefore = await plainLoop('enrol', PLAIN_IMAGES);
+  // Where the lead comes from: the engine's own speed on one thread, then the pool.
+  const engineOne = await engineLoop(PLAIN_IMAGES);
 
   const t = await createTestEnv('benchfacetrain', { FACE_WORKERS: String(cores), FACETRAINING_CONCURRENCY: String(cores * 2), LOG_LEVEL: 'warn' });
   const photos = await enrolmentPhotos();
@@ -70,6 +72,7 @@ export async function benchFacetraining(): Promise<void> {
       [`plain single-thread face-api loop (${plain.backend}), before the service`, PLAIN_IMAGES, plainBefore.rate.toFixed(2), ''],
       ['  the same, after the service', PLAIN_IMAGES, plainAfter.rate.toFixed(2), ''],
       ['  baseline: their mean', PLAIN_IMAGES * 2, plain.rate.toFixed(2), '1.00'],
+      [`the service's engine alone, one thread (fused detector, second looks, quality measures)`, PLAIN_IMAGES, engineOne.rate.toFixed(2), (engineOne.rate / plain.rate).toFixed(2)],
       [`facetraining service, RabbitMQ + MariaDB, ${cores} workers`, SERVICE_IMAGES, rate.toFixed(2), (rate / plain.rate).toFixed(2)],
       ['  the same, after the first 100 (steady state)', SERVICE_IMAGES - 100, steady.toFixed(2), (steady / plain.rate).toFixed(2)],
     ],

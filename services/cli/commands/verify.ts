@@ -21,7 +21,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
         throw new Error(`cannot read ${p}: ${err.code ?? err.message}`);
       })));
       const { engine, attempts } = await FaceEngine.load(face.backend);
-      ctx.logger().info({ backend: engine.info.backend, notUsed: attempts }, 'face engine loaded');
+      ctx.logger().info({ backend: engine.info.backend, notUsed: attempts, detector: engine.info.detector }, 'face engine loaded');
       const options = analyzeOptions(face);
 
       const out = await (async () => {
