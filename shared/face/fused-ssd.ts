@@ -74,20 +74,33 @@ const MAX_DIFFERENCE = 1e-4;
 
 interface FusedWeights {
   conv0: PointwiseParams;
+  /** `filter` and `bias` are folded here (and released by `release`); the rest are face-api's. */
   pairs: { filter: T4; bias: T1; stride: 1 | 2; pointwise: PointwiseParams }[];
   prediction: PointwiseParams[];
   predictors: BoxPredictorParams[];
   priors: Tfjs.Tensor3D;
-  folded: Tfjs.Tensor[];
 }
 
+type ConvPair = { depthwise_conv: DepthwiseParams; pointwise_conv: PointwiseParams };
+
+/** Checks the whole layout before any tensor is made, so a refusal leaves nothing behind. */
 function foldWeights(tf: Tf, params: SsdParams): FusedWeights {
   const mn = params.mobilenetv1;
   const pl = params.prediction_layer;
-  const folded: Tfjs.Tensor[] = [];
-  const pairs = Array.from({ length: 13 }, (_, i) => {
-    const layer = mn[`conv_${i + 1}`] as { depthwise_conv: DepthwiseParams; pointwise_conv: PointwiseParams } | undefined;
-    if (!layer?.depthwise_conv || !layer.pointwise_conv) throw new Error(`SSD weights have no mobilenetv1.conv_${i + 1} pair`);
+  const layers = Array.from({ length: 13 }, (_, i) => mn[`conv_${i + 1}`] as ConvPair | undefined);
+  const conv0 = mn.conv_0 as PointwiseParams | undefined;
+  const prediction = Array.from({ length: 8 }, (_, i) => pl[`conv_${i}`] as PointwiseParams | undefined);
+  const predictors = Array.from({ length: 6 }, (_, i) => pl[`box_predictor_${i}`] as BoxPredictorParams | undefined);
+  if (
+    !conv0?.filters ||
+    layers.some((l) => !l?.depthwise_conv?.filters || !l.pointwise_conv?.filters) ||
+    prediction.some((p) => !p?.filters) ||
+    predictors.some((p) => !p?.box_encoding_predictor || !p.class_predictor) ||
+    !params.output_layer?.extra_dim
+  ) {
+    throw new Error('SSD weights do not have the expected layers');
+  }
+  const pairs = (layers as ConvPair[]).map((layer, i) => {
     const d = layer.depthwise_conv;
     const { filter, bias } = tf.tidy(() => {
       const scale = tf.div(d.batch_norm_scale, tf.sqrt(tf.add(d.batch_norm_variance, BATCH_NORM_EPSILON)));
@@ -96,17 +109,13 @@ function foldWeights(tf: Tf, params: SsdParams): FusedWeights {
         bias: tf.sub(d.batch_norm_offset, tf.mul(d.batch_norm_mean, scale)) as T1,
       };
     });
-    folded.push(filter, bias);
     return { filter, bias, stride: STRIDE_2_LAYERS.has(i + 1) ? (2 as const) : (1 as const), pointwise: layer.pointwise_conv };
   });
-  const conv0 = mn.conv_0 as PointwiseParams | undefined;
-  const prediction = Array.from({ length: 8 }, (_, i) => pl[`conv_${i}`] as PointwiseParams | undefined);
-  const predictors = Array.from({ length: 6 }, (_, i) => pl[`box_predictor_${i}`] as BoxPredictorParams | undefined);
-  if (!conv0?.filters || prediction.some((p) => !p?.filters) || predictors.some((p) => !p?.class_predictor)) {
-    tf.dispose(folded);
-    throw new Error('SSD weights do not have the expected layers');
-  }
-  return { conv0, pairs, prediction: prediction as PointwiseParams[], predictors: predictors as BoxPredictorParams[], priors: params.output_layer.extra_dim, folded };
+  return { conv0, pairs, prediction: prediction as PointwiseParams[], predictors: predictors as BoxPredictorParams[], priors: params.output_layer.extra_dim };
+}
+
+function release(tf: Tf, w: FusedWeights): void {
+  tf.dispose(w.pairs.flatMap((p) => [p.filter, p.bias]));
 }
 
 function fusedForward(tf: Tf, w: FusedWeights, input: SsdInput): SsdOutput {
@@ -179,7 +188,7 @@ function largestDifference(tf: Tf, a: SsdOutput, b: SsdOutput): number {
 }
 
 /** Per net: face-api's own pass, and the folded weights now in use (a reload fuses again). */
-const installed = new WeakMap<SsdNet, { stock: SsdNet['forwardInput']; folded: Tfjs.Tensor[] }>();
+const installed = new WeakMap<SsdNet, { stock: SsdNet['forwardInput']; weights: FusedWeights }>();
 
 /**
  * Replaces `net.forwardInput` with the fused pass when it agrees with face-api's on a fixed
@@ -197,15 +206,15 @@ export function installFusedSsd(tf: Tf, net: SsdNet): FusedSsdReport {
   const maxDifference = largestDifference(tf, expected, fused);
   tf.dispose([...expected.boxes, ...expected.scores, ...fused.boxes, ...fused.scores]);
   if (previous) {
-    tf.dispose(previous.folded);
+    release(tf, previous.weights);
     installed.delete(net);
     net.forwardInput = stock;
   }
   if (!(maxDifference <= MAX_DIFFERENCE)) {
-    tf.dispose(weights.folded);
+    release(tf, weights);
     return { installed: false, maxDifference };
   }
-  installed.set(net, { stock, folded: weights.folded });
+  installed.set(net, { stock, weights });
   net.forwardInput = (i) => fusedForward(tf, weights, i);
   return { installed: true, maxDifference };
 }

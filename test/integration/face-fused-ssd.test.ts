@@ -92,4 +92,9 @@ test('fusing needs loaded weights and the expected layers', () => {
   const params = net.params!;
   const broken = { ...params, prediction_layer: { ...params.prediction_layer, box_predictor_5: undefined } } as unknown as SsdNet['params'];
   assert.throws(() => installFusedSsd(tf, { params: broken, forwardInput: stockForward }), /expected layers/);
+  // A layer missing half-way down: refused before any weight is folded.
+  const before = tf.memory().numTensors;
+  const gap = { ...params, mobilenetv1: { ...params.mobilenetv1, conv_7: undefined } } as unknown as SsdNet['params'];
+  assert.throws(() => installFusedSsd(tf, { params: gap, forwardInput: stockForward }), /expected layers/);
+  assert.equal(tf.memory().numTensors, before);
 });
