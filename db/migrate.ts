@@ -1,6 +1,6 @@
-import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import type { Database } from './schema.ts';
-import { RESULT_CODES } from './result-codes.ts';
+import { RESULT_CODES } from '../shared/contract/result-codes.ts';
 import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
 import * as m20261121T1000 from './migrations/20261121T1000-face-descriptor.ts';
 import * as m20261121T1100 from './migrations/20261121T1100-snapshot-evidence.ts';
@@ -38,6 +38,39 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateRepo
   }
   await syncResultCodes(db);
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName), current: before };
+}
+
+/** The code's migrations against the database's: what `vigil run` and `vigil doctor` compare. */
+export interface MigrationState {
+  /** Applied in the database, in order. */
+  applied: string[];
+  /** This code's migrations the database lacks. */
+  missing: string[];
+  /** Applied in the database but unknown to this code (a newer version ran there). */
+  unknown: string[];
+}
+
+export function migrationNames(): string[] {
+  return Object.keys(MIGRATIONS).sort();
+}
+
+/** Reads the applied migrations; a database never migrated has none. */
+export async function migrationState(db: Kysely<any>): Promise<MigrationState> {
+  let applied: string[];
+  try {
+    const rows = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)} ORDER BY name`.execute(db);
+    applied = rows.rows.map((r) => r.name);
+  } catch (err) {
+    // ER_NO_SUCH_TABLE: nothing was ever migrated here.
+    if ((err as { errno?: number }).errno !== 1146) throw err;
+    applied = [];
+  }
+  const known = migrationNames();
+  return {
+    applied,
+    missing: known.filter((n) => !applied.includes(n)),
+    unknown: applied.filter((n) => !known.includes(n)),
+  };
 }
 
 async function syncResultCodes(db: Kysely<Database>): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { ResultCode } from './result-codes.ts';
+import type { ResultCode } from '../shared/contract/result-codes.ts';
 
 /** Row status, CONTRACT.md: `N` new, `P` processing, `Y` processed, `F` failed for good. */
 export type RowStatus = 'N' | 'P' | 'Y' | 'F';

@@ -1,5 +1,5 @@
-import type { ServiceModule } from '../shared/runtime/app.ts';
-import type { ServiceName } from '../shared/runtime/queue-names.ts';
+import type { ServiceModule } from '../shared/app/app-context.ts';
+import type { ServiceName } from '../shared/contract/queue-names.ts';
 
 /**
  * The services `vigil run` can start, loaded on demand so a process that runs only the

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { TransientError } from './runtime/errors.ts';
+import { TransientError } from './errors.ts';
 
 /**
  * A cluster-wide lock per key (seed 000, "Serialize"): every worker of every replica that

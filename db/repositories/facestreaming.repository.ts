@@ -1,7 +1,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
-import type { StreamResult } from '../result-codes.ts';
+import type { StreamResult } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
 
 export interface SnapshotRow {

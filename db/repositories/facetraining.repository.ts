@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, RowStatus } from '../schema.ts';
-import type { TrainResult } from '../result-codes.ts';
+import type { TrainResult } from '../../shared/contract/result-codes.ts';
 import { encodeDescriptor } from '../descriptor.ts';
 
 /** The facetraining job's queries. */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ResultCode } from '../result-codes.ts';
+import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import type { Database, ImageType, RowStatus } from '../schema.ts';
 
 const TABLES = { train: 'train_img', stream: 'stream_img' } as const satisfies Record<ImageType, keyof Database>;

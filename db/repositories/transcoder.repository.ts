@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { FrameCounts } from '../../shared/media/frame-select.ts';
 import type { Database, VideoJobStatus } from '../schema.ts';
+
+/** The frame verdicts a job records, one column each (the media layer's counts fit it). */
+export interface FrameCounts {
+  kept: number;
+  dropped: { black: number; frozen: number; blurred: number };
+}
 
 /** What a job stored, as kept in `video_job.outputs` (JSON). */
 export interface VideoJobOutputs {

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import { brokerClients } from '../../shared/runtime/app.ts';
+import { brokerClients } from '../../shared/app/app-context.ts';
 import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
 import { createLockManager, type LockManager } from '../../shared/lock.ts';
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../shared/config/config.ts';
-import { errorMessage } from '../../shared/runtime/errors.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { registerEnrollAndSnapshot } from './commands/enroll-snapshot.ts';
 import { registerMigrate } from './commands/migrate.ts';

@@ -1,6 +1,6 @@
 import type { FaceAlertKind } from '../../db/schema.ts';
 import type { NewAlert } from '../../db/repositories/facestreaming.repository.ts';
-import type { Notification } from '../../shared/runtime/messages.ts';
+import type { Notification } from '../../shared/contract/messages.ts';
 
 export interface AlertRoute {
   channel: 'email' | 'webhook';

@@ -4,8 +4,8 @@ import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts
 import type { LockManager } from '../../shared/lock.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
-import { errorCode, errorMessage, TransientError } from '../../shared/runtime/errors.ts';
-import type { ImageIdMessage, Notification } from '../../shared/runtime/messages.ts';
+import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
+import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
 import type { AlertRoute } from './alerts.ts';
 import { judgeSnapshot } from './judge.ts';
 

@@ -5,7 +5,7 @@ import { normalizeLandmarks } from '../../shared/face/geometry.ts';
 import { judgeImpersonation } from '../../shared/face/impersonation.ts';
 import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
-import { errorCode, errorMessage } from '../../shared/runtime/errors.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
 import { buildAlert } from './alerts.ts';
 import type { Deps } from './handler.ts';
 

@@ -1,8 +1,8 @@
 import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
-import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
-import type { ServiceModule } from '../../shared/runtime/app.ts';
-import { CODECS } from '../../shared/runtime/messages.ts';
+import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
+import type { ServiceModule } from '../../shared/app/app-context.ts';
+import { CODECS } from '../../shared/contract/messages.ts';
 import { facestreamingHandler } from './handler.ts';
 
 export const service: ServiceModule = {

@@ -1,5 +1,5 @@
 import type { FacetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
-import type { TrainResult } from '../../db/result-codes.ts';
+import type { TrainResult } from '../../shared/contract/result-codes.ts';
 import { decideEnrolment } from '../../shared/face/enrolment.ts';
 import type { FaceAnalysis } from '../../shared/face/engine.ts';
 import type { FaceAnalyzer } from '../../shared/face/face-analyzer.ts';
@@ -7,8 +7,8 @@ import type { QualityBounds } from '../../shared/face/quality.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
-import { errorCode, errorMessage } from '../../shared/runtime/errors.ts';
-import type { ImageIdMessage } from '../../shared/runtime/messages.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
+import type { ImageIdMessage } from '../../shared/contract/messages.ts';
 
 export interface Deps {
   repo: FacetrainingRepository;

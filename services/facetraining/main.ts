@@ -1,7 +1,7 @@
 import { facetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
-import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
-import type { ServiceModule } from '../../shared/runtime/app.ts';
-import { CODECS } from '../../shared/runtime/messages.ts';
+import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
+import type { ServiceModule } from '../../shared/app/app-context.ts';
+import { CODECS } from '../../shared/contract/messages.ts';
 import { facetrainingHandler } from './handler.ts';
 
 export const service: ServiceModule = {

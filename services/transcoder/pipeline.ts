@@ -8,7 +8,7 @@ import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-sel
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, collectFrames, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
-import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/runtime/errors.ts';
+import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import type { JobPlan, WorkPlan } from './plan.ts';
 

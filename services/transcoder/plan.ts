@@ -1,6 +1,6 @@
-import { PermanentError, errorMessage } from '../../shared/runtime/errors.ts';
-import { CODECS, type MessageCodec, type VideoJob } from '../../shared/runtime/messages.ts';
-import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/runtime/queue-names.ts';
+import { PermanentError, errorMessage } from '../../shared/errors.ts';
+import { CODECS, type MessageCodec, type VideoJob } from '../../shared/contract/messages.ts';
+import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { keyStem } from '../../shared/storage/object-key.ts';
 
 /** What a job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */

@@ -3,7 +3,7 @@ import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/logger.ts';
-import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
+import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 
 /**
  * Per-job work folders under `<VIGIL_WORK_DIR>/transcoder/`. A folder's name says which

@@ -4,7 +4,7 @@ import { ConfigError, EnvReader, type Env } from './env-reader.ts';
 import type { ImpersonationTolerances } from '../face/impersonation.ts';
 import type { QualityBounds } from '../face/quality.ts';
 import { DEAD_FRAME_DEFAULTS } from '../media/frame-select.ts';
-import { QUEUE_NAMES, type ServiceName } from '../runtime/queue-names.ts';
+import { QUEUE_NAMES, type ServiceName } from '../contract/queue-names.ts';
 
 export const FACE_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 
 export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'tiff'] as const;
 

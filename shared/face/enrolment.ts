@@ -1,4 +1,4 @@
-import type { TrainResult } from '../../db/result-codes.ts';
+import type { TrainResult } from '../contract/result-codes.ts';
 import type { AnalyzedFace, FaceAnalysis } from './engine.ts';
 import { qualityReasons, type QualityBounds, type QualityReason } from './quality.ts';
 

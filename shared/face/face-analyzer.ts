@@ -1,5 +1,3 @@
-import type { AppContext } from '../runtime/app.ts';
-import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerPool } from '../runtime/worker-pool.ts';
 import type { AnalyzeOptions, EngineInfo, FaceAnalysis, FaceBackendChoice } from './engine.ts';
@@ -51,28 +49,4 @@ export async function startFaceAnalyzer(opts: {
     },
     close: () => pool.close(),
   };
-}
-
-/** The engine's per-image options, as the configuration sets them. */
-export function analyzeOptions(face: Config['face']): AnalyzeOptions {
-  return { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide };
-}
-
-const perApp = new WeakMap<AppContext, Promise<FaceAnalyzer>>();
-
-/** One pool per process, shared by facetraining and facestreaming when they run together. */
-export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
-  let analyzer = perApp.get(app);
-  if (!analyzer) {
-    const { face } = app.config;
-    analyzer = startFaceAnalyzer({
-      backend: face.backend,
-      workers: face.workers,
-      options: analyzeOptions(face),
-      logger: app.logger,
-    });
-    perApp.set(app, analyzer);
-    app.onClose(async () => (await analyzer!).close());
-  }
-  return analyzer;
 }

@@ -1,4 +1,4 @@
-import type { StreamResult } from '../../db/result-codes.ts';
+import type { StreamResult } from '../contract/result-codes.ts';
 
 /** Results that say the employee was not seen at the desk. */
 export const ABSENCE_RESULTS: readonly StreamResult[] = ['NO_FACES_FOUND', 'UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES'];

@@ -1,4 +1,4 @@
-import type { StreamResult } from '../../db/result-codes.ts';
+import type { StreamResult } from '../contract/result-codes.ts';
 import { descriptorDistance } from './geometry.ts';
 
 export type VerificationResult = Extract<StreamResult, 'SUCCESS' | 'SUCCESS_MULTIPLE_FACES' | 'UNKNOWN_PERSON' | 'UNKNOWN_MULTIPLE_FACES' | 'NO_FACES_FOUND'>;

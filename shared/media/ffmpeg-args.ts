@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from './frame-select.ts';
 import { escapeFilterPath, fileUrl, safeInputArgs, type InputSafety } from './input-safety.ts';
 

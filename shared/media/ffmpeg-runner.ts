@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { PermanentError, TransientError, type VigilError } from '../runtime/errors.ts';
+import { PermanentError, TransientError, type VigilError } from '../errors.ts';
 import { ProgressReader, progressAdvanced, type FfmpegProgress } from './ffmpeg-progress.ts';
 import { OutputTail } from './output-tail.ts';
 import { killGroup, spawnInGroup } from './process-group.ts';

@@ -1,4 +1,4 @@
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 import { safeInputArgs, type InputSafety } from './input-safety.ts';
 import { exitFailure, MediaToolFailure, runMediaTool } from './ffmpeg-runner.ts';
 

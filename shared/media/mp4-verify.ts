@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 import { probeMedia, type MediaInfo, type ProbeOptions } from './ffprobe.ts';
 
 export interface Mp4Box {

@@ -1,4 +1,4 @@
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 
 /** One row of the segment muxer's `-segment_list_type csv`: a clip as actually written. */
 export interface SegmentEntry {

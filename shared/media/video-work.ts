@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 import {
   buildTranscodeAndFramesArgs,
   buildTranscodeArgs,

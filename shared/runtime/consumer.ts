@@ -3,8 +3,8 @@ import type { Logger } from '../logger.ts';
 import type { Metrics, MessageOutcome } from '../metrics.ts';
 import { closeChannel } from './close-channel.ts';
 import type { BrokerConnection } from './connection.ts';
-import { errorCode, errorMessage, isPermanent } from './errors.ts';
-import type { MessageCodec } from './messages.ts';
+import { errorCode, errorMessage, isPermanent } from '../errors.ts';
+import type { MessageCodec } from '../contract/messages.ts';
 import type { PublishProperties, Publisher } from './publisher.ts';
 import { assertTopology, describeTopology, type Topology, type TopologyOptions } from './topology.ts';
 

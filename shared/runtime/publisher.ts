@@ -3,7 +3,7 @@ import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../logger.ts';
 import type { BrokerConnection } from './connection.ts';
 import { closeChannel } from './close-channel.ts';
-import { TransientError } from './errors.ts';
+import { TransientError } from '../errors.ts';
 import { assertTopology, describeTopology, type TopologyOptions } from './topology.ts';
 
 export interface PublisherOptions {

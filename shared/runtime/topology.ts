@@ -1,5 +1,5 @@
 import type { Channel, Options } from 'amqplib';
-import { queueNames } from './queue-names.ts';
+import { queueNames } from '../contract/queue-names.ts';
 
 export interface TopologyOptions {
   /** @default '' */

@@ -1,6 +1,6 @@
 import { Worker, type Transferable } from 'node:worker_threads';
 import type { Logger } from '../logger.ts';
-import { errorCode, isPermanent, TransientError, VigilError } from './errors.ts';
+import { errorCode, isPermanent, TransientError, VigilError } from '../errors.ts';
 
 /** Errors cross the thread boundary as plain data; this keeps code and permanence. */
 export interface WireError {

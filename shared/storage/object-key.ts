@@ -1,5 +1,5 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { PermanentError } from '../runtime/errors.ts';
+import { PermanentError } from '../errors.ts';
 
 /**
  * Object keys come from outside (job bodies, bucket events, listings) and are attacker

@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PermanentError, TransientError } from '../runtime/errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import type { Config } from '../config/config.ts';
 import { createS3Client, type S3ClientOptions } from './s3-client.ts';
 import { toStorageError } from './storage-errors.ts';

@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, VigilError } from '../runtime/errors.ts';
+import { PermanentError, TransientError, VigilError } from '../errors.ts';
 
 /**
  * SDK and network errors sorted into the project's two kinds. The SDK's own exception is

@@ -5,9 +5,10 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../shared/config/config.ts';
-import { faceAnalyzerFor } from '../../shared/face/face-analyzer.ts';
+import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { createAppContext, runServices } from '../../shared/runtime/app.ts';
+import { createAppContext } from '../../shared/app/app-context.ts';
+import { runServices } from '../../shared/app/run-services.ts';
 import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';

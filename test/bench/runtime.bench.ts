@@ -4,10 +4,11 @@
 import { connect } from 'amqplib';
 import { loadConfig } from '../../shared/config/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { createAppContext, runServices } from '../../shared/runtime/app.ts';
-import { imageIdCodec } from '../../shared/runtime/messages.ts';
+import { createAppContext } from '../../shared/app/app-context.ts';
+import { runServices } from '../../shared/app/run-services.ts';
+import { imageIdCodec } from '../../shared/contract/messages.ts';
 import { describeTopology, assertTopology } from '../../shared/runtime/topology.ts';
-import { topologyOptions } from '../../shared/runtime/app.ts';
+import { topologyOptions } from '../../shared/app/app-context.ts';
 import { AMQP_URL, MYSQL_SERVER } from '../helpers/test-env.ts';
 import { median, printTable } from './table.ts';
 

@@ -13,7 +13,7 @@ import { buildTranscodeAndFramesArgs, h264AacArgs, secs, type H264Options } from
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import { probeVideo } from '../../shared/media/ffprobe.ts';
 import { fileUrl } from '../../shared/media/input-safety.ts';
-import { CODECS } from '../../shared/runtime/messages.ts';
+import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { service as transcoder } from '../../services/transcoder/main.ts';
 import { captureLogger, publishRaw, startApp } from '../helpers/runtime-harness.ts';

@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../shared/config/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { createAppContext, runServices, type RunningApp, type ServiceModule } from '../../shared/runtime/app.ts';
+import { createAppContext, type ServiceModule } from '../../shared/app/app-context.ts';
+import { runServices, type RunningApp } from '../../shared/app/run-services.ts';
 import { AMQP_URL } from './test-env.ts';
 
 /** A logger whose JSON lines the test can read. */

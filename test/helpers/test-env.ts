@@ -4,8 +4,8 @@ import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { dropDatabase, ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
-import { topologyOptions } from '../../shared/runtime/app.ts';
-import { QUEUE_NAMES } from '../../shared/runtime/queue-names.ts';
+import { topologyOptions } from '../../shared/app/app-context.ts';
+import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 
 /** The services every development and CI machine runs. */
 export const MYSQL_SERVER = 'mysql://root@127.0.0.1:3306';

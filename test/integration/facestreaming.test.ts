@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { FaceEngine } from '../../shared/face/engine.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { loadConfig } from '../../shared/config/config.ts';
-import type { RunningApp } from '../../shared/runtime/app.ts';
+import type { RunningApp } from '../../shared/app/run-services.ts';
 import type { Box } from '../../shared/face/geometry.ts';
 import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';

@@ -13,7 +13,7 @@ import { probeMedia, probeVideo } from '../../shared/media/ffprobe.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import { transcodeAndExtract, trimWithFades } from '../../shared/media/video-work.ts';
-import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
+import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { ensureDatabaseExists, openDatabase } from '../../db/connection.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { RESULT_CODES } from '../../db/result-codes.ts';
+import { RESULT_CODES } from '../../shared/contract/result-codes.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 /** CONTRACT.md, "Database": these tables and columns are fixed. */

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import { PermanentError, TransientError, VigilError } from '../../shared/runtime/errors.ts';
+import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 import { S3ObjectStore, createObjectStore } from '../../shared/storage/object-store.ts';
 import { createS3Client, type S3ClientOptions } from '../../shared/storage/s3-client.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../shared/logger.ts';
 import { BrokerConnection } from '../../shared/runtime/connection.ts';
-import { TransientError } from '../../shared/runtime/errors.ts';
+import { TransientError } from '../../shared/errors.ts';
 import { Publisher } from '../../shared/runtime/publisher.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import { createTestEnv, AMQP_URL, type TestEnv } from '../helpers/test-env.ts';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../shared/config/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { VigilError } from '../../shared/runtime/errors.ts';
+import { VigilError } from '../../shared/errors.ts';
 import { WorkerPool } from '../../shared/runtime/worker-pool.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { captureLogger, ledgerCounts, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';

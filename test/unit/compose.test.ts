@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { loadConfig } from '../../shared/config/config.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
-import { QUEUE_NAMES } from '../../shared/runtime/queue-names.ts';
+import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_DIR = join(ROOT, 'compose');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { judgeImpersonation, type SnapshotTrace } from '../../shared/face/impersonation.ts';
 import { judgeAbsence } from '../../shared/face/presence.ts';
 import { buildAlert } from '../../services/facestreaming/alerts.ts';
-import type { StreamResult } from '../../db/result-codes.ts';
+import type { StreamResult } from '../../shared/contract/result-codes.ts';
 
 const TOL = { window: 3, maxDistance: 0.06, maxLandmarkShift: 0.01 };
 const points = (dx = 0) => Array.from({ length: 68 }, (_, i) => ({ x: 0.2 + (i % 10) * 0.05 + dx, y: 0.2 + Math.floor(i / 10) * 0.08 }));

@@ -11,7 +11,7 @@ import {
 } from '../../shared/media/ffmpeg-args.ts';
 import { escapeFilterPath, fileUrl, safeInputArgs } from '../../shared/media/input-safety.ts';
 import { ffprobeArgs } from '../../shared/media/ffprobe.ts';
-import { PermanentError } from '../../shared/runtime/errors.ts';
+import { PermanentError } from '../../shared/errors.ts';
 
 const SAFE_IN = ['-protocol_whitelist', 'file', '-format_whitelist', 'avi,mov,matroska,mpeg,mpegts,asf,flv', '-i', 'file:/in/cam.avi'];
 const ENCODE = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-profile:v', 'high', '-threads', '0', '-c:a', 'aac', '-b:a', '128k'];

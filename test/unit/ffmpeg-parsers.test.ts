@@ -12,7 +12,7 @@ import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { parseProbeJson, requireVideo } from '../../shared/media/ffprobe.ts';
 import { OutputTail } from '../../shared/media/output-tail.ts';
 import { isFastStart } from '../../shared/media/mp4-verify.ts';
-import { PermanentError } from '../../shared/runtime/errors.ts';
+import { PermanentError } from '../../shared/errors.ts';
 
 const BLOCK = `frame=1200
 fps=665.48

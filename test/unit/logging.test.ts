@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createLogger, redactUrl } from '../../shared/logger.ts';
 import { lockName } from '../../shared/lock.ts';
 import { parseDatabaseUrl } from '../../db/connection.ts';
-import { PermanentError } from '../../shared/runtime/errors.ts';
+import { PermanentError } from '../../shared/errors.ts';
 
 function capture() {
   let out = '';

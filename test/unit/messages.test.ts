@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CODECS, imageIdCodec, videoJobCodec, BadMessageError } from '../../shared/runtime/messages.ts';
+import { CODECS, imageIdCodec, videoJobCodec, BadMessageError } from '../../shared/contract/messages.ts';
 
 const parse = (s: string | Buffer) => imageIdCodec.parse(Buffer.isBuffer(s) ? s : Buffer.from(s));
 

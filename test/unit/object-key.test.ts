@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join, resolve, sep } from 'node:path';
 import { test } from 'node:test';
-import { isPermanent } from '../../shared/runtime/errors.ts';
-import { videoJobCodec } from '../../shared/runtime/messages.ts';
+import { isPermanent } from '../../shared/errors.ts';
+import { videoJobCodec } from '../../shared/contract/messages.ts';
 import {
   BadObjectKeyError,
   decodeEventKey,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeTopology } from '../../shared/runtime/topology.ts';
-import { queueNames } from '../../shared/runtime/queue-names.ts';
+import { queueNames } from '../../shared/contract/queue-names.ts';
 import { attemptOf } from '../../shared/runtime/consumer.ts';
 import { withHeartbeat } from '../../shared/runtime/connection.ts';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { CODECS } from '../../../shared/runtime/messages.ts';
+import { CODECS } from '../../../shared/contract/messages.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerEnrollAndSnapshot(program: Command, ctx: CliContext): void {

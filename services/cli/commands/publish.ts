@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { CODECS } from '../../../shared/runtime/messages.ts';
-import { QUEUE_NAMES, isQueueName } from '../../../shared/runtime/queue-names.ts';
+import { CODECS } from '../../../shared/contract/messages.ts';
+import { QUEUE_NAMES, isQueueName } from '../../../shared/contract/queue-names.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerPublish(program: Command, ctx: CliContext): void {

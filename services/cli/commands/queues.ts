@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { connect } from 'amqplib';
 import { closeConnection } from '../../../shared/runtime/connection.ts';
 import { describeTopology } from '../../../shared/runtime/topology.ts';
-import { QUEUE_NAMES } from '../../../shared/runtime/queue-names.ts';
-import { topologyOptions } from '../../../shared/runtime/app.ts';
+import { QUEUE_NAMES } from '../../../shared/contract/queue-names.ts';
+import { topologyOptions } from '../../../shared/app/app-context.ts';
 import type { CliContext } from '../context.ts';
 
 interface QueueReport {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { operationsRepository } from '../../../db/repositories/operations.repository.ts';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
-import { CODECS, type Notification } from '../../../shared/runtime/messages.ts';
+import { CODECS, type Notification } from '../../../shared/contract/messages.ts';
 import type { CliContext } from '../context.ts';
 
 const PAGE = 1000;

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logger.ts';
-import { createAppContext, installProcessHandlers, runServices } from '../../../shared/runtime/app.ts';
-import { QUEUE_NAMES } from '../../../shared/runtime/queue-names.ts';
+import { createAppContext } from '../../../shared/app/app-context.ts';
+import { runServices } from '../../../shared/app/run-services.ts';
+import { installProcessHandlers } from '../../../shared/app/process-handlers.ts';
+import { QUEUE_NAMES } from '../../../shared/contract/queue-names.ts';
 import { SERVICES, availableServices } from '../../registry.ts';
 import type { CliContext } from '../context.ts';
 

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { calibratedConfidence } from '../../../shared/face/calibration.ts';
 import { FaceEngine, type FaceAnalysis } from '../../../shared/face/engine.ts';
 import { decideEnrolment } from '../../../shared/face/enrolment.ts';
-import { analyzeOptions } from '../../../shared/face/face-analyzer.ts';
+import { analyzeOptions } from '../../../shared/app/face-analyzer-for.ts';
 import { decideVerification } from '../../../shared/face/verification.ts';
-import { errorCode, errorMessage } from '../../../shared/runtime/errors.ts';
+import { errorCode, errorMessage } from '../../../shared/errors.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerVerify(program: Command, ctx: CliContext): void {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeEventKey } from '../storage/object-key.ts';
-import { PermanentError, errorMessage } from './errors.ts';
+import { PermanentError, errorMessage } from '../errors.ts';
 import type { QueueName } from './queue-names.ts';
 
 /**

@@ -4,11 +4,11 @@ import type { Config } from '../config/config.ts';
 import { createLockManager, type LockManager } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
-import { BrokerConnection } from './connection.ts';
-import { Consumer, type ServiceDefinition } from './consumer.ts';
-import { startHealthServer, type HealthServer } from './health-server.ts';
-import { Publisher } from './publisher.ts';
-import type { TopologyOptions } from './topology.ts';
+import { BrokerConnection } from '../runtime/connection.ts';
+import { Consumer, type ServiceDefinition } from '../runtime/consumer.ts';
+import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
+import { Publisher } from '../runtime/publisher.ts';
+import type { TopologyOptions } from '../runtime/topology.ts';
 
 /** What every service gets: built once per process and shared by its services. */
 export interface AppContext {
@@ -39,14 +39,6 @@ export interface ServiceInstance {
 export interface ServiceModule {
   name: string;
   create(app: AppContext): Promise<ServiceInstance>;
-}
-
-export interface RunningApp {
-  app: AppContext;
-  consumers: Consumer<unknown>[];
-  healthPort: number;
-  /** Graceful stop: no new messages, in-flight ones finish or are requeued, all closed. */
-  stop(): Promise<void>;
 }
 
 export function topologyOptions(config: Config): TopologyOptions {
@@ -105,91 +97,4 @@ export function createAppContext(config: Config, logger: Logger, extraPoolConnec
       for (const fn of closers.splice(0).reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'close failed'));
     },
   };
-}
-
-/**
- * Starts the given services in this process: one broker connection, one database pool,
- * one metrics registry and health server for all of them. Resolves once every consumer
- * has been set up to subscribe (it subscribes as soon as the broker is reachable).
- */
-export async function runServices(
-  modules: ServiceModule[],
-  app: AppContext,
-  opts: { healthServer?: boolean } = {},
-): Promise<RunningApp> {
-  const { config, logger } = app;
-  const instances: ServiceInstance[] = [];
-  const consumers: Consumer<unknown>[] = [];
-  for (const mod of modules) {
-    const instance = await mod.create(app);
-    instances.push(instance);
-    consumers.push(
-      new Consumer(instance.definition, {
-        broker: app.broker,
-        publisher: app.publisher,
-        metrics: app.metrics,
-        logger,
-        topology: topologyOptions(config),
-        maxAttempts: config.broker.maxAttempts,
-      }),
-    );
-  }
-  app.broker.start();
-  for (const c of consumers) await c.start();
-
-  let health: HealthServer | undefined;
-  if (opts.healthServer ?? true) {
-    health = await startHealthServer({
-      port: config.metricsPort,
-      registry: app.metrics.registry,
-      checks: {
-        broker: () => app.broker.isConnected,
-        database: () => app.database.ping(),
-        consumers: () => consumers.every((c) => c.attached),
-      },
-    });
-    logger.info({ port: health.port }, 'health and metrics server listening');
-  }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    app,
-    consumers,
-    healthPort: health?.port ?? 0,
-    stop() {
-      stopping ??= (async () => {
-        logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: finishing in-flight messages');
-        await Promise.all(consumers.map((c) => c.close(config.shutdownTimeoutMs)));
-        for (const i of instances) await i.close?.().catch((err: unknown) => logger.error({ err }, 'service close failed'));
-        await app.runClosers();
-        await app.publisher.close();
-        await app.broker.close();
-        await health?.close();
-        await app.closeDatabases();
-        logger.info('stopped');
-      })();
-      return stopping;
-    },
-  };
-}
-
-/**
- * Process-level wiring for `vigil run`: SIGTERM/SIGINT stop gracefully and exit 0; a stray
- * rejected promise or emitter error is logged, never the end of the process.
- */
-export function installProcessHandlers(running: RunningApp, logger: Logger): void {
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (kept running)'));
-  process.on('uncaughtException', (err) => logger.fatal({ err }, 'uncaught exception (kept running)'));
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'signal received');
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
 }
