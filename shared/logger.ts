@@ -12,9 +12,13 @@ const REDACT_PATHS = [
   'headers.authorization', 'image', '*.image', 'bytes', '*.bytes', 'body', '*.body',
 ];
 
+/** pino's levels, and `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface LoggerOptions {
   /** @default 'info' */
-  level?: string;
+  level?: LogLevel;
   /** Bindings on every line, e.g. `{ service: 'facetraining' }`. */
   base?: Record<string, unknown>;
   /** @default stdout */

@@ -1,11 +1,6 @@
 import type { FaceAlertKind } from '../../db/schema.ts';
 import type { NewAlert } from '../../db/repositories/facestreaming.repository.ts';
-import type { Notification } from '../../shared/contract/messages.ts';
-
-export interface AlertRoute {
-  channel: 'email' | 'webhook';
-  to: string[];
-}
+import type { AlertRoute, Notification } from '../../shared/contract/messages.ts';
 
 const TEMPLATES: Record<FaceAlertKind, string> = {
   impersonation: 'face_impersonation_suspected',

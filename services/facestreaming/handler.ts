@@ -5,8 +5,7 @@ import type { LockManager } from '../../shared/lock.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
-import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
-import type { AlertRoute } from './alerts.ts';
+import type { AlertRoute, ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
 import { judgeSnapshot } from './judge.ts';
 
 export interface Deps {

@@ -134,6 +134,18 @@ export class EnvReader {
     return ms;
   }
 
+  /** Sizes such as `2GiB` or `500MB`; a bare number is MiB. */
+  byteSize(name: string, fallback: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const bytes = parseByteSize(v);
+    if (bytes === undefined) {
+      this.problems.push({ variable: name, expected: 'a size like 2GiB, 500MB or 2048 (MiB); 0 disables', got: v });
+      return fallback;
+    }
+    return bytes;
+  }
+
   durationList(name: string, fallbackMs: number[], minMs: number, maxMs: number): number[] {
     const v = this.raw(name);
     if (v === undefined) return fallbackMs;
@@ -144,6 +156,18 @@ export class EnvReader {
     }
     return parts as number[];
   }
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/** A size such as `2GiB`, `500MB` or `512KiB`; a bare number is MiB. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * (m[2] ? SIZE_UNITS[m[2].toLowerCase()]! : 1024 ** 2);
+  return Number.isSafeInteger(Math.round(bytes)) ? Math.round(bytes) : undefined;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -85,6 +85,34 @@ export const videoJobSchema = z
 
 export type VideoJob = z.infer<typeof videoJobSchema>;
 
+/** What a video job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */
+export interface VideoJobDefaults {
+  /** `BUCKET_VIDEO`. @default 'video-mp4' */
+  outputBucket: string;
+  /** `BUCKET_FRAMES`. @default 'unlabeled-images' */
+  framesBucket: string;
+  split: {
+    /** `TRANSCODER_SPLIT_ABOVE_SECONDS`: longer videos are split. @default 240 */
+    maxSeconds: number;
+    /** `TRANSCODER_CLIP_SECONDS`. @default 120 */
+    clipSeconds: number;
+  };
+  frames: {
+    /** `TRANSCODER_FRAME_EVERY`: keep source frames 0, N, 2N, … @default 10 */
+    every: number;
+    /** `TRANSCODER_FRAME_WIDTH`. @default 1280 */
+    width: number;
+    /** `TRANSCODER_FRAME_HEIGHT`. @default 720 */
+    height: number;
+    /** `TRANSCODER_DROP_DEAD_FRAMES`. @default true */
+    dropDead: boolean;
+  };
+  /** `TRANSCODER_DELETE_SOURCE`: delete the source once every output is stored. @default true */
+  deleteSource: boolean;
+  /** `TRANSCODER_FADE_SECONDS`: a trim's fade when the job gives none. @default 3 */
+  fadeSeconds: number;
+}
+
 const s3EventSchema = z.object({
   Records: z
     .array(z.object({ s3: z.object({ bucket: z.object({ name: z.string().min(3) }), object: z.object({ key: z.string().min(1) }) }) }))
@@ -139,6 +167,12 @@ export const notificationSchema = z.object({
   idempotencyKey: z.string().min(1).max(200).optional(),
 });
 export type Notification = z.infer<typeof notificationSchema>;
+
+/** Where a service's alerts go: a channel and its recipients (email addresses or webhook URLs). */
+export interface AlertRoute {
+  channel: Notification['channel'];
+  to: string[];
+}
 
 export const notificationCodec: MessageCodec<Notification> = {
   parse: (body) => validate(notificationSchema, parseJson(decode(body, MAX_BODY_BYTES), 'a notification as JSON')),

@@ -8,7 +8,9 @@ import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, typ
 
 const require = createRequire(import.meta.url);
 
-export type FaceBackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** `FACE_BACKEND`'s values: `auto` tries the native backend, then wasm, then cpu. */
+export const FACE_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type FaceBackendChoice = (typeof FACE_BACKENDS)[number];
 export type FaceBackend = Exclude<FaceBackendChoice, 'auto'>;
 
 export interface AnalyzedFace {

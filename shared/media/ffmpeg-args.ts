@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PermanentError } from '../errors.ts';
 import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from './frame-select.ts';
 import { escapeFilterPath, fileUrl, safeInputArgs, type InputSafety } from './input-safety.ts';
+import { clipObjectName } from './output-names.ts';
 
 /**
  * Pure builders of ffmpeg argument arrays. They return the arguments after the runner's
@@ -12,9 +13,11 @@ import { escapeFilterPath, fileUrl, safeInputArgs, type InputSafety } from './in
  * returned beside them, so a stem with `%`, `:` or `/` never reaches an ffmpeg pattern.
  */
 
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+
 export interface H264Options {
   /** libx264 preset. @default 'veryfast' */
-  preset?: 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow' | 'slower' | 'veryslow';
+  preset?: (typeof X264_PRESETS)[number];
   /** libx264 constant rate factor (lower is better and bigger). @default 23 */
   crf?: number;
   /** AAC bit rate. @default '128k' */
@@ -77,8 +80,9 @@ export function planClips(durationSeconds: number, stem: string, outDir: string,
   for (let k = 1; k * clipSeconds < durationSeconds; k++) boundaries.push(k * clipSeconds);
   const edges = [0, ...boundaries, durationSeconds];
   const clips = edges.slice(0, -1).map((start, i) => {
+    // The work file's number matches ffmpeg's `clip_%03d.mp4`; the object name is the contract's.
     const n = String(i).padStart(3, '0');
-    return { index: i, name: `${stem}_${n}.mp4`, path: join(outDir, `clip_${n}.mp4`), startSeconds: start, endSeconds: edges[i + 1]! };
+    return { index: i, name: clipObjectName(stem, i), path: join(outDir, `clip_${n}.mp4`), startSeconds: start, endSeconds: edges[i + 1]! };
   });
   return { split: true, boundaries, clips };
 }

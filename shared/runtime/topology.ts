@@ -1,11 +1,13 @@
 import type { Channel, Options } from 'amqplib';
 import { queueNames } from '../contract/queue-names.ts';
 
+export const QUEUE_TYPES = ['quorum', 'classic'] as const;
+
 export interface TopologyOptions {
   /** @default '' */
   prefix: string;
   /** @default 'quorum' */
-  queueType: 'quorum' | 'classic';
+  queueType: (typeof QUEUE_TYPES)[number];
   /** One retry queue per distinct delay. */
   retryDelaysMs: number[];
   /** Quorum only: redeliveries (crash loops) before the broker dead-letters. */

@@ -15,8 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PermanentError, TransientError } from '../errors.ts';
-import type { Config } from '../config/config.ts';
-import { createS3Client, type S3ClientOptions } from './s3-client.ts';
+import { createS3Client, type S3ClientOptions, type S3Connection } from './s3-client.ts';
 import { toStorageError } from './storage-errors.ts';
 
 export interface ObjectInfo {
@@ -100,8 +99,14 @@ export interface S3ObjectStoreOptions {
   queueSize?: number;
 }
 
-/** The store for the configured S3 (`Config['s3']`), with a client of its own. */
-export function createObjectStore(config: Config['s3'], clientOptions: S3ClientOptions = {}, storeOptions: S3ObjectStoreOptions = {}): S3ObjectStore {
+/** The configured store: where it is, and whether a missing bucket may be created. */
+export interface ObjectStoreConfig extends S3Connection {
+  /** `S3_CREATE_BUCKETS`. @default true */
+  createBuckets: boolean;
+}
+
+/** The store for the configured S3, with a client of its own. */
+export function createObjectStore(config: ObjectStoreConfig, clientOptions: S3ClientOptions = {}, storeOptions: S3ObjectStoreOptions = {}): S3ObjectStore {
   return new S3ObjectStore(createS3Client(config, clientOptions), {
     createBuckets: config.createBuckets,
     region: config.region,

@@ -1,5 +1,15 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { Config } from '../config/config.ts';
+
+/** Where the store is and who Vigil is there (`S3_*` variables). */
+export interface S3Connection {
+  /** An S3-compatible store (MinIO); unset means AWS. @default undefined */
+  endpoint: string | undefined;
+  /** @default 'us-east-1' */
+  region: string;
+  /** Set both or neither; neither uses the SDK's default chain. @default undefined */
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
 
 export interface S3ClientOptions {
   /**
@@ -31,7 +41,7 @@ export interface S3ClientOptions {
  *   expects on downloads.
  * - Credentials only when configured; otherwise the SDK's default chain (instance roles).
  */
-export function createS3Client(config: Config['s3'], opts: S3ClientOptions = {}): S3Client {
+export function createS3Client(config: S3Connection, opts: S3ClientOptions = {}): S3Client {
   const maxSockets = opts.maxSockets ?? 16;
   const clientConfig: S3ClientConfig = {
     region: config.region,

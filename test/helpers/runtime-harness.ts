@@ -3,14 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'amqplib';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../shared/config/config.ts';
-import { createLogger, type Logger } from '../../shared/logger.ts';
+import { createLogger, type Logger, type LogLevel } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { createAppContext, type ServiceModule } from '../../shared/app/app-context.ts';
 import { runServices, type RunningApp } from '../../shared/app/run-services.ts';
 import { AMQP_URL } from './test-env.ts';
 
 /** A logger whose JSON lines the test can read. */
-export function captureLogger(level = 'info'): { logger: Logger; lines: Record<string, any>[] } {
+export function captureLogger(level: LogLevel = 'info'): { logger: Logger; lines: Record<string, any>[] } {
   const lines: Record<string, any>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseByteSize } from '../../shared/config/config.ts';
+import { ConfigError, loadConfig } from '../../shared/config/config.ts';
+import { parseByteSize } from '../../shared/config/env-reader.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
 
 function problemsOf(env: Record<string, string>): string[] {

@@ -1,0 +1,82 @@
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { VideoJobDefaults } from '../contract/messages.ts';
+import { X264_PRESETS, type H264Options } from '../media/ffmpeg-args.ts';
+import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from '../media/frame-select.ts';
+import type { EnvReader } from './env-reader.ts';
+
+export interface MediaConfig {
+  /** `FFMPEG_PATH`. @default 'ffmpeg' (from PATH) */
+  ffmpegPath: string;
+  /** `FFPROBE_PATH`. @default 'ffprobe' */
+  ffprobePath: string;
+  /** `VIGIL_WORK_DIR`: per-job work folders go under it (absolute). @default `<os.tmpdir()>/vigil` */
+  workDir: string;
+}
+
+export interface TranscoderConfig {
+  /** `TRANSCODER_MIN_FREE_DISK`: a job is refused (and retried) below this. 0 disables. @default 2 GiB */
+  minFreeDiskBytes: number;
+  /** `TRANSCODER_STALL_TIMEOUT`: ffmpeg is killed when its progress stops this long. @default 60s */
+  stallTimeoutMs: number;
+  /** `TRANSCODER_TIME_LIMIT`: hard limit of one ffmpeg run. @default 3h */
+  timeLimitMs: number;
+  /** `TRANSCODER_PRESET` and `TRANSCODER_CRF`. @default veryfast, 23 */
+  encode: Required<Pick<H264Options, 'preset' | 'crf'>>;
+  /** `TRANSCODER_BLACK_PIXEL_THRESHOLD`, `_BLACK_PERCENT`, `_FREEZE_NOISE_DB`, `_FREEZE_SECONDS`, `_BLUR_THRESHOLD`. @default DEAD_FRAME_DEFAULTS */
+  dead: Required<Omit<DeadFrameOptions, 'enabled'>>;
+  /** Job defaults (CONTRACT.md, "Video job"); a job's own fields win. Buckets come from `BUCKET_*`. */
+  split: VideoJobDefaults['split'];
+  frames: VideoJobDefaults['frames'];
+  deleteSource: VideoJobDefaults['deleteSource'];
+  fadeSeconds: VideoJobDefaults['fadeSeconds'];
+}
+
+export function readMediaConfig(r: EnvReader): MediaConfig {
+  return {
+    ffmpegPath: r.string('FFMPEG_PATH', 'ffmpeg'),
+    ffprobePath: r.string('FFPROBE_PATH', 'ffprobe'),
+    workDir: absolutePath(r, 'VIGIL_WORK_DIR', join(tmpdir(), 'vigil')),
+  };
+}
+
+export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
+  const d = DEAD_FRAME_DEFAULTS;
+  return {
+    minFreeDiskBytes: r.byteSize('TRANSCODER_MIN_FREE_DISK', 2 * 1024 ** 3),
+    stallTimeoutMs: r.duration('TRANSCODER_STALL_TIMEOUT', 60_000, 2_000, 3_600_000),
+    timeLimitMs: r.duration('TRANSCODER_TIME_LIMIT', 3 * 3_600_000, 10_000, 48 * 3_600_000),
+    encode: {
+      preset: r.oneOf('TRANSCODER_PRESET', 'veryfast', X264_PRESETS),
+      crf: r.int('TRANSCODER_CRF', 23, 0, 51),
+    },
+    dead: {
+      blackPixelThreshold: r.int('TRANSCODER_BLACK_PIXEL_THRESHOLD', d.blackPixelThreshold, 0, 255),
+      blackPercent: r.number('TRANSCODER_BLACK_PERCENT', d.blackPercent, 1, 100),
+      freezeNoiseDb: r.number('TRANSCODER_FREEZE_NOISE_DB', d.freezeNoiseDb, -120, 0),
+      freezeMinSeconds: r.number('TRANSCODER_FREEZE_SECONDS', d.freezeMinSeconds, 0.1, 3600),
+      blurThreshold: r.number('TRANSCODER_BLUR_THRESHOLD', d.blurThreshold, 0.1, 1000),
+    },
+    split: {
+      maxSeconds: r.number('TRANSCODER_SPLIT_ABOVE_SECONDS', 240, 1, 86_400),
+      clipSeconds: r.number('TRANSCODER_CLIP_SECONDS', 120, 1, 86_400),
+    },
+    frames: {
+      every: r.int('TRANSCODER_FRAME_EVERY', 10, 1, 10_000),
+      width: r.int('TRANSCODER_FRAME_WIDTH', 1280, 16, 8192),
+      height: r.int('TRANSCODER_FRAME_HEIGHT', 720, 16, 8192),
+      dropDead: r.bool('TRANSCODER_DROP_DEAD_FRAMES', true),
+    },
+    deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
+    fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
+  };
+}
+
+function absolutePath(r: EnvReader, name: string, fallback: string): string {
+  const v = r.string(name, fallback);
+  if (!isAbsolute(v)) {
+    r.problems.push({ variable: name, expected: 'an absolute path', got: v });
+    return fallback;
+  }
+  return v;
+}
