@@ -6,6 +6,7 @@ import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runne
 import type { VideoInfo } from '../../shared/media/ffprobe.ts';
 import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
+import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, collectFrames, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
@@ -204,7 +205,7 @@ export class ClipWatcher {
       if (!closed) return;
       const e = entries[i]!;
       this.handed++;
-      this.ready({ path: join(dir, e.file), name: `${this.stem}_${String(i).padStart(3, '0')}.mp4`, startSeconds: e.startSeconds, endSeconds: e.endSeconds });
+      this.ready({ path: join(dir, e.file), name: clipObjectName(this.stem, i), startSeconds: e.startSeconds, endSeconds: e.endSeconds });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
 import { CODECS, type MessageCodec, type VideoJob } from '../../shared/contract/messages.ts';
 import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
+import { isClipName } from '../../shared/media/output-names.ts';
 import { keyStem } from '../../shared/storage/object-key.ts';
 
 /** What a job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */
@@ -64,12 +65,6 @@ export function planJob(job: VideoJob, d: JobDefaults): JobPlan {
   const plan: JobPlan = { source: job.source, stem, outputBucket, deleteSource: job.deleteSource ?? d.deleteSource, work };
   if (job.then) plan.next = nextStep(job.then);
   return plan;
-}
-
-/** `<stem>.mp4` or `<stem>_NNN.mp4` at the bucket's root: the contract's clip names. */
-export function isClipName(key: string, stem: string): boolean {
-  if (key === `${stem}.mp4`) return true;
-  return key.startsWith(`${stem}_`) && /^_\d{3}\.mp4$/.test(key.slice(stem.length));
 }
 
 function nextStep(then: NonNullable<VideoJob['then']>): { queue: QueueName; body: Buffer } {

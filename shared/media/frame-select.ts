@@ -160,8 +160,3 @@ export function countVerdicts(verdicts: readonly FrameVerdict[]): FrameCounts {
   }
   return counts;
 }
-
-/** The contract's object name of a frame: `<stem>/<stem>_f<index, 6 digits>.jpg`. */
-export function frameObjectName(stem: string, sourceIndex: number): string {
-  return `${stem}/${stem}_f${String(sourceIndex).padStart(6, '0')}.jpg`;
-}

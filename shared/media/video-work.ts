@@ -1,26 +1,19 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PermanentError } from '../errors.ts';
-import {
-  buildTranscodeAndFramesArgs,
-  buildTranscodeArgs,
-  buildTrimArgs,
-  type ClipPlanOptions,
-  type FrameOptions,
-  type FrameOutputs,
-  type H264Options,
-  type TranscodeOutputs,
-} from './ffmpeg-args.ts';
+import { buildTrimArgs, type FrameOptions, type FrameOutputs, type H264Options, type TranscodeOutputs } from './ffmpeg-args.ts';
 import type { InputSafety } from './input-safety.ts';
 import { runFfmpeg, type FfmpegRunOptions } from './ffmpeg-runner.ts';
 import { probeVideo, type VideoInfo } from './ffprobe.ts';
-import { countVerdicts, freezeIntervals, frameObjectName, judgeFrames, parseMetadataPrint, type FrameCounts, type FrameVerdict } from './frame-select.ts';
+import { countVerdicts, freezeIntervals, judgeFrames, parseMetadataPrint, type FrameCounts, type FrameVerdict } from './frame-select.ts';
 import { verifyMp4 } from './mp4-verify.ts';
+import { clipObjectName, frameObjectName } from './output-names.ts';
 import { parseSegmentList } from './segment-list.ts';
 
 /**
- * The ffmpeg layer's two jobs end to end on local files: probe, one ffmpeg pass, collect and
- * verify the outputs. Storage, job state and deleting the source belong to the service.
+ * The ffmpeg layer's work on local files: collecting (and naming) the outputs of the one
+ * clips-and-frames pass that services/transcoder/pipeline.ts runs, and a trim with fades
+ * end to end. Storage, job state and deleting the source belong to the service.
  */
 
 export interface MediaToolOptions extends InputSafety {
@@ -30,20 +23,6 @@ export interface MediaToolOptions extends InputSafety {
   ffprobePath?: string;
   /** Stall watchdog, hard limit, abort signal and progress callback for the ffmpeg run. */
   run?: Omit<FfmpegRunOptions, 'ffmpegPath' | 'cwd'>;
-}
-
-export interface VideoWorkOptions extends MediaToolOptions {
-  input: string;
-  /** A per-job folder of ours (it must exist); `clips/` and `frames/` are made in it. */
-  workDir: string;
-  /** Stem of the contract's names: the source's file name without extension. */
-  stem: string;
-  split?: ClipPlanOptions;
-  encode?: H264Options;
-  /** `false`: clips only. */
-  frames?: FrameOptions | false;
-  /** The probe, when the caller has already made it. */
-  info?: VideoInfo;
 }
 
 export interface ClipFile {
@@ -61,44 +40,6 @@ export interface FrameFile {
   sourceIndex: number;
 }
 
-export interface VideoWorkResult {
-  info: VideoInfo;
-  clips: ClipFile[];
-  /** Missing when frames were not asked for. */
-  frames?: { every: number; kept: FrameFile[]; counts: FrameCounts; verdicts: FrameVerdict[] };
-  ffmpegMs: number;
-}
-
-/** One ffmpeg pass for clips and frames, then every clip verified with ffprobe. */
-export async function transcodeAndExtract(o: VideoWorkOptions): Promise<VideoWorkResult> {
-  const probe = { ffprobePath: o.ffprobePath, formatWhitelist: o.formatWhitelist, signal: o.run?.signal };
-  const info = o.info ?? (await probeVideo(o.input, probe));
-  const outDir = join(o.workDir, 'clips');
-  const framesDir = join(o.workDir, 'frames');
-  await mkdir(outDir, { recursive: true });
-  const base = { input: o.input, durationSeconds: info.durationSeconds, outDir, stem: o.stem, formatWhitelist: o.formatWhitelist, ...o.split, ...o.encode };
-  let clipOutputs: TranscodeOutputs;
-  let frameOutputs: FrameOutputs | undefined;
-  let args: string[];
-  if (o.frames === false) {
-    ({ args, outputs: clipOutputs } = buildTranscodeArgs(base));
-  } else {
-    await mkdir(framesDir, { recursive: true });
-    const built = buildTranscodeAndFramesArgs({ ...base, framesDir, frames: o.frames ?? {} });
-    args = built.args;
-    clipOutputs = built.outputs.clips;
-    frameOutputs = built.outputs.frames;
-  }
-  const run = await runFfmpeg(args, { ...o.run, ffmpegPath: o.ffmpegPath });
-  const clips = await collectClips(clipOutputs, info.durationSeconds, o.stem);
-  for (const c of clips) {
-    await verifyMp4(c.path, { durationSeconds: c.endSeconds - c.startSeconds, audio: info.audio !== undefined }, probe);
-  }
-  const result: VideoWorkResult = { info, clips, ffmpegMs: run.elapsedMs };
-  if (frameOutputs && o.frames !== false) result.frames = await collectFrames(frameOutputs, o.stem, o.frames ?? {});
-  return result;
-}
-
 /** The clips as written: the segment list when split, else the single planned file. */
 export async function collectClips(outputs: TranscodeOutputs, durationSeconds: number, stem: string): Promise<ClipFile[]> {
   if (!outputs.split || !outputs.segmentList) {
@@ -109,7 +50,7 @@ export async function collectClips(outputs: TranscodeOutputs, durationSeconds: n
   const dir = dirname(outputs.segmentList);
   return entries.map((e, i) => ({
     path: join(dir, e.file),
-    name: `${stem}_${String(i).padStart(3, '0')}.mp4`,
+    name: clipObjectName(stem, i),
     startSeconds: e.startSeconds,
     endSeconds: e.endSeconds,
   }));

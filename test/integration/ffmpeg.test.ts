@@ -2,18 +2,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildTranscodeArgs } from '../../shared/media/ffmpeg-args.ts';
 import type { FfmpegProgress } from '../../shared/media/ffmpeg-progress.ts';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
-import { probeMedia, probeVideo } from '../../shared/media/ffprobe.ts';
+import { probeMedia, probeVideo, type VideoInfo } from '../../shared/media/ffprobe.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
-import { transcodeAndExtract, trimWithFades } from '../../shared/media/video-work.ts';
+import { trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
+import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore } from '../../services/transcoder/pipeline.ts';
+import { planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
 
@@ -74,52 +76,115 @@ async function assertGroupGone(pgid: number): Promise<void> {
   assert.ok(!liveFfmpegGroups().includes(pgid));
 }
 
-test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame minus the dead ones, one ffmpeg pass', async () => {
-  const progress: FfmpegProgress[] = [];
-  const workDir = join(dir, 'job-five');
-  await mkdir(workDir);
-  const res = await transcodeAndExtract({ input: five, workDir, stem: '1511893800', encode: FAST, frames: { dead: DEAD }, run: { onProgress: (p) => progress.push(p) } });
+/** The transcoder's job defaults (CONTRACT.md), with the buckets of this file's fake store. */
+const DEFAULTS: JobDefaults = {
+  outputBucket: 'video',
+  framesBucket: 'frames',
+  split: { maxSeconds: 240, clipSeconds: 120 },
+  frames: { every: 10, width: 1280, height: 720, dropDead: true },
+  deleteSource: true,
+  fadeSeconds: 3,
+};
+const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, encode: FAST, dead: DEAD };
 
-  assert.equal(res.info.formatName, 'avi');
-  assert.equal(res.info.video.codec, 'mpeg4');
-  assert.deepEqual(res.clips.map((c) => c.name), ['1511893800_000.mp4', '1511893800_001.mp4', '1511893800_002.mp4']);
+/** An object store in a local folder: `<root>/<bucket>/<key>`. */
+function folderStore(root: string): OutputStore & { keys(bucket: string): Promise<string[]>; path(bucket: string, key: string): string } {
+  const path = (bucket: string, key: string) => join(root, bucket, key);
+  const keys = async (bucket: string): Promise<string[]> => {
+    const entries = await readdir(join(root, bucket), { recursive: true, withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(join(root, bucket).length + 1)).sort();
+  };
+  return {
+    path,
+    keys,
+    async upload(bucket, key, source) {
+      assert.equal(typeof source, 'string', 'the pipeline uploads files');
+      await mkdir(dirname(path(bucket, key)), { recursive: true });
+      await copyFile(source as string, path(bucket, key));
+      return { etag: undefined };
+    },
+    async head(bucket, key) {
+      const s = await stat(path(bucket, key)).catch(() => undefined);
+      return s ? { size: s.size, etag: undefined, contentType: undefined, lastModified: s.mtime, metadata: {} } : null;
+    },
+    async delete(bucket, key) {
+      await rm(path(bucket, key), { force: true });
+    },
+  };
+}
+
+/** The production pipeline (services/transcoder/pipeline.ts) on a local file, as the handler calls it after its probe. */
+async function transcode(input: string, key: string, name: string): Promise<{
+  info: VideoInfo; res: EncodeResult; workDir: string; store: ReturnType<typeof folderStore>; progress: number[]; progressAtEncoded: number | undefined;
+}> {
+  const workDir = join(dir, `job-${name}`);
+  await mkdir(workDir);
+  const store = folderStore(join(dir, `store-${name}`));
+  const info = await probeVideo(input);
+  const progress: number[] = [];
+  let progressAtEncoded: number | undefined;
+  const res = await encodeAndStore({
+    input, workDir, info, plan: planJob({ source: { bucket: 'avi', key } }, DEFAULTS), media: MEDIA, store, signal: new AbortController().signal,
+    onProgress: (seconds, total) => {
+      assert.equal(total, info.durationSeconds);
+      progress.push(seconds);
+    },
+    onEncoded: async () => {
+      progressAtEncoded = progress.length;
+    },
+  });
+  return { info, res, workDir, store, progress, progressAtEncoded };
+}
+
+test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame minus the dead ones, one ffmpeg pass', async () => {
+  const { info: source, res, workDir, store, progress, progressAtEncoded } = await transcode(five, 'cam1/1511893800.avi', 'five');
+
+  assert.equal(source.formatName, 'avi');
+  assert.equal(source.video.codec, 'mpeg4');
+  const names = ['1511893800_000.mp4', '1511893800_001.mp4', '1511893800_002.mp4'];
+  assert.deepEqual(res.clips.map((c) => c.key), names);
+  assert.deepEqual(await store.keys('video'), names);
   const expected = [120, 120, 60];
   for (const [i, clip] of res.clips.entries()) {
-    const info = await probeMedia(clip.path, { formatWhitelist: ['mov'] });
-    assert.ok(Math.abs(info.durationSeconds - expected[i]!) < 0.3, `${clip.name}: ${info.durationSeconds} s`);
+    const path = store.path(clip.bucket, clip.key);
+    const info = await probeMedia(path, { formatWhitelist: ['mov'] });
+    assert.ok(Math.abs(info.durationSeconds - expected[i]!) < 0.3, `${clip.key}: ${info.durationSeconds} s`);
     assert.equal(info.video?.codec, 'h264');
     assert.equal(info.video?.pixFmt, 'yuv420p');
     assert.equal(info.audio?.codec, 'aac');
-    const boxes = await readTopLevelBoxes(clip.path);
-    assert.ok(isFastStart(boxes), `${clip.name}: ${boxes.map((b) => b.type).join(',')}`);
+    const boxes = await readTopLevelBoxes(path);
+    assert.ok(isFastStart(boxes), `${clip.key}: ${boxes.map((b) => b.type).join(',')}`);
   }
 
   const want = expectedFrames(FIVE_MINUTES, 10, 10);
   assert.deepEqual(want, { sampled: 300, kept: 151, dropped: { black: 30, frozen: 59, blurred: 60 } });
   assert.deepEqual(res.frames?.counts, { kept: want.kept, dropped: want.dropped });
-  const kept = res.frames!.kept;
-  assert.equal(kept[0]?.name, '1511893800/1511893800_f000000.jpg');
-  assert.deepEqual(kept.slice(59, 62).map((f) => f.sourceIndex), [590, 900, 2100]);
-  assert.equal(kept.at(-1)?.name, '1511893800/1511893800_f002990.jpg');
+  assert.deepEqual([res.frames?.bucket, res.frames?.prefix, res.frames?.every], ['frames', '1511893800/', 10]);
+  // Zero-padded names sort in source frame order.
+  const kept = await store.keys('frames');
+  assert.equal(kept.length, want.kept);
+  assert.equal(kept[0], '1511893800/1511893800_f000000.jpg');
+  assert.deepEqual(kept.slice(59, 62).map((k) => Number(/_f(\d+)\.jpg$/.exec(k)![1])), [590, 900, 2100]);
+  assert.equal(kept.at(-1), '1511893800/1511893800_f002990.jpg');
   const jpegs = (await readdir(join(workDir, 'frames'))).filter((f) => f.endsWith('.jpg'));
   assert.equal(jpegs.length, want.kept, 'dead JPEGs are deleted');
-  const jpeg = await probeMedia(kept[0]!.path, { formatWhitelist: ['image2', 'jpeg_pipe'] });
+  const jpeg = await probeMedia(store.path('frames', kept[0]!), { formatWhitelist: ['image2', 'jpeg_pipe'] });
   assert.deepEqual([jpeg.video?.width, jpeg.video?.height], [320, 240]);
 
   assert.ok(progress.length >= 2, `${progress.length} progress blocks`);
-  assert.equal(progress.at(-1)?.done, true);
-  assert.ok(Math.abs((progress.at(-1)?.outTimeSeconds ?? 0) - 300) < 1);
+  assert.equal(progressAtEncoded, progress.length, 'the last progress block came before ffmpeg exited');
+  assert.ok(Math.abs((progress.at(-1) ?? 0) - 300) < 1);
 });
 
 test('a 60 s AVI becomes one <stem>.mp4, all of its every-10th frames kept', async () => {
-  const workDir = join(dir, 'job-minute');
-  await mkdir(workDir);
-  const res = await transcodeAndExtract({ input: minute, workDir, stem: 'cam1', encode: FAST, frames: { dead: DEAD } });
+  const { res, store } = await transcode(minute, 'cam1.avi', 'minute');
   assert.equal(res.clips.length, 1);
-  assert.equal(res.clips[0]?.name, 'cam1.mp4');
-  const info = await probeMedia(res.clips[0]!.path, { formatWhitelist: ['mov'] });
+  assert.equal(res.clips[0]?.key, 'cam1.mp4');
+  assert.deepEqual(await store.keys('video'), ['cam1.mp4']);
+  const path = store.path('video', 'cam1.mp4');
+  const info = await probeMedia(path, { formatWhitelist: ['mov'] });
   assert.ok(Math.abs(info.durationSeconds - 60) < 0.3);
-  assert.ok(isFastStart(await readTopLevelBoxes(res.clips[0]!.path)));
+  assert.ok(isFastStart(await readTopLevelBoxes(path)));
   assert.deepEqual(res.frames?.counts, { kept: 60, dropped: { black: 0, frozen: 0, blurred: 0 } });
 });
 
@@ -161,9 +226,8 @@ test('a text file named .avi, random bytes and an audio-only AVI are NOT_A_VIDEO
   for (const file of [text, random, truncatedHeader, audioOnly]) {
     await assert.rejects(probeVideo(file), isCode('NOT_A_VIDEO'), file);
   }
-  const workDir = join(dir, 'job-text');
-  await mkdir(workDir);
-  await assert.rejects(transcodeAndExtract({ input: text, workDir, stem: 'notes', encode: FAST }), isCode('NOT_A_VIDEO'));
+  // The service probes before it runs ffmpeg: test/integration/transcoder.test.ts ("bad sources
+  // fail for good") runs this text file as a job and sees NOT_A_VIDEO, not retried.
 });
 
 test('playlists disguised as AVI never make ffmpeg fetch a URL or read another local file', async () => {

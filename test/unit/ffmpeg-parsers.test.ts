@@ -4,10 +4,10 @@ import { ProgressReader, progressAdvanced, progressFromBlock } from '../../share
 import {
   countVerdicts,
   freezeIntervals,
-  frameObjectName,
   judgeFrames,
   parseMetadataPrint,
 } from '../../shared/media/frame-select.ts';
+import { clipObjectName, frameObjectName, isClipName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { parseProbeJson, requireVideo } from '../../shared/media/ffprobe.ts';
 import { OutputTail } from '../../shared/media/output-tail.ts';
@@ -133,6 +133,17 @@ test('frame object names follow the contract', () => {
   assert.equal(frameObjectName('1511893800', 0), '1511893800/1511893800_f000000.jpg');
   assert.equal(frameObjectName('cam1', 2990), 'cam1/cam1_f002990.jpg');
   assert.equal(frameObjectName('x', 1234567), 'x/x_f1234567.jpg');
+});
+
+test('clip object names follow the contract: <stem>_NNN.mp4, from 0, 3 digits zero padded', () => {
+  assert.equal(clipObjectName('1511893800', 0), '1511893800_000.mp4');
+  assert.equal(clipObjectName('1511893800', 2), '1511893800_002.mp4');
+  assert.equal(clipObjectName('cam1', 12), 'cam1_012.mp4');
+  assert.equal(clipObjectName('cam1', 999), 'cam1_999.mp4');
+  assert.equal(clipObjectName('Right metrics: part+1', 1), 'Right metrics: part+1_001.mp4', 'the stem is used as it is');
+  // What is built is what the source check recognises as an output.
+  for (const i of [0, 1, 12, 999]) assert.ok(isClipName(clipObjectName('cam1', i), 'cam1'), `clip ${i}`);
+  assert.ok(!isClipName(clipObjectName('cam1', 1), 'cam'), 'another stem');
 });
 
 test('the segment list gives the clips as written', () => {

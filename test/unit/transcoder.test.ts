@@ -9,7 +9,8 @@ import type { VideoJob } from '../../shared/contract/messages.ts';
 import { planClips } from '../../shared/media/ffmpeg-args.ts';
 import type { ClipFile } from '../../shared/media/video-work.ts';
 import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
-import { isClipName, planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
+import { isClipName } from '../../shared/media/output-names.ts';
+import { planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
 
 const DEFAULTS: JobDefaults = {
