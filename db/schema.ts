@@ -86,7 +86,8 @@ export interface SnapshotFaceTable {
 }
 
 export type FaceAlertKind = 'impersonation' | 'absence' | 'unknown_person';
-export type FaceAlertState = 'pending' | 'published' | 'unrouted';
+/** `invalid`: the stored notification failed the notifier's codec and was never published. */
+export type FaceAlertState = 'pending' | 'published' | 'unrouted' | 'invalid';
 
 export interface FaceAlertTable {
   id: Generated<number>;

@@ -50,11 +50,6 @@ export interface SnapshotVerdict {
   alerts: NewAlert[];
 }
 
-export interface PendingAlert {
-  id: number;
-  notification: string;
-}
-
 /** The facestreaming job's queries. */
 export interface FacestreamingRepository {
   findSnapshot(id: number): Promise<SnapshotRow | undefined>;
@@ -71,8 +66,6 @@ export interface FacestreamingRepository {
   /** The result, the attempt, the trace and the alerts, in one transaction. */
   recordVerdict(v: SnapshotVerdict): Promise<void>;
   releaseAttempt(a: { id: number; attemptId: number; detail: unknown }): Promise<void>;
-  alertsToPublish(streamImgId: number): Promise<PendingAlert[]>;
-  markPublished(alertId: number): Promise<void>;
 }
 
 /** Capture order: capture_time, then id for snapshots taken in the same millisecond. */
@@ -206,18 +199,5 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
       });
     },
     releaseAttempt: (a) => releaseImageAttempt(db, 'stream', a),
-    async alertsToPublish(streamImgId) {
-      const rows = await db
-        .selectFrom('face_alert')
-        .select(['id', 'notification'])
-        .where('stream_img_id', '=', streamImgId)
-        .where('state', '=', 'pending')
-        .orderBy('id')
-        .execute();
-      return rows.map((r) => ({ id: Number(r.id), notification: r.notification }));
-    },
-    async markPublished(alertId) {
-      await db.updateTable('face_alert').set({ state: 'published', published_at: new Date() }).where('id', '=', alertId).execute();
-    },
   };
 }

@@ -20,9 +20,6 @@ export interface OperationsRepository {
    * their capture time) is older than `cutoff`, by id, after `afterId` (paging).
    */
   stuckImages(type: ImageType, cutoff: Date, limit: number, afterId?: number): Promise<number[]>;
-  /** Alerts committed but not published (a crash or broker outage between the two), older than `cutoff`. */
-  unpublishedAlerts(cutoff: Date, limit: number, afterId?: number): Promise<{ id: number; notification: string }[]>;
-  markAlertPublished(id: number): Promise<void>;
   /** Every image, descriptor, landmark trace, alert and attempt of the employee, in one transaction. */
   deleteEmployee(lanId: string): Promise<DeletedEmployee>;
 }
@@ -48,21 +45,6 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         .limit(limit)
         .execute();
       return rows.map((r) => r.id);
-    },
-    async unpublishedAlerts(cutoff, limit, afterId = 0) {
-      const rows = await db
-        .selectFrom('face_alert')
-        .select(['id', 'notification'])
-        .where('state', '=', 'pending')
-        .where('created_at', '<', cutoff)
-        .where('id', '>', afterId)
-        .orderBy('id')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({ id: Number(r.id), notification: r.notification }));
-    },
-    async markAlertPublished(id) {
-      await db.updateTable('face_alert').set({ state: 'published', published_at: new Date() }).where('id', '=', id).where('state', '=', 'pending').execute();
     },
     async deleteEmployee(lanId) {
       return db.transaction().execute(async (trx) => {

@@ -1,26 +1,21 @@
 import type { FacestreamingRepository, SnapshotRow, EnrolmentLookup } from '../../db/repositories/facestreaming.repository.ts';
-import type { FaceAnalyzer } from '../../shared/face/face-analyzer.ts';
-import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts';
 import type { LockManager } from '../../shared/lock.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { publishAlertOutbox, type AlertOutboxPort } from '../../shared/runtime/alert-outbox.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
-import type { AlertRoute, ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
-import { judgeSnapshot } from './judge.ts';
+import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
+import { judgeSnapshot, type JudgeDeps } from './judge.ts';
 
-export interface Deps {
+export interface Deps extends JudgeDeps {
   repo: FacestreamingRepository;
-  faces: Pick<FaceAnalyzer, 'analyze'>;
   locks: LockManager;
+  /** The face_alert outbox: one snapshot's pending alerts. */
+  outbox: { ofSnapshot(streamImgId: number): AlertOutboxPort };
   /** Publishes one alert to `notifier` (confirmed). */
   publishAlert(n: Notification): Promise<void>;
-  /** P(same person | distance): the calibrated `accuracy`. */
-  confidence(distance: number): number;
-  settings: {
-    threshold: number;
-    impersonation: ImpersonationTolerances;
-    absenceStreak: number;
-    alerts: AlertRoute;
+  settings: JudgeDeps['settings'] & {
     /** On the last attempt a snapshot stops waiting for a pending enrolment. */
     maxAttempts: number;
     /** Earlier unjudged snapshots judged first, at most this many per job. @default 20 */
@@ -44,12 +39,12 @@ export function facestreamingHandler(deps: Deps) {
       ctx.log.warn({ streamImgId: id }, 'no stream_img with this id; acked without work');
       return 'rejected';
     }
-    if (row.status === 'Y' || row.status === 'F') return publishAlerts(deps, id).then(() => 'duplicate');
+    if (row.status === 'Y' || row.status === 'F') return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
 
     return deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
       const current = await deps.repo.findSnapshot(id);
       if (!current) return 'rejected';
-      if (current.status === 'Y' || current.status === 'F') return publishAlerts(deps, id).then(() => 'duplicate');
+      if (current.status === 'Y' || current.status === 'F') return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
 
       const enrolment = await deps.repo.enrolmentFor(current.lanId);
       if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
@@ -82,7 +77,7 @@ async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLo
   }
   deps.metrics.faceResultsTotal.inc({ type: 'stream', result: judgement.result });
   ctx.log.info({ streamImgId: s.id, result: judgement.result, numFaces: judgement.numFaces, alerts: judgement.alerts.map((a) => a.kind), caughtUp: attempt === undefined }, 'snapshot verified');
-  await publishAlerts(deps, s.id);
+  await publishAlerts(deps, s.id, ctx.log);
   return judgement.result;
 }
 
@@ -90,9 +85,6 @@ async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLo
  * The outbox's second half: alerts committed with a verdict are published, then marked.
  * A failure here fails the job; its retry finds the snapshot judged and publishes again.
  */
-async function publishAlerts(deps: Deps, streamImgId: number): Promise<void> {
-  for (const alert of await deps.repo.alertsToPublish(streamImgId)) {
-    await deps.publishAlert(JSON.parse(alert.notification) as Notification);
-    await deps.repo.markPublished(alert.id);
-  }
+async function publishAlerts(deps: Deps, streamImgId: number, log: Logger): Promise<void> {
+  await publishAlertOutbox(deps.outbox.ofSnapshot(streamImgId), deps.publishAlert, log);
 }

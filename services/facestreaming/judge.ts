@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { EnrolmentLookup, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
+import type { EnrolmentLookup, FacestreamingRepository, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
+import type { AlertRoute } from '../../shared/contract/messages.ts';
+import type { FaceAnalyzer } from '../../shared/face/face-analyzer.ts';
+import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts';
 import type { FaceAnalysis } from '../../shared/face/engine.ts';
 import { normalizeLandmarks } from '../../shared/face/geometry.ts';
 import { judgeImpersonation } from '../../shared/face/impersonation.ts';
@@ -7,12 +10,25 @@ import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
 import { errorCode, errorMessage } from '../../shared/errors.ts';
 import { buildAlert } from './alerts.ts';
-import type { Deps } from './handler.ts';
 
 export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
 
+/** What judging one snapshot reads: its image, the employee's history, the rules' settings. */
+export interface JudgeDeps {
+  repo: Pick<FacestreamingRepository, 'imageOf' | 'matchedTracesBefore' | 'verdictsBefore'>;
+  faces: Pick<FaceAnalyzer, 'analyze'>;
+  /** P(same person | distance): the calibrated `accuracy`. */
+  confidence(distance: number): number;
+  settings: {
+    threshold: number;
+    impersonation: ImpersonationTolerances;
+    absenceStreak: number;
+    alerts: AlertRoute;
+  };
+}
+
 /** One snapshot against the employee's enrolment, their previous snapshots and the alert rules. */
-export async function judgeSnapshot(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLookup): Promise<Judgement> {
+export async function judgeSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: EnrolmentLookup): Promise<Judgement> {
   const base = { id: s.id, lanId: s.lanId, captureTime: s.captureTime, numFaces: null, distance: null, accuracy: null, alerts: [] };
   if (enrolment.kind === 'none') {
     return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: enrolment.pending } };

@@ -1,3 +1,4 @@
+import { alertOutboxRepository } from '../../db/repositories/alert-outbox.repository.ts';
 import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
@@ -15,6 +16,7 @@ export const service: ServiceModule = {
     }
     const handle = facestreamingHandler({
       repo: facestreamingRepository(app.database.db),
+      outbox: alertOutboxRepository(app.database.db),
       faces,
       locks: app.locks,
       publishAlert: (n) =>

@@ -1,12 +1,8 @@
 import type { Logger } from '../logger.ts';
 import { WorkerPool } from '../runtime/worker-pool.ts';
-import type { AnalyzeOptions, EngineInfo, FaceAnalysis, FaceBackendChoice } from './engine.ts';
-import type { FaceTask, FaceWorkerData } from './face-worker.ts';
+import type { AnalyzeOptions, FaceAnalysis, FaceBackendChoice } from './engine.ts';
+import type { EngineReport, FaceTask, FaceWorkerData } from './face-protocol.ts';
 
-export interface EngineReport extends EngineInfo {
-  /** Why the backends tried before this one were not used. */
-  attempts: string[];
-}
 
 /** Face analysis off the event loop: what the services depend on. */
 export interface FaceAnalyzer {

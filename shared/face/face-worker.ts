@@ -1,14 +1,8 @@
 // One face engine per worker thread: the pool runs one of these per core.
 import sharp from 'sharp';
 import { serveWorker } from '../runtime/worker-serve.ts';
-import { FaceEngine, type AnalyzeOptions, type FaceAnalysis, type FaceBackendChoice } from './engine.ts';
-import type { EngineReport } from './face-analyzer.ts';
-
-export type FaceTask = { op: 'analyze'; bytes: Uint8Array } | { op: 'info' };
-export interface FaceWorkerData {
-  backend: FaceBackendChoice;
-  options: AnalyzeOptions;
-}
+import { FaceEngine, type FaceAnalysis } from './engine.ts';
+import type { EngineReport, FaceTask, FaceWorkerData } from './face-protocol.ts';
 
 serveWorker<FaceTask, FaceAnalysis | EngineReport>(async (data) => {
   const { backend, options } = data as FaceWorkerData;

@@ -61,9 +61,14 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
     (await db.insertInto('face_alert').values({ lan_id: 'NA\\rescue', stream_img_id: doneStream, kind: 'absence', state: 'pending', notification: JSON.stringify(notification), created_at: ago(HOUR) }).executeTakeFirstOrThrow()).insertId,
   );
 
+  // A stored notification the notifier would refuse (a bug or a hand edit): recorded, never sent.
+  const broken = Number(
+    (await db.insertInto('face_alert').values({ lan_id: 'NA\\rescue', stream_img_id: doneStream, kind: 'impersonation', state: 'pending', notification: '{"channel":"pager"}', created_at: ago(HOUR) }).executeTakeFirstOrThrow()).insertId,
+  );
+
   const dry = await runCli(['rescue', '--older-than', '10m', '--dry-run', '--json'], t.env);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], alerts: [alert] });
+  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], alerts: [alert, broken] });
   assert.deepEqual(await drainQueue(`${t.prefix}facestreaming`), []);
 
   const r = await runCli(['rescue', '--older-than', '10m', '--json'], t.env);
@@ -75,6 +80,9 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
   const a = await db.selectFrom('face_alert').select(['state', 'published_at']).where('id', '=', alert).executeTakeFirstOrThrow();
   assert.equal(a.state, 'published');
   assert.ok(a.published_at instanceof Date);
+  assert.deepEqual(JSON.parse(r.stdout).alerts, [alert], 'only the valid alert counts as republished');
+  const b = await db.selectFrom('face_alert').select(['state', 'published_at']).where('id', '=', broken).executeTakeFirstOrThrow();
+  assert.deepEqual([b.state, b.published_at], ['invalid', null]);
 
   // A second run finds the alert sent; the rows are still stuck (no consumer ran), so they go again.
   const again = JSON.parse((await runCli(['rescue', '--older-than', '10m', '--json'], t.env)).stdout);

@@ -1,10 +1,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { alertOutboxRepository } from '../../../db/repositories/alert-outbox.repository.ts';
 import { operationsRepository } from '../../../db/repositories/operations.repository.ts';
+import type { ImageType } from '../../../db/schema.ts';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
-import { CODECS, type Notification } from '../../../shared/contract/messages.ts';
+import { CODECS } from '../../../shared/contract/messages.ts';
+import { publishAlertOutbox } from '../../../shared/runtime/alert-outbox.ts';
+import type { Publisher } from '../../../shared/runtime/publisher.ts';
 import type { CliContext } from '../context.ts';
 
 const PAGE = 1000;
+const QUEUE = { train: 'facetraining', stream: 'facestreaming' } as const;
 
 export function registerRescue(program: Command, ctx: CliContext): void {
   program
@@ -16,47 +21,50 @@ export function registerRescue(program: Command, ctx: CliContext): void {
     .action(async (opts: { olderThan?: number; dryRun?: boolean; json?: boolean }) => {
       const ageMs = opts.olderThan ?? ctx.config().rescueAgeMs;
       const cutoff = new Date(Date.now() - ageMs);
+      const dryRun = !!opts.dryRun;
+      // Safe while the services run: a republished id whose row is done meanwhile is acked
+      // as a duplicate, and alerts carry an idempotency key the notifier honours.
       const found = await ctx.withDatabase(async (db) => {
-        const repo = operationsRepository(db);
-        return {
-          train: await allPages((after) => repo.stuckImages('train', cutoff, PAGE, after), (id) => id),
-          stream: await allPages((after) => repo.stuckImages('stream', cutoff, PAGE, after), (id) => id),
-          alerts: await allPages((after) => repo.unpublishedAlerts(cutoff, PAGE, after), (a) => a.id),
-        };
-      });
-      if (!opts.dryRun && found.train.length + found.stream.length + found.alerts.length > 0) {
-        // Safe while the services run: a republished id whose row is done meanwhile is acked
-        // as a duplicate, and alerts carry an idempotency key the notifier honours.
-        await ctx.withPublisher(async (p) => {
+        const rescue = async (publisher: Publisher | undefined) => {
           const stamp = Date.now();
-          for (const id of found.train) await p.sendToQueue('facetraining', CODECS.facetraining.encode({ id }), { messageId: `rescue-train-${id}-${stamp}` });
-          for (const id of found.stream) await p.sendToQueue('facestreaming', CODECS.facestreaming.encode({ id }), { messageId: `rescue-stream-${id}-${stamp}` });
-          if (found.alerts.length === 0) return;
-          await ctx.withDatabase(async (db) => {
-            const repo = operationsRepository(db);
-            for (const a of found.alerts) {
-              const n = JSON.parse(a.notification) as Notification;
-              await p.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey });
-              await repo.markAlertPublished(a.id);
-            }
-          });
-        });
-      }
-      const doc = { dryRun: !!opts.dryRun, olderThanMs: ageMs, train: found.train, stream: found.stream, alerts: found.alerts.map((a) => a.id) };
+          const images = async (type: ImageType) =>
+            eachPage(
+              (after) => operationsRepository(db).stuckImages(type, cutoff, PAGE, after),
+              async (id) => {
+                await publisher?.sendToQueue(QUEUE[type], CODECS[QUEUE[type]].encode({ id }), { messageId: `rescue-${type}-${id}-${stamp}` });
+              },
+            );
+          const train = await images('train');
+          const stream = await images('stream');
+          const outbox = alertOutboxRepository(db).createdBefore(cutoff);
+          const alerts = publisher
+            ? (await publishAlertOutbox(outbox, (n) => publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey }), ctx.logger(), PAGE)).published
+            : await eachPage((after) => outbox.pending(after, PAGE).then((rows) => rows.map((a) => a.id)), async () => undefined);
+          return { train, stream, alerts };
+        };
+        return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);
+      });
+      const doc = { dryRun, olderThanMs: ageMs, ...found };
       ctx.print(!!opts.json, doc, () =>
-        `${opts.dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n`,
+        `${dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n`,
       );
     });
 }
 
-/** Every row, a page at a time, by id: republishing does not change what the query finds. */
-async function allPages<T>(page: (afterId: number) => Promise<T[]>, idOf: (row: T) => number): Promise<T[]> {
-  const all: T[] = [];
+/**
+ * Reads a page of ids and acts on each before reading the next, by id: republishing does
+ * not change what the query finds, and memory stays one page whatever the backlog.
+ */
+async function eachPage(page: (afterId: number) => Promise<number[]>, act: (id: number) => Promise<void>): Promise<number[]> {
+  const done: number[] = [];
   for (let after = 0; ; ) {
-    const rows = await page(after);
-    all.push(...rows);
-    if (rows.length < PAGE) return all;
-    after = idOf(rows.at(-1)!);
+    const ids = await page(after);
+    for (const id of ids) {
+      await act(id);
+      done.push(id);
+    }
+    if (ids.length < PAGE) return done;
+    after = ids.at(-1)!;
   }
 }
 
