@@ -2,8 +2,11 @@
  * Fits `calibration.json`: the logistic curve that turns a descriptor distance into the
  * `accuracy` written with each verification, P(same person | distance).
  *
- *   node --import tsx shared/face/fit-calibration.ts               # re-measure with the engine, then fit
- *   node --import tsx shared/face/fit-calibration.ts --from-cache  # fit from calibration-distances.json
+ *   npm run fit-calibration                   # re-measure with the engine, then fit
+ *   npm run fit-calibration -- --from-cache   # fit from calibration-distances.json (beside this script)
+ *
+ * A script, not a test (test/run.js runs only `*.test.ts`). It writes shared/face/calibration.json,
+ * which shared/face/calibration.ts reads; the fit itself is shared/face/logistic-fit.ts.
  *
  * Two kinds of material, because neither is enough alone:
  * - the project's own: the face-api demo photos through this engine (`calibration-distances.json`).
@@ -17,14 +20,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { calibratedConfidence } from './calibration.ts';
-import type { Box } from './geometry.ts';
-import { descriptorDistance } from './geometry.ts';
-import { fitLogistic, rates, type LabelledDistance, type LogisticCurve } from './logistic-fit.ts';
+import { calibratedConfidence } from '../../shared/face/calibration.ts';
+import type { Box } from '../../shared/face/geometry.ts';
+import { descriptorDistance } from '../../shared/face/geometry.ts';
+import { fitLogistic, rates, type LabelledDistance, type LogisticCurve } from '../../shared/face/logistic-fit.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CACHE_FILE = join(HERE, 'calibration-distances.json');
-const OUT_FILE = join(HERE, 'calibration.json');
+/** Product code reads the fit from there (shared/face/calibration.ts). */
+const OUT_FILE = join(HERE, '..', '..', 'shared', 'face', 'calibration.json');
 const THRESHOLD = 0.6;
 
 /**
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
       [1, IMPOSTOR_PROJECT_SHARE],
     ].map(([g, i]) => ({ genuineProjectShare: g!, impostorProjectShare: i!, ...fitWith(g!, i!) })),
     sources: SOURCES,
-    script: 'node --import tsx shared/face/fit-calibration.ts [--from-cache]',
+    script: 'node --import tsx test/calibration/fit-calibration.ts [--from-cache]',
   };
   writeFileSync(OUT_FILE, `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify({ curve, accuracyTable, expectedAtThreshold: out.expectedAtThreshold, publishedModel: { genuine: out.publishedModel.samePerson, impostor: out.publishedModel.differentPerson }, sensitivity: out.sensitivity }, null, 2));
@@ -243,8 +247,8 @@ function weighted(distances: number[], same: boolean, share: number): LabelledDi
 async function measure(): Promise<DistanceCache> {
   // Only here: --from-cache must run without the engine, TensorFlow or sharp.
   const [{ FaceEngine }, { samplePhoto, cropFace, variants }, { default: sharp }] = await Promise.all([
-    import('./engine.ts'),
-    import('../../test/helpers/face-images.ts'),
+    import('../../shared/face/engine.ts'),
+    import('../helpers/face-images.ts'),
     import('sharp'),
   ]);
   const { engine } = await FaceEngine.load('wasm');
