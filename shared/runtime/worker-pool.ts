@@ -38,14 +38,22 @@ interface Slot<I, O> {
   worker: Worker;
   ready: boolean;
   task: Task<I, O> | undefined;
+  /** The thread's last 'error' event: why a thread that exits before ready failed. */
+  lastError?: Error;
 }
+
+/** Replacements of threads that died after start wait this long, doubling to the max. */
+const RESPAWN_MIN_MS = 200;
+const RESPAWN_MAX_MS = 30_000;
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
 /**
  * A fixed pool of worker threads for CPU-heavy work (face inference), so the event loop
  * stays free for AMQP heartbeats and acks. A thread that dies fails its task with a
- * transient error (the message is retried) and is replaced.
+ * transient error (the message is retried) and is replaced, after a back-off when
+ * replacements keep dying. A thread that fails before it is ready (its module throws at
+ * load, a native addon is broken) fails `ready()` instead: respawning cannot fix that.
  */
 export class WorkerPool<I, O> {
   private readonly slots: Slot<I, O>[] = [];
@@ -54,6 +62,8 @@ export class WorkerPool<I, O> {
   private closed = false;
   private readyWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
   private startupError: unknown;
+  private respawnDelayMs = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: WorkerPoolOptions) {
     for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn());
@@ -83,6 +93,8 @@ export class WorkerPool<I, O> {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const t of this.queue.splice(0)) t.reject(new TransientError('POOL_CLOSED', `${this.opts.name} pool closed`));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
@@ -95,7 +107,10 @@ export class WorkerPool<I, O> {
     });
     const slot: Slot<I, O> = { worker, ready: false, task: undefined };
     worker.on('message', (msg: WorkerReply<O>) => this.onMessage(slot, msg));
-    worker.on('error', (err) => this.opts.logger.error({ err, pool: this.opts.name }, 'worker thread failed'));
+    worker.on('error', (err) => {
+      slot.lastError = err;
+      this.opts.logger.error({ err, pool: this.opts.name }, 'worker thread failed');
+    });
     worker.on('exit', (code) => this.onExit(slot, code));
     return slot;
   }
@@ -108,6 +123,7 @@ export class WorkerPool<I, O> {
         return;
       }
       slot.ready = true;
+      this.respawnDelayMs = 0;
       if (this.slots.every((s) => s.ready)) for (const w of this.readyWaiters.splice(0)) w.resolve();
       this.dispatch();
       return;
@@ -126,13 +142,26 @@ export class WorkerPool<I, O> {
     const task = slot.task;
     slot.task = undefined;
     task?.reject(new TransientError('WORKER_EXITED', `${this.opts.name} worker exited with code ${code} during a task`));
+    const wasReady = slot.ready;
+    slot.ready = false;
     if (this.closed) return;
+    if (!wasReady && !this.startupError) {
+      const why = slot.lastError ? `: ${slot.lastError.message.split('\n')[0]}` : '';
+      this.startupError = new VigilError('WORKER_START_FAILED', `${this.opts.name} worker exited with code ${code} before it was ready${why}`, { cause: slot.lastError });
+      for (const w of this.readyWaiters.splice(0)) w.reject(this.startupError);
+    }
     if (this.startupError) {
       for (const t of this.queue.splice(0)) t.reject(this.startupError);
       return;
     }
-    this.opts.logger.warn({ pool: this.opts.name, code }, 'worker thread exited; replacing it');
-    this.slots[i] = this.spawn();
+    this.respawnDelayMs = Math.min(RESPAWN_MAX_MS, Math.max(RESPAWN_MIN_MS, this.respawnDelayMs * 2));
+    this.opts.logger.warn({ pool: this.opts.name, code, inMs: this.respawnDelayMs }, 'worker thread exited; replacing it');
+    // The slot stays (not ready, no task) so dispatch skips it until the replacement is up.
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closed) this.slots[i] = this.spawn();
+    }, this.respawnDelayMs);
+    this.timers.add(timer);
   }
 
   private dispatch(): void {

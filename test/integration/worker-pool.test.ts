@@ -52,6 +52,26 @@ test('a thread that dies fails its task as transient and is replaced', async () 
   }
 });
 
+test('a worker that throws at load fails ready() with its error, and is not respawned', async () => {
+  const { logger: log, lines } = captureLogger('warn');
+  const pool = new WorkerPool<BusyTask, unknown>({ entry: new URL('../fixtures/broken-worker.ts', import.meta.url), size: 2, name: 'broken', logger: log });
+  try {
+    const t0 = performance.now();
+    await assert.rejects(pool.ready(), (err: unknown) => {
+      assert.ok(err instanceof VigilError);
+      assert.equal(err.code, 'WORKER_START_FAILED');
+      assert.match(err.message, /broken worker exited with code 1 before it was ready: libbroken\.so: cannot open shared object file/);
+      return true;
+    });
+    assert.ok(performance.now() - t0 < 10_000, 'ready() settled');
+    await assert.rejects(pool.run({ op: 'spin', ms: 1 }), /before it was ready/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(lines.filter((l) => l.msg === 'worker thread exited; replacing it').length, 0, 'no respawn loop');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a closed pool refuses work', async () => {
   const pool = new WorkerPool<BusyTask, unknown>({ entry: ENTRY, size: 1, name: 'busy', logger });
   await pool.close();
