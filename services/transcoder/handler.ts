@@ -7,11 +7,11 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
-import { CODECS, type VideoJob } from '../../shared/contract/messages.ts';
+import { CODECS, type VideoJob, type VideoJobDefaults } from '../../shared/contract/messages.ts';
 import type { QueueName } from '../../shared/contract/queue-names.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeAndStore, type EncodeResult, type MediaSettings } from './pipeline.ts';
-import { planJob, type JobDefaults, type JobPlan } from './plan.ts';
+import { planJob, type JobPlan } from './plan.ts';
 import { ProgressBoard } from './progress.ts';
 import { checkFreeDisk, withJobDir, withoutWorkPaths } from './work-dir.ts';
 
@@ -21,7 +21,7 @@ export interface Deps {
   locks: LockManager;
   /** Publishes the `then` job (confirmed); the queue's topology is declared first. */
   publishNext(queue: QueueName, body: Buffer, messageId: string): Promise<void>;
-  defaults: JobDefaults;
+  defaults: VideoJobDefaults;
   media: MediaSettings;
   work: { root: string; minFreeBytes: number; freeBytes?: (path: string) => Promise<number> };
   metrics: Pick<Metrics, 'transcodeProgress' | 'transcodeMediaSeconds' | 'transcodeFrames' | 'transcodeStageSeconds'>;
@@ -169,7 +169,7 @@ async function publishNext(deps: Deps, rowId: number, next: JobPlan['next']): Pr
   await deps.repo.markNextPublished(rowId);
 }
 
-function nextOf(job: VideoJob, defaults: JobDefaults): JobPlan['next'] {
+function nextOf(job: VideoJob, defaults: VideoJobDefaults): JobPlan['next'] {
   try {
     return planJob(job, defaults).next;
   } catch {

@@ -1,18 +1,8 @@
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
-import { CODECS, type MessageCodec, type VideoJob } from '../../shared/contract/messages.ts';
+import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { keyStem } from '../../shared/storage/object-key.ts';
-
-/** What a job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */
-export interface JobDefaults {
-  outputBucket: string;
-  framesBucket: string;
-  split: { maxSeconds: number; clipSeconds: number };
-  frames: { every: number; width: number; height: number; dropDead: boolean };
-  deleteSource: boolean;
-  fadeSeconds: number;
-}
 
 export interface FramesPlan {
   bucket: string;
@@ -42,7 +32,7 @@ export interface JobPlan {
  * The job with its defaults filled in, checked before any work: a bad `then`, a key that
  * cannot name outputs, or outputs that would replace the source are permanent failures.
  */
-export function planJob(job: VideoJob, d: JobDefaults): JobPlan {
+export function planJob(job: VideoJob, d: VideoJobDefaults): JobPlan {
   const stem = keyStem(job.source.key);
   const outputBucket = job.output?.bucket ?? d.outputBucket;
   const work: WorkPlan = job.trim

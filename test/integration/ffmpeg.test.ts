@@ -15,9 +15,10 @@ import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import { trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore } from '../../services/transcoder/pipeline.ts';
-import { planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
+import { planJob } from '../../services/transcoder/plan.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
+import type { VideoJobDefaults } from '../../shared/contract/messages.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
 /** Blur threshold for 320×240 test frames: sharp ones measure ~5, the blurred section ~20. */
@@ -77,7 +78,7 @@ async function assertGroupGone(pgid: number): Promise<void> {
 }
 
 /** The transcoder's job defaults (CONTRACT.md), with the buckets of this file's fake store. */
-const DEFAULTS: JobDefaults = {
+const DEFAULTS: VideoJobDefaults = {
   outputBucket: 'video',
   framesBucket: 'frames',
   split: { maxSeconds: 240, clipSeconds: 120 },

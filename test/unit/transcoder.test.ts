@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../shared/logger.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
-import type { VideoJob } from '../../shared/contract/messages.ts';
+import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { planClips } from '../../shared/media/ffmpeg-args.ts';
 import type { ClipFile } from '../../shared/media/video-work.ts';
 import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
-import { planJob, type JobDefaults } from '../../services/transcoder/plan.ts';
+import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
 
-const DEFAULTS: JobDefaults = {
+const DEFAULTS: VideoJobDefaults = {
   outputBucket: 'video-mp4',
   framesBucket: 'unlabeled-images',
   split: { maxSeconds: 240, clipSeconds: 120 },
