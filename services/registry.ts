@@ -14,3 +14,14 @@ export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>
 export function availableServices(): ServiceName[] {
   return Object.keys(SERVICES) as ServiceName[];
 }
+
+/** Names as given on a command line (`all` for every available one), checked. */
+export function resolveServices(names: readonly string[]): ServiceName[] {
+  const available = availableServices();
+  const wanted = names.length === 0 || names.includes('all') ? available : [...new Set(names)];
+  const unknown = wanted.filter((n) => !(n in SERVICES));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new Error(`unknown service ${unknown.join(', ') || '(none)'}; available: ${available.join(', ') || '(none yet)'}`);
+  }
+  return wanted as ServiceName[];
+}

@@ -8,6 +8,7 @@ import { registerPublish } from './commands/publish.ts';
 import { registerQueues } from './commands/queues.ts';
 import { registerRescue } from './commands/rescue.ts';
 import { registerDeleteUser } from './commands/delete-user.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
 
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVerify(program, ctx);
   registerRescue(program, ctx);
   registerDeleteUser(program, ctx);
+  registerDoctor(program, ctx);
   return program;
 }
 

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { transcoderRepository } from '../../db/repositories/transcoder.repository.ts';
 import { killAllFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
@@ -13,12 +11,8 @@ export const service: ServiceModule = {
   name: 'transcoder',
   async create(app) {
     const { media, transcoder: t, buckets } = app.config;
-    // A missing or broken binary stops the start, instead of failing every job as transient.
-    for (const bin of [media.ffmpegPath, media.ffprobePath]) {
-      await promisify(execFile)(bin, ['-version'], { timeout: 10_000 }).catch((err: unknown) => {
-        throw new Error(`${bin} -version failed; install ffmpeg or set FFMPEG_PATH / FFPROBE_PATH`, { cause: err });
-      });
-    }
+    // ffmpeg, ffprobe and the encoders and filters used are start-up checks
+    // (shared/app/checks/ffmpeg-check.ts), run by `vigil run` and `vigil doctor` alike.
     const root = join(media.workDir, 'transcoder');
     await sweepJobDirs(root, app.logger);
     const store = createObjectStore(app.config.s3);

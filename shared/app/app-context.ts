@@ -5,8 +5,7 @@ import { createLockManager, type LockManager } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { BrokerConnection } from '../runtime/connection.ts';
-import { Consumer, type ServiceDefinition } from '../runtime/consumer.ts';
-import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
+import type { ServiceDefinition } from '../runtime/consumer.ts';
 import { Publisher } from '../runtime/publisher.ts';
 import type { TopologyOptions } from '../runtime/topology.ts';
 

@@ -1,6 +1,8 @@
-import { topologyOptions, type AppContext, type ServiceInstance, type ServiceModule } from './app-context.ts';
 import { Consumer } from '../runtime/consumer.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
+import { topologyOptions, type AppContext, type ServiceInstance, type ServiceModule } from './app-context.ts';
+import type { HostCheck } from './checks/check.ts';
+import { passStartupChecks } from './startup.ts';
 
 export interface RunningApp {
   app: AppContext;
@@ -10,48 +12,83 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+export interface RunServicesOptions {
+  /** @default true */
+  healthServer?: boolean;
+  /**
+   * Checks passed before any service is created or any message taken (`vigil run` passes
+   * the doctor's checks for its services). @default []
+   */
+  checks?: (app: AppContext) => HostCheck[];
+  /** Aborting stops a start still waiting for a dependency. */
+  signal?: AbortSignal;
+}
+
 /**
  * Starts the given services in this process: one broker connection, one database pool,
- * one metrics registry and health server for all of them. Resolves once every consumer
+ * one metrics registry and health server for all of them. `/healthz` answers from the
+ * start and `/readyz` only once the consumers are attached. Resolves once every consumer
  * has been set up to subscribe (it subscribes as soon as the broker is reachable).
+ *
+ * Anything that fails on the way (a check, a service's `create`) closes what was already
+ * built (worker pools, clients, pools, the health server) before the error is thrown, so a
+ * failed start never leaves a process that neither works nor exits.
  */
-export async function runServices(
-  modules: ServiceModule[],
-  app: AppContext,
-  opts: { healthServer?: boolean } = {},
-): Promise<RunningApp> {
+export async function runServices(modules: ServiceModule[], app: AppContext, opts: RunServicesOptions = {}): Promise<RunningApp> {
   const { config, logger } = app;
   const instances: ServiceInstance[] = [];
   const consumers: Consumer<unknown>[] = [];
-  for (const mod of modules) {
-    const instance = await mod.create(app);
-    instances.push(instance);
-    consumers.push(
-      new Consumer(instance.definition, {
-        broker: app.broker,
-        publisher: app.publisher,
-        metrics: app.metrics,
-        logger,
-        topology: topologyOptions(config),
-        maxAttempts: config.broker.maxAttempts,
-      }),
-    );
-  }
-  app.broker.start();
-  for (const c of consumers) await c.start();
-
   let health: HealthServer | undefined;
-  if (opts.healthServer ?? true) {
-    health = await startHealthServer({
-      port: config.metricsPort,
-      registry: app.metrics.registry,
-      checks: {
-        broker: () => app.broker.isConnected,
-        database: () => app.database.ping(),
-        consumers: () => consumers.every((c) => c.attached),
-      },
+
+  const closeAll = async () => {
+    await Promise.all(consumers.map((c) => c.close(config.shutdownTimeoutMs)));
+    for (const i of instances) await i.close?.().catch((err: unknown) => logger.error({ err }, 'service close failed'));
+    await app.runClosers();
+    await app.publisher.close();
+    await app.broker.close();
+    await health?.close();
+    await app.closeDatabases();
+  };
+
+  try {
+    if (opts.healthServer ?? true) {
+      health = await startHealthServer({
+        port: config.metricsPort,
+        registry: app.metrics.registry,
+        checks: {
+          broker: () => app.broker.isConnected,
+          database: () => app.database.ping(),
+          consumers: () => consumers.length > 0 && consumers.every((c) => c.attached),
+        },
+      });
+      logger.info({ port: health.port }, 'health and metrics server listening');
+    }
+    const checks = opts.checks?.(app) ?? [];
+    await passStartupChecks(checks, {
+      logger,
+      retryMinMs: config.broker.reconnectMinMs,
+      retryMaxMs: config.broker.reconnectMaxMs,
+      signal: opts.signal,
     });
-    logger.info({ port: health.port }, 'health and metrics server listening');
+    for (const mod of modules) {
+      const instance = await mod.create(app);
+      instances.push(instance);
+      consumers.push(
+        new Consumer(instance.definition, {
+          broker: app.broker,
+          publisher: app.publisher,
+          metrics: app.metrics,
+          logger,
+          topology: topologyOptions(config),
+          maxAttempts: config.broker.maxAttempts,
+        }),
+      );
+    }
+    app.broker.start();
+    for (const c of consumers) await c.start();
+  } catch (err) {
+    await closeAll().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing after a failed start failed'));
+    throw err;
   }
 
   let stopping: Promise<void> | undefined;
@@ -62,17 +99,10 @@ export async function runServices(
     stop() {
       stopping ??= (async () => {
         logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: finishing in-flight messages');
-        await Promise.all(consumers.map((c) => c.close(config.shutdownTimeoutMs)));
-        for (const i of instances) await i.close?.().catch((err: unknown) => logger.error({ err }, 'service close failed'));
-        await app.runClosers();
-        await app.publisher.close();
-        await app.broker.close();
-        await health?.close();
-        await app.closeDatabases();
+        await closeAll();
         logger.info('stopped');
       })();
       return stopping;
     },
   };
 }
-

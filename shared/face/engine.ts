@@ -117,6 +117,13 @@ async function activate(backend: FaceBackend, tf: Tf): Promise<void> {
 }
 
 const MODEL_DIR = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+/** The model files the engine loads (detector, landmarks, descriptor), as face-api ships them. */
+const MODEL_FILES = ['ssd_mobilenetv1_model', 'face_landmark_68_model', 'face_recognition_model'].flatMap((m) => [`${m}-weights_manifest.json`, `${m}.bin`]);
+
+/** Where the engine reads its models from, and which files it needs there. */
+export function modelFiles(): { dir: string; files: string[] } {
+  return { dir: MODEL_DIR, files: [...MODEL_FILES] };
+}
 
 /**
  * SSD MobileNet v1 detection, 68-point landmarks and 128-d descriptors with face-api on

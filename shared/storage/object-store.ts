@@ -72,6 +72,8 @@ export interface ListOptions {
 export interface ObjectStore {
   /** Makes sure the bucket exists, creating it when allowed; remembered per store. */
   ensureBucket(bucket: string): Promise<void>;
+  /** Whether the bucket exists now (nothing is created or remembered). */
+  bucketExists(bucket: string): Promise<boolean>;
   /** Streams the object to `filePath`; nothing is left at `filePath` when it fails. */
   download(bucket: string, key: string, filePath: string, opts?: DownloadOptions): Promise<{ size: number; etag: string | undefined }>;
   /**
@@ -297,7 +299,7 @@ export class S3ObjectStore implements ObjectStore {
     } while (token !== undefined);
   }
 
-  private async bucketExists(bucket: string): Promise<boolean> {
+  async bucketExists(bucket: string): Promise<boolean> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
       return true;
