@@ -1,6 +1,6 @@
 /**
  * One-dimensional logistic calibration of descriptor distances, and the error rates of a
- * distance threshold. Pure: no I/O, no engine. `fit-calibration.ts` feeds it the material.
+ * distance threshold. Pure: no I/O, no engine. `test/calibration/fit-calibration.ts` feeds it the material.
  */
 
 /** P(same person | d) = 1 / (1 + exp(slope * (d - midpoint))): 0.5 at the midpoint. */
