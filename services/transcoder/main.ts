@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { videoJobDefaults } from '../../shared/config/media-config.ts';
 import { transcoderRepository } from '../../db/repositories/transcoder.repository.ts';
 import { killAllFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
@@ -10,7 +11,7 @@ import { sweepJobDirs } from './work-dir.ts';
 export const service: ServiceModule = {
   name: 'transcoder',
   async create(app) {
-    const { media, transcoder: t, buckets } = app.config;
+    const { media, transcoder: t } = app.config;
     // ffmpeg, ffprobe and the encoders and filters used are start-up checks
     // (shared/app/checks/ffmpeg-check.ts), run by `vigil run` and `vigil doctor` alike.
     const root = join(media.workDir, 'transcoder');
@@ -21,14 +22,7 @@ export const service: ServiceModule = {
       store,
       locks: app.locks,
       publishNext: (queue, body, messageId) => app.publisher.sendToQueue(queue, body, { messageId, contentType: 'application/json' }),
-      defaults: {
-        outputBucket: buckets.video,
-        framesBucket: buckets.frames,
-        split: t.split,
-        frames: t.frames,
-        deleteSource: t.deleteSource,
-        fadeSeconds: t.fadeSeconds,
-      },
+      defaults: videoJobDefaults(app.config),
       media: {
         ffmpegPath: media.ffmpegPath,
         ffprobePath: media.ffprobePath,

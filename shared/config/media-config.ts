@@ -32,6 +32,12 @@ export interface TranscoderConfig {
   fadeSeconds: VideoJobDefaults['fadeSeconds'];
 }
 
+/** The video job defaults the configuration sets: buckets from `BUCKET_*`, the rest from `TRANSCODER_*`. */
+export function videoJobDefaults(c: { buckets: { video: string; frames: string }; transcoder: TranscoderConfig }): VideoJobDefaults {
+  const t = c.transcoder;
+  return { outputBucket: c.buckets.video, framesBucket: c.buckets.frames, split: t.split, frames: t.frames, deleteSource: t.deleteSource, fadeSeconds: t.fadeSeconds };
+}
+
 export function readMediaConfig(r: EnvReader): MediaConfig {
   return {
     ffmpegPath: r.string('FFMPEG_PATH', 'ffmpeg'),

@@ -19,6 +19,8 @@ import { planJob } from '../../services/transcoder/plan.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
 import type { VideoJobDefaults } from '../../shared/contract/messages.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { videoJobDefaults } from '../../shared/config/media-config.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
 /** Blur threshold for 320×240 test frames: sharp ones measure ~5, the blurred section ~20. */
@@ -78,14 +80,7 @@ async function assertGroupGone(pgid: number): Promise<void> {
 }
 
 /** The transcoder's job defaults (CONTRACT.md), with the buckets of this file's fake store. */
-const DEFAULTS: VideoJobDefaults = {
-  outputBucket: 'video',
-  framesBucket: 'frames',
-  split: { maxSeconds: 240, clipSeconds: 120 },
-  frames: { every: 10, width: 1280, height: 720, dropDead: true },
-  deleteSource: true,
-  fadeSeconds: 3,
-};
+const DEFAULTS: VideoJobDefaults = { ...videoJobDefaults(loadConfig({})), outputBucket: 'video', framesBucket: 'frames' };
 const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, encode: FAST, dead: DEAD };
 
 /** An object store in a local folder: `<root>/<bucket>/<key>`. */

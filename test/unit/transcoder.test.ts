@@ -12,15 +12,21 @@ import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { videoJobDefaults } from '../../shared/config/media-config.ts';
 
-const DEFAULTS: VideoJobDefaults = {
-  outputBucket: 'video-mp4',
-  framesBucket: 'unlabeled-images',
-  split: { maxSeconds: 240, clipSeconds: 120 },
-  frames: { every: 10, width: 1280, height: 720, dropDead: true },
-  deleteSource: true,
-  fadeSeconds: 3,
-};
+const DEFAULTS: VideoJobDefaults = videoJobDefaults(loadConfig({}));
+
+test('the job defaults the configuration sets follow the contract and the seeds', () => {
+  assert.deepEqual(DEFAULTS, {
+    outputBucket: 'video-mp4',
+    framesBucket: 'unlabeled-images',
+    split: { maxSeconds: 240, clipSeconds: 120 },
+    frames: { every: 10, width: 1280, height: 720, dropDead: true },
+    deleteSource: true,
+    fadeSeconds: 3,
+  });
+});
 const source = { bucket: 'video-avi', key: 'cam1/1511893800.avi' };
 const code = (c: string) => (err: unknown) => err instanceof VigilError && err.code === c;
 const silent = createLogger({ level: 'silent' });

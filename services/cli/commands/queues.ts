@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from 'amqplib';
 import { closeConnection } from '../../../shared/runtime/connection.ts';
+import { queueDepth } from '../../../shared/runtime/queue-depth.ts';
 import { describeTopology } from '../../../shared/runtime/topology.ts';
 import { QUEUE_NAMES } from '../../../shared/contract/queue-names.ts';
 import { topologyOptions } from '../../../shared/app/app-context.ts';
@@ -24,19 +25,7 @@ export function registerQueues(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const conn = await connect(config.broker.url, { clientProperties: { connection_name: 'vigil queues' }, timeout: 10_000 });
       conn.on('error', () => undefined);
-      // A passive check of a missing queue closes its channel (404), so one channel per check.
-      const depth = async (name: string) => {
-        const ch = await conn.createChannel();
-        ch.on('error', () => undefined);
-        try {
-          const q = await ch.checkQueue(name);
-          return { messages: q.messageCount, consumers: q.consumerCount };
-        } catch {
-          return undefined;
-        } finally {
-          await ch.close().catch(() => undefined);
-        }
-      };
+      const depth = (name: string) => queueDepth(conn, name);
       const reports: QueueReport[] = [];
       try {
         for (const name of QUEUE_NAMES) {

@@ -1,6 +1,7 @@
 import { connect, type ChannelModel } from 'amqplib';
 import { errorMessage } from '../../errors.ts';
 import { closeConnection } from '../../runtime/connection.ts';
+import { queueDepth } from '../../runtime/queue-depth.ts';
 import { describeTopology, type TopologyOptions } from '../../runtime/topology.ts';
 import { fail, ok, warn, type CheckResult, type HostCheck } from './check.ts';
 import { isUnreachable } from './unreachable.ts';
@@ -35,25 +36,11 @@ export function brokerCheck(url: string, queues: readonly string[], topology: To
 
 async function queueDepths(conn: ChannelModel, queue: string, topology: TopologyOptions): Promise<CheckResult> {
   const topo = describeTopology(queue, topology);
-  const work = await depth(conn, topo.work);
-  const dlq = await depth(conn, topo.dlq);
+  const work = await queueDepth(conn, topo.work);
+  const dlq = await queueDepth(conn, topo.dlq);
   const name = `queue ${topo.work}`;
   if (!work) return ok(name, 'not declared yet; the service declares it when it starts');
   const detail = `${work.messages} waiting, ${work.consumers} consumers, ${dlq?.messages ?? 0} dead letters`;
   if (dlq && dlq.messages > 0) return warn(name, detail, `inspect ${topo.dlq} (\`vigil queues\`), then replay or discard its messages`);
   return ok(name, detail);
-}
-
-/** A passive check of a missing queue closes its channel (404), so one channel per check. */
-async function depth(conn: ChannelModel, name: string): Promise<{ messages: number; consumers: number } | undefined> {
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
-  try {
-    const q = await ch.checkQueue(name);
-    return { messages: q.messageCount, consumers: q.consumerCount };
-  } catch {
-    return undefined;
-  } finally {
-    await ch.close().catch(() => undefined);
-  }
 }
