@@ -1,8 +1,8 @@
 import { Consumer } from '../runtime/consumer.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { topologyOptions, type AppContext, type ServiceInstance, type ServiceModule } from './app-context.ts';
-import type { HostCheck } from './checks/check.ts';
-import { passStartupChecks } from './startup.ts';
+import { fail, type HostCheck } from './checks/check.ts';
+import { passStartupChecks, StartupError } from './startup.ts';
 
 export interface RunningApp {
   app: AppContext;
@@ -60,6 +60,9 @@ export async function runServices(modules: ServiceModule[], app: AppContext, opt
           database: () => app.database.ping(),
           consumers: () => consumers.length > 0 && consumers.every((c) => c.attached),
         },
+      }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        throw new StartupError(fail('metrics port', `port ${config.metricsPort} is in use`, 'set METRICS_PORT to a free port (0 picks one)'));
       });
       logger.info({ port: health.port }, 'health and metrics server listening');
     }

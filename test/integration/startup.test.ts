@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { ensureDatabaseExists } from '../../db/connection.ts';
@@ -85,6 +86,19 @@ test('vigil run against a database a newer version migrated refuses to start', a
     assert.match(lines[0]!, new RegExp(`^vigil: database schema: database ${t.databaseName} has migrations this version does not know: 20991231T2359-from-the-future — a newer Vigil migrated it`));
   } finally {
     await sql`DELETE FROM kysely_migration WHERE name = '20991231T2359-from-the-future'`.execute(db);
+  }
+});
+
+test('a metrics port already in use stops the start with one line naming METRICS_PORT', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '0.0.0.0', r));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const { code, stderr } = await runCli(['run', 'transcoder'], { ...t.env, METRICS_PORT: String(port) }, { timeoutMs: 30_000 });
+    assert.equal(code, 1);
+    assert.deepEqual(vigilLines(stderr), [`vigil: metrics port: port ${port} is in use — set METRICS_PORT to a free port (0 picks one)`]);
+  } finally {
+    taken.close();
   }
 });
 
