@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { VideoJobStatus } from '../../db/schema.ts';
 import type { TranscoderRepository, VideoJobRecord } from '../../db/repositories/transcoder.repository.ts';
-import { probeVideo } from '../../shared/media/ffprobe.ts';
+import { checkNotTruncated, probeVideo } from '../../shared/media/ffprobe.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
-import { CODECS, type VideoJob, type VideoJobDefaults } from '../../shared/contract/messages.ts';
+import { CODECS, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
 import type { QueueName } from '../../shared/contract/queue-names.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeAndStore, type EncodeResult, type MediaSettings } from './pipeline.ts';
@@ -22,6 +22,8 @@ export interface Deps {
   /** Publishes the `then` job (confirmed); the queue's topology is declared first. */
   publishNext(queue: QueueName, body: Buffer, messageId: string): Promise<void>;
   defaults: VideoJobDefaults;
+  /** Which queues and buckets a job may name. */
+  rules: VideoJobRules;
   media: MediaSettings;
   work: { root: string; minFreeBytes: number; freeBytes?: (path: string) => Promise<number> };
   metrics: Pick<Metrics, 'transcodeProgress' | 'transcodeMediaSeconds' | 'transcodeFrames' | 'transcodeStageSeconds'>;
@@ -46,7 +48,7 @@ export function transcoderHandler(deps: Deps) {
       const signal = AbortSignal.any([ctx.signal, lockLost]);
       const row = await deps.repo.findOrCreate(key, job.source);
       if ((row.status === 'done' || row.status === 'failed') && !(await uploadedAgain(deps, job, row))) {
-        if (row.status === 'done' && row.nextPublishedAt === null) await publishNext(deps, row.id, nextOf(job, deps.defaults));
+        if (row.status === 'done' && row.nextPublishedAt === null) await publishNext(deps, row.id, nextOf(job, deps));
         return 'duplicate';
       }
       return run(deps, job, row, ctx, signal, progress);
@@ -60,7 +62,7 @@ async function run(deps: Deps, job: VideoJob, row: VideoJobRecord, ctx: JobConte
   await deps.repo.startAttempt(row.id, { attempt: ctx.attempt, worker: deps.worker, job, status: stored ? 'stored' : 'running' });
   let plan: JobPlan;
   try {
-    plan = planJob(job, deps.defaults);
+    plan = planJob(job, deps.defaults, deps.rules);
     if (!stored) {
       const result = await transcode(deps, plan, row.id, ctx.log, signal, progress);
       stored = true;
@@ -91,6 +93,8 @@ async function transcode(deps: Deps, plan: JobPlan, rowId: number, log: Logger, 
       const downloadMs = performance.now() - t0;
       await deps.repo.recordSource(rowId, { etag, bytes: size, downloadMs });
       const info = await probeVideo(input, { ffprobePath: deps.media.ffprobePath, signal });
+      // A source cut short fails for good and is kept: its outputs would be half of it.
+      checkNotTruncated(info);
       const result = await encodeAndStore({
         input, workDir: dir, info, plan, media: deps.media, store: deps.store, signal,
         onProgress: (seconds, total) => progress.update(rowId, seconds, total),
@@ -169,9 +173,9 @@ async function publishNext(deps: Deps, rowId: number, next: JobPlan['next']): Pr
   await deps.repo.markNextPublished(rowId);
 }
 
-function nextOf(job: VideoJob, defaults: VideoJobDefaults): JobPlan['next'] {
+function nextOf(job: VideoJob, deps: Pick<Deps, 'defaults' | 'rules'>): JobPlan['next'] {
   try {
-    return planJob(job, defaults).next;
+    return planJob(job, deps.defaults, deps.rules).next;
   } catch {
     return undefined;
   }

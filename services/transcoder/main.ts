@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { videoJobDefaults } from '../../shared/config/media-config.ts';
+import { videoJobDefaults, videoJobRules } from '../../shared/config/media-config.ts';
 import { transcoderRepository } from '../../db/repositories/transcoder.repository.ts';
 import { killAllFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
@@ -16,13 +16,15 @@ export const service: ServiceModule = {
     // (shared/app/checks/ffmpeg-check.ts), run by `vigil run` and `vigil doctor` alike.
     const root = join(media.workDir, 'transcoder');
     await sweepJobDirs(root, app.logger);
-    const store = createObjectStore(app.config.s3);
+    // Only the configured buckets are ever created; a job naming another is refused by its rules.
+    const store = createObjectStore(app.config.s3, {}, { creatableBuckets: [...Object.values(app.config.buckets), ...t.extraBuckets] });
     const handle = transcoderHandler({
       repo: transcoderRepository(app.database.db),
       store,
       locks: app.locks,
       publishNext: (queue, body, messageId) => app.publisher.sendToQueue(queue, body, { messageId, contentType: 'application/json' }),
       defaults: videoJobDefaults(app.config),
+      rules: videoJobRules(app.config),
       media: {
         ffmpegPath: media.ffmpegPath,
         ffprobePath: media.ffprobePath,

@@ -67,12 +67,19 @@ export interface EncodeOptions {
 const POLL_MS = 250;
 const FRAME_UPLOADS = 8;
 
-/** Encodes and stores; on a permanent failure what was already uploaded is deleted again. */
+/**
+ * Encodes and stores; on a permanent failure what was already uploaded is deleted again.
+ * Resolves only once the stored clips are checked to cover the source (or the trim) end
+ * to end, so that nothing after it (deleting the source) acts on partial outputs.
+ */
 export async function encodeAndStore(o: EncodeOptions): Promise<EncodeResult> {
   const uploads = new Uploads(o.store);
   try {
     const work = o.plan.work;
-    return work.kind === 'trim' ? await trim(o, work, uploads) : await splitAndFrames(o, work, uploads);
+    const result = work.kind === 'trim' ? await trim(o, work, uploads) : await splitAndFrames(o, work, uploads);
+    const expected = work.kind === 'trim' ? { start: work.start, end: Math.min(work.end, o.info.durationSeconds) } : { start: 0, end: o.info.durationSeconds };
+    checkCoverage(result.clips, expected);
+    return result;
   } catch (err) {
     if (isPermanent(err)) await uploads.removeAll();
     throw err;
@@ -168,6 +175,28 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
     ffmpegMs: result.elapsedMs,
     totalMs: performance.now() - started,
   };
+}
+
+/**
+ * The clips, in order, cover `expected` without a gap: the first starts at its start, each
+ * starts where the one before ended, the last ends at its end, each within a second (a
+ * frame of a 1 fps camera; the segment muxer's boundaries are exact, the last packet of
+ * audio or video may end a little before or after the container's duration).
+ * @throws PermanentError `OUTPUT_INCOMPLETE`
+ */
+export function checkCoverage(clips: readonly { key: string; startSeconds: number; endSeconds: number }[], expected: { start: number; end: number }): void {
+  const tolerance = 1;
+  const sorted = [...clips].sort((a, b) => a.startSeconds - b.startSeconds);
+  let at = expected.start;
+  for (const c of sorted) {
+    if (Math.abs(c.startSeconds - at) > tolerance) {
+      throw new PermanentError('OUTPUT_INCOMPLETE', `${c.key} starts at ${c.startSeconds.toFixed(2)} s, not at ${at.toFixed(2)} s: the outputs leave a gap; the source is kept`);
+    }
+    at = c.endSeconds;
+  }
+  if (Math.abs(at - expected.end) > tolerance) {
+    throw new PermanentError('OUTPUT_INCOMPLETE', `the outputs end at ${at.toFixed(2)} s of ${expected.end.toFixed(2)} s; the source is kept`);
+  }
 }
 
 /** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */

@@ -1,8 +1,8 @@
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
-import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults } from '../../shared/contract/messages.ts';
+import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
 import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
-import { keyStem } from '../../shared/storage/object-key.ts';
+import { checkObjectKey, keyStem } from '../../shared/storage/object-key.ts';
 
 export interface FramesPlan {
   bucket: string;
@@ -29,10 +29,12 @@ export interface JobPlan {
 }
 
 /**
- * The job with its defaults filled in, checked before any work: a bad `then`, a key that
- * cannot name outputs, or outputs that would replace the source are permanent failures.
+ * The job with its defaults filled in, checked before any work: a `then` or a bucket the
+ * rules do not allow, a key that cannot name outputs, or outputs that would replace the
+ * source are permanent failures.
  */
-export function planJob(job: VideoJob, d: VideoJobDefaults): JobPlan {
+export function planJob(job: VideoJob, d: VideoJobDefaults, rules: VideoJobRules): JobPlan {
+  checkObjectKey(job.source.key);
   const stem = keyStem(job.source.key);
   const outputBucket = job.output?.bucket ?? d.outputBucket;
   const work: WorkPlan = job.trim
@@ -48,19 +50,28 @@ export function planJob(job: VideoJob, d: VideoJobDefaults): JobPlan {
           dropDead: job.frames?.dropDead ?? d.frames.dropDead,
         },
       };
+  allowed('output.bucket', outputBucket, rules.outputBuckets);
+  if (work.kind === 'split') allowed('frames.bucket', work.frames.bucket, rules.framesBuckets);
   if (job.source.bucket === outputBucket && isClipName(job.source.key, stem)) {
     // Deleting the source would then delete an output, and a retry would process its own result.
     throw new PermanentError('OUTPUT_WOULD_REPLACE_SOURCE', `an output would have the source's own name in bucket ${outputBucket}; give the job another output.bucket`);
   }
   const plan: JobPlan = { source: job.source, stem, outputBucket, deleteSource: job.deleteSource ?? d.deleteSource, work };
-  if (job.then) plan.next = nextStep(job.then);
+  if (job.then) plan.next = nextStep(job.then, rules.nextQueues);
   return plan;
 }
 
-function nextStep(then: NonNullable<VideoJob['then']>): { queue: QueueName; body: Buffer } {
+function allowed(field: string, bucket: string, buckets: readonly string[]): void {
+  if (!buckets.includes(bucket)) {
+    throw new PermanentError('BUCKET_NOT_ALLOWED', `${field} must be one of ${buckets.join(', ')} (TRANSCODER_OUTPUT_BUCKETS adds more)`);
+  }
+}
+
+function nextStep(then: NonNullable<VideoJob['then']>, nextQueues: readonly QueueName[]): { queue: QueueName; body: Buffer } {
   const { queue } = then;
-  if (!isQueueName(queue)) {
-    throw new PermanentError('BAD_NEXT_STEP', `then.queue must be one of ${QUEUE_NAMES.join(', ')} (got ${JSON.stringify(queue.slice(0, 60))})`);
+  if (!isQueueName(queue) || !nextQueues.includes(queue)) {
+    // A producer allowed to write only to this queue must not reach the others through it.
+    throw new PermanentError('BAD_NEXT_STEP', `then.queue must be one of ${nextQueues.join(', ') || '(none: TRANSCODER_NEXT_QUEUES)'} (got ${JSON.stringify(queue.slice(0, 60))})`);
   }
   const codec = CODECS[queue] as MessageCodec<unknown>;
   try {

@@ -1,6 +1,8 @@
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { VideoJobDefaults } from '../contract/messages.ts';
+import type { VideoJobDefaults, VideoJobRules } from '../contract/messages.ts';
+import { QUEUE_NAMES, isQueueName, type QueueName } from '../contract/queue-names.ts';
+import { isBucketName } from '../storage/object-key.ts';
 import { X264_PRESETS, type H264Options } from '../media/ffmpeg-args.ts';
 import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from '../media/frame-select.ts';
 import type { EnvReader } from './env-reader.ts';
@@ -30,6 +32,10 @@ export interface TranscoderConfig {
   frames: VideoJobDefaults['frames'];
   deleteSource: VideoJobDefaults['deleteSource'];
   fadeSeconds: VideoJobDefaults['fadeSeconds'];
+  /** `TRANSCODER_NEXT_QUEUES`: the queues a job's `then` may name. @default ['uploader'] */
+  nextQueues: QueueName[];
+  /** `TRANSCODER_OUTPUT_BUCKETS`: buckets a job may name for outputs or frames, besides `BUCKET_VIDEO` and `BUCKET_FRAMES`. @default [] */
+  extraBuckets: string[];
 }
 
 /** The video job defaults the configuration sets: buckets from `BUCKET_*`, the rest from `TRANSCODER_*`. */
@@ -75,7 +81,30 @@ export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
     },
     deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
     fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
+    nextQueues: nameList(r, 'TRANSCODER_NEXT_QUEUES', ['uploader'], isQueueName, `queue names (${QUEUE_NAMES.join(', ')})`),
+    extraBuckets: nameList(r, 'TRANSCODER_OUTPUT_BUCKETS', [], isBucketName, 'S3 bucket names'),
   };
+}
+
+/** The rules a job is held to: which queues and buckets it may name. */
+export function videoJobRules(c: { buckets: { video: string; frames: string }; transcoder: TranscoderConfig }): VideoJobRules {
+  const extra = c.transcoder.extraBuckets;
+  return { nextQueues: c.transcoder.nextQueues, outputBuckets: [c.buckets.video, ...extra], framesBuckets: [c.buckets.frames, ...extra] };
+}
+
+/** A comma-separated list whose every name passes `valid`; empty means none. */
+function nameList<T extends string>(r: EnvReader, name: string, fallback: T[], valid: (v: string) => v is T, what: string): T[];
+function nameList(r: EnvReader, name: string, fallback: string[], valid: (v: string) => boolean, what: string): string[];
+function nameList(r: EnvReader, name: string, fallback: string[], valid: (v: string) => boolean, what: string): string[] {
+  const v = r.optionalString(name);
+  if (v === undefined) return fallback;
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !valid(n));
+  if (bad.length > 0) {
+    r.problems.push({ variable: name, expected: `comma-separated ${what}`, got: bad.join(',') });
+    return fallback;
+  }
+  return [...new Set(names)];
 }
 
 function absolutePath(r: EnvReader, name: string, fallback: string): string {

@@ -1,3 +1,4 @@
+import { isBucketName } from '../storage/object-key.ts';
 import type { ObjectStoreConfig } from '../storage/object-store.ts';
 import type { EnvReader } from './env-reader.ts';
 
@@ -37,8 +38,7 @@ export function readBucketsConfig(r: EnvReader): BucketsConfig {
 
 function bucket(r: EnvReader, name: string, fallback: string): string {
   const v = r.string(name, fallback);
-  // S3 bucket naming rules, path-style.
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) {
+  if (!isBucketName(v)) {
     r.problems.push({ variable: name, expected: 'an S3 bucket name (3-63 of a-z 0-9 . -)', got: v });
     return fallback;
   }

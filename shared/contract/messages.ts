@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeEventKey } from '../storage/object-key.ts';
+import { decodeEventKey, isBucketName } from '../storage/object-key.ts';
 import { PermanentError, errorMessage } from '../errors.ts';
 import type { QueueName } from './queue-names.ts';
 
@@ -16,6 +16,12 @@ export interface MessageCodec<T> {
 
 /** Larger bodies are refused before parsing; the biggest legitimate one is a video job. */
 export const MAX_BODY_BYTES = 256 * 1024;
+/**
+ * Deeper JSON is refused before validation: no legitimate body nests past a handful of
+ * levels, and a deep one overflows the stack of every recursive walk after it
+ * (`JSON.stringify` when the job is recorded, the schema's own checks).
+ */
+export const MAX_JSON_DEPTH = 32;
 const MAX_ID = 2 ** 31 - 1;
 
 export class BadMessageError extends PermanentError {
@@ -56,7 +62,8 @@ export const imageIdCodec: MessageCodec<ImageIdMessage> = {
 
 // ---- transcoder: a video job, or an S3/MinIO event notification ---------------------
 
-const s3Object = z.object({ bucket: z.string().min(3).max(63), key: z.string().min(1).max(1024) });
+const bucketName = z.string().refine(isBucketName, { message: 'must be an S3 bucket name (3-63 of a-z 0-9 . -)' });
+const s3Object = z.object({ bucket: bucketName, key: z.string().min(1).max(1024) });
 const positive = z.number().positive().finite();
 
 export const videoJobSchema = z
@@ -68,7 +75,7 @@ export const videoJobSchema = z
     frames: z
       .object({
         every: z.number().int().min(1).max(10_000).optional(),
-        bucket: z.string().min(3).max(63).optional(),
+        bucket: bucketName.optional(),
         dropDead: z.boolean().optional(),
         width: z.number().int().min(16).max(8192).optional(),
         height: z.number().int().min(16).max(8192).optional(),
@@ -78,12 +85,26 @@ export const videoJobSchema = z
       .object({ start: z.number().min(0).finite(), end: positive, fadeSeconds: z.number().min(0).max(60).optional() })
       .refine((t) => t.end > t.start, { message: 'trim.end must be after trim.start' })
       .optional(),
-    output: z.object({ bucket: z.string().min(3).max(63).optional() }).optional(),
+    output: z.object({ bucket: bucketName.optional() }).optional(),
     then: z.object({ queue: z.string().min(1), job: z.record(z.string(), z.unknown()) }).optional(),
   })
   .strict();
 
 export type VideoJob = z.infer<typeof videoJobSchema>;
+
+/**
+ * What a video job may ask for, beyond its shape: producers are outside this repository,
+ * and a producer allowed to write only to `transcoder` must not reach other queues or
+ * buckets through it.
+ */
+export interface VideoJobRules {
+  /** `then.queue` must be one of these (`TRANSCODER_NEXT_QUEUES`). @default ['uploader'] */
+  nextQueues: readonly QueueName[];
+  /** `output.bucket` must be one of these: `BUCKET_VIDEO` and `TRANSCODER_OUTPUT_BUCKETS`. */
+  outputBuckets: readonly string[];
+  /** `frames.bucket` must be one of these: `BUCKET_FRAMES` and `TRANSCODER_OUTPUT_BUCKETS`. */
+  framesBuckets: readonly string[];
+}
 
 /** What a video job leaves unsaid comes from configuration (CONTRACT.md, "Video job"). */
 export interface VideoJobDefaults {
@@ -115,7 +136,7 @@ export interface VideoJobDefaults {
 
 const s3EventSchema = z.object({
   Records: z
-    .array(z.object({ s3: z.object({ bucket: z.object({ name: z.string().min(3) }), object: z.object({ key: z.string().min(1) }) }) }))
+    .array(z.object({ s3: z.object({ bucket: z.object({ name: bucketName }), object: z.object({ key: z.string().min(1) }) }) }))
     .length(1, 'an S3 event must carry exactly one record'),
 });
 
@@ -201,11 +222,28 @@ function decode(body: Buffer, maxBytes: number): string {
 }
 
 function parseJson(text: string, expected: string): unknown {
+  let json: unknown;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (err) {
     throw new BadMessageError(`body is not ${expected}`, err);
   }
+  if (depthOf(json, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH) throw new BadMessageError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return json;
+}
+
+/** How deep `value` nests, counted without recursion and no further than `stopAt`. */
+export function depthOf(value: unknown, stopAt: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > deepest) deepest = d;
+    if (deepest >= stopAt) return deepest;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
 }
 
 function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -127,6 +127,34 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
   }
 }
 
+/**
+ * The length the source's headers promise: the container's duration, or the video
+ * stream's frame count over its rate when that is longer. An AVI cut short (a camera
+ * that lost power mid-write) keeps its header's frame count while the data, and so the
+ * probed duration, stops half way.
+ */
+export function declaredSeconds(info: VideoInfo): number {
+  const { frames, fps } = info.video;
+  const byFrames = frames !== undefined && frames > 0 && fps > 0 ? frames / fps : 0;
+  return Math.max(info.durationSeconds, byFrames);
+}
+
+/** How far short of the declared length a source may decode: a second, or 2% of it. */
+export function durationTolerance(seconds: number): number {
+  return Math.max(1, seconds * 0.02);
+}
+
+/** @throws PermanentError `SOURCE_TRUNCATED` when the data ends well before the headers say. */
+export function checkNotTruncated(info: VideoInfo): void {
+  const declared = declaredSeconds(info);
+  if (info.durationSeconds < declared - durationTolerance(declared)) {
+    throw new PermanentError(
+      'SOURCE_TRUNCATED',
+      `the source holds ${info.durationSeconds.toFixed(2)} s of the ${declared.toFixed(2)} s its header declares: it is truncated (a camera that lost power mid-write?); the source is kept`,
+    );
+  }
+}
+
 /** Probes and insists on a video stream with a size and a positive duration. */
 export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise<VideoInfo> {
   const info = await probeMedia(path, opts);

@@ -39,6 +39,42 @@ export function decodeEventKey(raw: string): string {
   return key;
 }
 
+export class BadBucketNameError extends PermanentError {
+  constructor(message: string) {
+    super('BAD_BUCKET_NAME', message);
+  }
+}
+
+/** S3's bucket naming rules (path-style): 3-63 of a-z 0-9 . -, a letter or digit at each end, no `..`. */
+export function isBucketName(name: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..');
+}
+
+/** @throws BadBucketNameError, without echoing the name (it may hold anything). */
+export function checkBucketName(name: string): string {
+  if (!isBucketName(name)) throw new BadBucketNameError('bucket name must be 3-63 of a-z 0-9 . - (S3 naming rules)');
+  return name;
+}
+
+/**
+ * The key as every store operation takes it: no leading `/`, no empty, `.` or `..`
+ * segment, no control or bidi characters, within the length limits. Some S3 servers
+ * normalise paths, so `cam9/../cam3/keep.avi` would reach another object, and
+ * `../video-library/x` another bucket.
+ * @throws BadObjectKeyError
+ */
+export function checkObjectKey(key: string): string {
+  safeRelativePath(key);
+  return key;
+}
+
+/** A listing prefix: a key, or a key followed by `/`; empty lists the whole bucket. */
+export function checkKeyPrefix(prefix: string): string {
+  if (prefix === '') return prefix;
+  checkObjectKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+  return prefix;
+}
+
 /**
  * The key as a relative path of checked segments, for a file under a work directory.
  * @throws BadObjectKeyError for an absolute key, an empty, `.` or `..` segment, NUL,

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PermanentError, TransientError } from '../errors.ts';
+import { checkBucketName, checkKeyPrefix, checkObjectKey } from './object-key.ts';
 import { createS3Client, type S3ClientOptions, type S3Connection } from './s3-client.ts';
 import { toStorageError } from './storage-errors.ts';
 
@@ -64,8 +65,12 @@ export interface ListOptions {
  * The storage the services need, and no more: a narrow interface in front of the SDK so
  * that a job's logic can be tested against a fake, and the driver swapped.
  *
- * Errors are VigilErrors: `PermanentError` with `OBJECT_NOT_FOUND`, `BUCKET_NOT_FOUND`,
- * `STORAGE_ACCESS_DENIED` or `STORAGE_REJECTED`; `TransientError` with
+ * Every bucket name and key is checked before a request is made (`checkBucketName`,
+ * `checkObjectKey`): some S3 servers normalise `..` in paths, so an unchecked key could
+ * reach another object or bucket.
+ *
+ * Errors are VigilErrors: `PermanentError` with `BAD_BUCKET_NAME`, `BAD_OBJECT_KEY`,
+ * `OBJECT_NOT_FOUND`, `BUCKET_NOT_FOUND`, `STORAGE_ACCESS_DENIED` or `STORAGE_REJECTED`; `TransientError` with
  * `STORAGE_UNAVAILABLE` (network, 5xx, throttling), `STORAGE_ABORTED` (the signal) or
  * `LOCAL_IO`.
  */
@@ -93,6 +98,11 @@ export interface ObjectStore {
 export interface S3ObjectStoreOptions {
   /** Create a missing bucket in `ensureBucket` instead of failing. @default true */
   createBuckets?: boolean;
+  /**
+   * The only buckets `ensureBucket` may create: the configured ones. A job naming any
+   * other bucket that does not exist fails instead of making one. @default any
+   */
+  creatableBuckets?: readonly string[];
   /** Region named when creating a bucket outside us-east-1. @default 'us-east-1' */
   region?: string;
   /** @default 8 MiB */
@@ -123,6 +133,7 @@ const MAX_PARTS = 10_000;
 export class S3ObjectStore implements ObjectStore {
   private readonly buckets = new Map<string, Promise<void>>();
   private readonly createBuckets: boolean;
+  private readonly creatable: ReadonlySet<string> | undefined;
   private readonly region: string;
   private readonly partSize: number;
   private readonly queueSize: number;
@@ -132,12 +143,14 @@ export class S3ObjectStore implements ObjectStore {
     opts: S3ObjectStoreOptions = {},
   ) {
     this.createBuckets = opts.createBuckets ?? true;
+    this.creatable = opts.creatableBuckets && new Set(opts.creatableBuckets);
     this.region = opts.region ?? 'us-east-1';
     this.partSize = checkPartSize(opts.partSize ?? 8 * MIB);
     this.queueSize = checkQueueSize(opts.queueSize ?? 4);
   }
 
   async ensureBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
     let known = this.buckets.get(bucket);
     if (known === undefined) {
       // Concurrent jobs asking for the same bucket share one check; a failure is not kept.
@@ -152,6 +165,9 @@ export class S3ObjectStore implements ObjectStore {
     if (await this.bucketExists(bucket)) return;
     if (!this.createBuckets) {
       throw new PermanentError('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist and creating buckets is disabled`);
+    }
+    if (this.creatable && !this.creatable.has(bucket)) {
+      throw new PermanentError('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist, and Vigil creates only the buckets it is configured with`);
     }
     const input: CreateBucketCommandInput = { Bucket: bucket };
     // us-east-1 is the one region that must not be named.
@@ -173,6 +189,8 @@ export class S3ObjectStore implements ObjectStore {
     // Written aside and renamed when complete: a reader never sees a partial file at
     // `filePath`, and a crash leaves only a `.part` in the job's work directory.
     const partPath = `${filePath}.part`;
+    checkObjectKey(key);
+    checkBucketName(bucket);
     try {
       signal?.throwIfAborted();
       const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
@@ -194,6 +212,13 @@ export class S3ObjectStore implements ObjectStore {
 
   async upload(bucket: string, key: string, source: string | Readable, opts: UploadOptions = {}): Promise<{ etag: string | undefined }> {
     const { signal } = opts;
+    try {
+      checkBucketName(bucket);
+      checkObjectKey(key);
+    } catch (err) {
+      if (typeof source !== 'string') source.destroy();
+      throw err;
+    }
     let partSize = checkPartSize(opts.partSize ?? this.partSize);
     let body: Readable;
     let contentLength: number | undefined;
@@ -249,6 +274,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo | null> {
+    checkBucketName(bucket);
+    checkObjectKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return {
@@ -270,6 +297,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    checkBucketName(bucket);
+    checkObjectKey(key);
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
@@ -278,6 +307,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async *list(bucket: string, prefix = '', opts: ListOptions = {}): AsyncIterable<ListedObject[]> {
+    checkBucketName(bucket);
+    checkKeyPrefix(prefix);
     const pageSize = opts.pageSize ?? 1000;
     let token: string | undefined;
     do {
@@ -300,6 +331,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async bucketExists(bucket: string): Promise<boolean> {
+    checkBucketName(bucket);
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
       return true;

@@ -120,7 +120,7 @@ async function transcode(input: string, key: string, name: string): Promise<{
   const progress: number[] = [];
   let progressAtEncoded: number | undefined;
   const res = await encodeAndStore({
-    input, workDir, info, plan: planJob({ source: { bucket: 'avi', key } }, DEFAULTS), media: MEDIA, store, signal: new AbortController().signal,
+    input, workDir, info, plan: planJob({ source: { bucket: 'avi', key } }, DEFAULTS, { nextQueues: [], outputBuckets: ['video'], framesBuckets: ['frames'] }), media: MEDIA, store, signal: new AbortController().signal,
     onProgress: (seconds, total) => {
       assert.equal(total, info.durationSeconds);
       progress.push(seconds);

@@ -185,6 +185,41 @@ test('delete removes the object and is idempotent', async () => {
   await assertRejectsWith(store.delete(bucketName('nobucket'), 'a'), PermanentError, 'BUCKET_NOT_FOUND');
 });
 
+test('every operation refuses a key with "..", ".", empty segments or a leading slash, and a bad bucket name, before any request', async () => {
+  const bucket = bucketName('keys');
+  await store.ensureBucket(bucket);
+  const other = bucketName('victim');
+  await store.ensureBucket(other);
+  await store.upload(other, 'victim.avi', Readable.from([Buffer.from('precious')]));
+  await store.upload(bucket, 'cam3/keep.avi', Readable.from([Buffer.from('keep')]));
+  const before = new Map(sent);
+  for (const key of [`../${other}/victim.avi`, 'cam9/../cam3/keep.avi', '/cam3/keep.avi', 'cam3//keep.avi', './cam3/keep.avi']) {
+    await assertRejectsWith(store.delete(bucket, key), PermanentError, 'BAD_OBJECT_KEY');
+    await assertRejectsWith(store.head(bucket, key), PermanentError, 'BAD_OBJECT_KEY');
+    await assertRejectsWith(store.download(bucket, key, join(work, 'never')), PermanentError, 'BAD_OBJECT_KEY');
+    await assertRejectsWith(store.upload(bucket, key, Readable.from([Buffer.from('x')])), PermanentError, 'BAD_OBJECT_KEY');
+  }
+  await assertRejectsWith(collect(store.list(bucket, '../')), PermanentError, 'BAD_OBJECT_KEY');
+  for (const name of ['video/avi', 'UPPER', 'a']) {
+    await assertRejectsWith(store.ensureBucket(name), PermanentError, 'BAD_BUCKET_NAME');
+    await assertRejectsWith(store.head(name, 'x.avi'), PermanentError, 'BAD_BUCKET_NAME');
+  }
+  assert.deepEqual(sent, before, 'no request was sent');
+  assert.equal(await store.exists(other, 'victim.avi'), true);
+  assert.equal(await store.exists(bucket, 'cam3/keep.avi'), true);
+});
+
+test('a store told which buckets it may create refuses to create any other', async () => {
+  const allowed = bucketName('allowed');
+  const limited = new S3ObjectStore(newClient(), { createBuckets: true, region: s3.region, creatableBuckets: [allowed] });
+  await limited.ensureBucket(allowed);
+  assert.equal(await limited.bucketExists(allowed), true);
+  const stranger = bucketName('stranger');
+  const err = await assertRejectsWith(limited.ensureBucket(stranger), PermanentError, 'BUCKET_NOT_FOUND');
+  assert.match(err.message, /creates only the buckets it is configured with/);
+  assert.equal(await limited.bucketExists(stranger), false);
+});
+
 test('list walks every page under a prefix, in key order', async () => {
   const bucket = bucketName('list');
   await store.ensureBucket(bucket);

@@ -2,10 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { jobKeyHash } from '../../db/repositories/transcoder.repository.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { probeMedia } from '../../shared/media/ffprobe.ts';
@@ -14,6 +15,7 @@ import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type VideoJob } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
+import { createS3Client } from '../../shared/storage/s3-client.ts';
 import { service as transcoder } from '../../services/transcoder/main.ts';
 import { captureLogger, drainQueue, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
@@ -293,10 +295,80 @@ test('then: the next job is published to its queue after success only; a bad the
     const bad = await settled(key);
     assert.deepEqual([bad.status, bad.error_code, bad.source_etag], ['failed', 'BAD_NEXT_STEP', null], key);
   }
-  assert.match((await rowOf('then-3'))!.error_message, /then.queue must be one of facetraining, facestreaming, transcoder, uploader, notifier/);
+  assert.match((await rowOf('then-3'))!.error_message, /then.queue must be one of uploader \(got "nowhere"\)/);
   assert.match((await rowOf('then-4'))!.error_message, /not a valid uploader message: .*source/);
   assert.equal(await queueDepth(`${t.prefix}uploader`), 0);
   assert.equal(await store.exists(SRC, 'talks/then-nowhere.avi'), true);
+});
+
+test('hostile producers: keys that climb out, work for other services, unconfigured buckets, deep or malformed bodies are refused and recorded; nothing else is touched', async () => {
+  const LIB = `lib-${hex()}`;
+  await store.ensureBucket(LIB);
+  await store.upload(LIB, 'victim.avi', minute);
+  await put('cam3/keep.avi', minute);
+  await put('cam9/x.avi', minute);
+  const lanes = await queueDepth(`${t.prefix}facetraining`).catch(() => 0);
+  const deep = `{"source":{"bucket":"${SRC}","key":"cam9/x.avi"},"then":{"queue":"uploader","job":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}}`;
+  const dlqBefore = await queueDepth(`${t.prefix}transcoder.dlq`);
+  await publish(
+    { jobId: 'climb-bucket', source: { bucket: SRC, key: `../${LIB}/victim.avi` }, deleteSource: true },
+    { jobId: 'climb-folder', source: { bucket: SRC, key: 'cam9/../cam3/keep.avi' }, deleteSource: true },
+    { jobId: 'absolute', source: { bucket: SRC, key: '/cam3/keep.avi' } },
+    { jobId: 'inject', source: { bucket: SRC, key: 'cam9/x.avi' }, deleteSource: false, then: { queue: 'facetraining', job: { id: 40 } } },
+    { jobId: 'other-output', source: { bucket: SRC, key: 'cam9/x.avi' }, deleteSource: false, output: { bucket: `made-${hex()}` } },
+    { jobId: 'other-frames', source: { bucket: SRC, key: 'cam9/x.avi' }, deleteSource: false, frames: { bucket: LIB } },
+    deep,
+    JSON.stringify({ jobId: 'slash-bucket', source: { bucket: 'video/avi', key: 'x.avi' } }),
+  );
+  const expected: [string, string, RegExp][] = [
+    ['climb-bucket', 'BAD_OBJECT_KEY', /"\." or "\.\." segment/],
+    ['climb-folder', 'BAD_OBJECT_KEY', /"\." or "\.\." segment/],
+    ['absolute', 'BAD_OBJECT_KEY', /must not be absolute/],
+    ['inject', 'BAD_NEXT_STEP', /then.queue must be one of uploader \(got "facetraining"\)/],
+    ['other-output', 'BUCKET_NOT_ALLOWED', new RegExp(`output.bucket must be one of ${MP4}`)],
+    ['other-frames', 'BUCKET_NOT_ALLOWED', new RegExp(`frames.bucket must be one of ${IMG}`)],
+  ];
+  for (const [key, code, message] of expected) {
+    const row = await settled(key);
+    assert.deepEqual([row.status, row.error_code, row.attempts, row.source_etag], ['failed', code, 1, null], key);
+    assert.match(row.error_message, message, key);
+  }
+  // The two bodies that are not jobs at all: dead-lettered with the reason, no row.
+  await waitFor('two dead letters', async () => (await queueDepth(`${t.prefix}transcoder.dlq`)) === dlqBefore + 2, 20_000);
+  const dead = (await drainQueue(`${t.prefix}transcoder.dlq`)).slice(-2);
+  assert.deepEqual(dead.map((d) => d.headers['x-vigil-error-code']), ['BAD_MESSAGE', 'BAD_MESSAGE']);
+  assert.match(String(dead[0]!.headers['x-vigil-error']), /nests deeper than 32 levels/);
+  assert.match(String(dead[1]!.headers['x-vigil-error']), /source\.bucket: must be an S3 bucket name/);
+  assert.equal(await rowOf('slash-bucket'), undefined);
+
+  assert.equal(await store.exists(LIB, 'victim.avi'), true, "another bucket's object is untouched");
+  assert.equal(await store.exists(SRC, 'cam3/keep.avi'), true, "another folder's object is untouched");
+  assert.equal(await store.exists(SRC, 'cam9/x.avi'), true);
+  assert.equal(await queueDepth(`${t.prefix}facetraining`).catch(() => 0), lanes, 'nothing reached facetraining');
+  const client = createS3Client(config.s3);
+  const buckets = (await client.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name) ?? [];
+  client.destroy();
+  assert.ok(!buckets.some((b) => b?.startsWith('made-')), 'no bucket was created for a job');
+
+  // And the service is alive and well: a good job after them is done.
+  await publish({ jobId: 'after-hostile', source: { bucket: SRC, key: 'cam9/x.avi' } });
+  const good = await settled('after-hostile');
+  assert.equal(good.status, 'done', good.error_message);
+  await assertWorkDirEmpty();
+});
+
+test('an AVI cut short (a camera that lost power mid-write) fails for good as truncated, and the source is kept', async () => {
+  const { size } = await stat(five);
+  const cut = join(dir, 'cut.avi');
+  await writeFile(cut, (await readFile(five)).subarray(0, Math.floor(size / 2)));
+  await put('cam5/cut.avi', cut);
+  await publish({ jobId: 'cut', source: { bucket: SRC, key: 'cam5/cut.avi' }, deleteSource: true });
+  const row = await settled('cut');
+  assert.deepEqual([row.status, row.error_code, row.attempts], ['failed', 'SOURCE_TRUNCATED', 1]);
+  assert.match(row.error_message, /holds 1\d\d\.\d\d s of the 300\.\d\d s its header declares: it is truncated/);
+  assert.equal(await store.exists(SRC, 'cam5/cut.avi'), true, 'the source is kept');
+  assert.deepEqual((await keys(MP4)).filter((k) => k.startsWith('cut')), []);
+  await assertWorkDirEmpty();
 });
 
 test('SIGTERM path: an encode still running at the shutdown deadline is killed with its process group and the job requeued', async () => {

@@ -111,6 +111,8 @@ test('transcoder: defaults follow the contract and the media layer; values are r
     frames: { every: 10, width: 1280, height: 720, dropDead: true },
     deleteSource: true,
     fadeSeconds: 3,
+    nextQueues: ['uploader'],
+    extraBuckets: [],
   });
   assert.equal(d.concurrency.transcoder, 1);
   const c = loadConfig({
@@ -129,6 +131,13 @@ test('transcoder: defaults follow the contract and the media layer; values are r
   assert.equal(c.transcoder.encode.preset, 'ultrafast');
   assert.equal(c.transcoder.dead.blurThreshold, 12.5);
   assert.equal(c.transcoder.deleteSource, false);
+  const lists = loadConfig({ TRANSCODER_NEXT_QUEUES: 'uploader, notifier,uploader', TRANSCODER_OUTPUT_BUCKETS: 'video-library,talks' });
+  assert.deepEqual([lists.transcoder.nextQueues, lists.transcoder.extraBuckets], [['uploader', 'notifier'], ['video-library', 'talks']]);
+  assert.throws(() => loadConfig({ TRANSCODER_NEXT_QUEUES: 'uploader,elsewhere', TRANSCODER_OUTPUT_BUCKETS: 'Bad_Bucket' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems.map((p) => [p.variable, p.got]), [['TRANSCODER_NEXT_QUEUES', 'elsewhere'], ['TRANSCODER_OUTPUT_BUCKETS', 'Bad_Bucket']]);
+    return true;
+  });
 });
 
 test('byte sizes', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CODECS, imageIdCodec, videoJobCodec, BadMessageError } from '../../shared/contract/messages.ts';
+import { CODECS, imageIdCodec, videoJobCodec, BadMessageError, depthOf } from '../../shared/contract/messages.ts';
 
 const parse = (s: string | Buffer) => imageIdCodec.parse(Buffer.isBuffer(s) ? s : Buffer.from(s));
 
@@ -78,4 +78,15 @@ test('notifications and upload jobs', () => {
   const u = CODECS.uploader.parse(Buffer.from('{"source":{"bucket":"video-mp4","key":"talk.mp4"},"title":"Talk","targets":["library"]}'));
   assert.deepEqual(u.targets, ['library']);
   assert.throws(() => CODECS.uploader.parse(Buffer.from('{"source":{"bucket":"video-mp4","key":"talk.mp4"},"title":"T","targets":["myspace"]}')), /targets/);
+});
+
+test('a body nested deeper than 32 levels is refused before validation, without recursion', () => {
+  const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const job = (then: string) => Buffer.from(`{"source":{"bucket":"video-avi","key":"x.avi"},"then":{"queue":"uploader","job":${then}}}`);
+  assert.throws(() => videoJobCodec.parse(job(nested(10_000))), (err: unknown) => err instanceof BadMessageError && /nests deeper than 32 levels/.test(err.message));
+  assert.throws(() => CODECS.notifier.parse(Buffer.from(`{"channel":"email","to":["a@b.c"],"template":"x","data":${nested(40)}}`)), /nests deeper/);
+  assert.equal(videoJobCodec.parse(job(nested(20))).then?.queue, 'uploader');
+  assert.equal(depthOf([[[]]], 100), 3);
+  assert.equal(depthOf({ a: [1, { b: 2 }] }, 100), 3);
+  assert.equal(depthOf(JSON.parse(nested(5000)), 33), 33, 'stops counting at the limit');
 });

@@ -4,6 +4,10 @@ import { test } from 'node:test';
 import { isPermanent } from '../../shared/errors.ts';
 import { videoJobCodec } from '../../shared/contract/messages.ts';
 import {
+  checkBucketName,
+  checkKeyPrefix,
+  checkObjectKey,
+  isBucketName,
   BadObjectKeyError,
   decodeEventKey,
   keyExtension,
@@ -102,4 +106,26 @@ test('the transcoder queue decodes event keys the same way', () => {
   assert.deepEqual(videoJobCodec.parse(body('cam1/my+talk%2B.avi')).source, { bucket: 'video-avi', key: 'cam1/my talk+.avi' });
   assert.throws(() => videoJobCodec.parse(body('%FF')), (err: Error & { code?: string }) => err.code === 'BAD_MESSAGE' && /URL encoding/.test(err.message));
   assert.throws(() => videoJobCodec.parse(body('z'.repeat(1025))), (err: Error & { code?: string }) => err.code === 'BAD_MESSAGE');
+});
+
+test('every store operation takes only keys without ".", "..", empty segments or a leading slash', () => {
+  for (const key of ['cam1/1511893800.avi', 'a.avi', 'Right metrics: part+1.avi', '.hidden/x.avi', 'x/..y/z..avi']) assert.equal(checkObjectKey(key), key);
+  for (const key of ['../video-library/victim.avi', 'cam9/../cam3/keep.avi', './x.avi', 'a/./b.avi', '/abs.avi', 'a//b.avi', 'a/', '', 'a\u0000.avi', 'a\u202Eiva.exe']) {
+    rejects(() => checkObjectKey(key));
+  }
+  assert.equal(checkKeyPrefix(''), '');
+  assert.equal(checkKeyPrefix('cam1/'), 'cam1/');
+  assert.equal(checkKeyPrefix('cam1/15'), 'cam1/15');
+  rejects(() => checkKeyPrefix('../'));
+  rejects(() => checkKeyPrefix('a//'));
+});
+
+test('bucket names follow S3 naming rules; a name with a slash is a permanent BAD_BUCKET_NAME', () => {
+  for (const b of ['video-avi', 'unlabeled-images', 'a.b-c', 'abc', '1234']) assert.ok(isBucketName(b), b);
+  for (const b of ['video/avi', 'ab', 'Video', 'a_b', '-abc', 'abc-', 'a..b', 'x'.repeat(64), '']) assert.ok(!isBucketName(b), b);
+  assert.throws(() => checkBucketName('video/avi'), (err: Error & { code?: string }) => err.code === 'BAD_BUCKET_NAME' && isPermanent(err));
+  assert.throws(
+    () => videoJobCodec.parse(Buffer.from(JSON.stringify({ source: { bucket: 'video/avi', key: 'x.avi' } }))),
+    (err: Error & { code?: string }) => err.code === 'BAD_MESSAGE' && /source\.bucket: must be an S3 bucket name/.test(err.message),
+  );
 });

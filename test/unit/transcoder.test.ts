@@ -8,14 +8,16 @@ import { PermanentError, TransientError, VigilError } from '../../shared/errors.
 import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { planClips } from '../../shared/media/ffmpeg-args.ts';
 import type { ClipFile } from '../../shared/media/video-work.ts';
-import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
+import { ClipWatcher, checkCoverage } from '../../services/transcoder/pipeline.ts';
+import { checkNotTruncated, declaredSeconds, type VideoInfo } from '../../shared/media/ffprobe.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
 import { loadConfig } from '../../shared/config/config.ts';
-import { videoJobDefaults } from '../../shared/config/media-config.ts';
+import { videoJobDefaults, videoJobRules } from '../../shared/config/media-config.ts';
 
 const DEFAULTS: VideoJobDefaults = videoJobDefaults(loadConfig({}));
+const RULES = videoJobRules(loadConfig({}));
 
 test('the job defaults the configuration sets follow the contract and the seeds', () => {
   assert.deepEqual(DEFAULTS, {
@@ -32,7 +34,7 @@ const code = (c: string) => (err: unknown) => err instanceof VigilError && err.c
 const silent = createLogger({ level: 'silent' });
 
 test('a job with only a source gets the contract defaults', () => {
-  const plan = planJob({ source }, DEFAULTS);
+  const plan = planJob({ source }, DEFAULTS, RULES);
   assert.equal(plan.stem, '1511893800');
   assert.equal(plan.outputBucket, 'video-mp4');
   assert.equal(plan.deleteSource, true);
@@ -48,28 +50,50 @@ test("a job's own fields win; a trim makes one file with its fade (or the defaul
   const job: VideoJob = {
     source, deleteSource: false, split: { clipSeconds: 60 }, frames: { every: 5, bucket: 'frames-b', dropDead: false }, output: { bucket: 'video-library' },
   };
-  const plan = planJob(job, DEFAULTS);
+  const plan = planJob(job, DEFAULTS, videoJobRules(loadConfig({ TRANSCODER_OUTPUT_BUCKETS: 'frames-b,video-library' })));
   assert.equal(plan.deleteSource, false);
   assert.equal(plan.outputBucket, 'video-library');
   assert.deepEqual(plan.work, { kind: 'split', split: { maxSeconds: 240, clipSeconds: 60 }, frames: { bucket: 'frames-b', every: 5, width: 1280, height: 720, dropDead: false } });
-  assert.deepEqual(planJob({ source, trim: { start: 12.5, end: 1830 } }, DEFAULTS).work, { kind: 'trim', start: 12.5, end: 1830, fadeSeconds: 3 });
-  assert.deepEqual(planJob({ source, trim: { start: 0, end: 10, fadeSeconds: 0 } }, DEFAULTS).work, { kind: 'trim', start: 0, end: 10, fadeSeconds: 0 });
+  assert.deepEqual(planJob({ source, trim: { start: 12.5, end: 1830 } }, DEFAULTS, RULES).work, { kind: 'trim', start: 12.5, end: 1830, fadeSeconds: 3 });
+  assert.deepEqual(planJob({ source, trim: { start: 0, end: 10, fadeSeconds: 0 } }, DEFAULTS, RULES).work, { kind: 'trim', start: 0, end: 10, fadeSeconds: 0 });
 });
 
 test('then: checked against its queue format and encoded; an unknown queue or a bad body is permanent', () => {
-  const plan = planJob({ source, then: { queue: 'uploader', job: { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' } } }, DEFAULTS);
+  const plan = planJob({ source, then: { queue: 'uploader', job: { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' } } }, DEFAULTS, RULES);
   assert.equal(plan.next?.queue, 'uploader');
   assert.deepEqual(JSON.parse(plan.next!.body.toString()), { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' });
-  assert.throws(() => planJob({ source, then: { queue: 'elsewhere', job: {} } }, DEFAULTS), (err: unknown) => err instanceof PermanentError && code('BAD_NEXT_STEP')(err) && /then.queue must be one of/.test(err.message));
-  assert.throws(() => planJob({ source, then: { queue: 'notifier', job: { channel: 'sms' } } }, DEFAULTS), code('BAD_NEXT_STEP'));
+  assert.throws(() => planJob({ source, then: { queue: 'elsewhere', job: {} } }, DEFAULTS, RULES), (err: unknown) => err instanceof PermanentError && code('BAD_NEXT_STEP')(err) && /then.queue must be one of/.test(err.message));
+  const toNotifier = videoJobRules(loadConfig({ TRANSCODER_NEXT_QUEUES: 'uploader,notifier' }));
+  assert.throws(() => planJob({ source, then: { queue: 'notifier', job: { channel: 'sms' } } }, DEFAULTS, toNotifier), (err: unknown) => code('BAD_NEXT_STEP')(err) && /not a valid notifier message/.test((err as Error).message));
+});
+
+test('then may name only the queues TRANSCODER_NEXT_QUEUES allows (uploader by default): no work injected into other services', () => {
+  const inject = { source, then: { queue: 'facetraining', job: { id: 40 } } };
+  assert.throws(() => planJob(inject, DEFAULTS, RULES), (err: unknown) => code('BAD_NEXT_STEP')(err) && /then.queue must be one of uploader \(got "facetraining"\)/.test((err as Error).message));
+  const plan = planJob(inject, DEFAULTS, videoJobRules(loadConfig({ TRANSCODER_NEXT_QUEUES: 'uploader,facetraining' })));
+  assert.equal(plan.next?.queue, 'facetraining');
+});
+
+test('output and frame buckets are the configured ones or TRANSCODER_OUTPUT_BUCKETS; any other is refused before any work', () => {
+  const refused = (job: VideoJob, field: string) =>
+    assert.throws(() => planJob(job, DEFAULTS, RULES), (err: unknown) => code('BUCKET_NOT_ALLOWED')(err) && new RegExp(`^${field} must be one of`).test((err as Error).message));
+  refused({ source, output: { bucket: 'video-library' } }, 'output.bucket');
+  refused({ source, frames: { bucket: 'video-avi' } }, 'frames.bucket');
+  // A trim makes no frames: its frames bucket is not looked at.
+  assert.equal(planJob({ source, trim: { start: 0, end: 5 }, frames: { bucket: 'anything-else' } }, DEFAULTS, RULES).outputBucket, 'video-mp4');
+  assert.deepEqual(RULES, { nextQueues: ['uploader'], outputBuckets: ['video-mp4'], framesBuckets: ['unlabeled-images'] });
 });
 
 test('keys that cannot name outputs, and outputs that would replace the source, are refused', () => {
-  assert.throws(() => planJob({ source: { bucket: 'video-avi', key: 'cam1/../x.avi/' } }, DEFAULTS), code('BAD_OBJECT_KEY'));
-  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' } }, DEFAULTS), code('OUTPUT_WOULD_REPLACE_SOURCE'));
-  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'cam_001.mp4' }, trim: { start: 0, end: 5 } }, DEFAULTS), (err: unknown) => code('OUTPUT_WOULD_REPLACE_SOURCE')(err));
-  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' }, output: { bucket: 'video-library' } }, DEFAULTS).outputBucket, 'video-library');
-  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'in/talk.mp4' } }, DEFAULTS).stem, 'talk', 'a source in a folder is not at the outputs’ place');
+  assert.throws(() => planJob({ source: { bucket: 'video-avi', key: 'cam1/../x.avi/' } }, DEFAULTS, RULES), code('BAD_OBJECT_KEY'));
+  for (const key of ['cam9/../cam3/keep.avi', '../video-library/victim.avi', '/abs.avi', 'cam1//x.avi', './x.avi']) {
+    assert.throws(() => planJob({ source: { bucket: 'video-avi', key } }, DEFAULTS, RULES), code('BAD_OBJECT_KEY'), key);
+  }
+  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' } }, DEFAULTS, RULES), code('OUTPUT_WOULD_REPLACE_SOURCE'));
+  assert.throws(() => planJob({ source: { bucket: 'video-mp4', key: 'cam_001.mp4' }, trim: { start: 0, end: 5 } }, DEFAULTS, RULES), (err: unknown) => code('OUTPUT_WOULD_REPLACE_SOURCE')(err));
+  const toLibrary = videoJobRules(loadConfig({ TRANSCODER_OUTPUT_BUCKETS: 'video-library' }));
+  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'talk.mp4' }, output: { bucket: 'video-library' } }, DEFAULTS, toLibrary).outputBucket, 'video-library');
+  assert.equal(planJob({ source: { bucket: 'video-mp4', key: 'in/talk.mp4' } }, DEFAULTS, RULES).stem, 'talk', 'a source in a folder is not at the outputs’ place');
   assert.ok(isClipName('a_000.mp4', 'a') && isClipName('a.mp4', 'a') && !isClipName('a_0001.mp4', 'a') && !isClipName('a_x00.mp4', 'a'));
 });
 
@@ -140,4 +164,27 @@ test('error messages lose the job folder, keep their code, kind and cause', () =
   assert.ok(clean instanceof PermanentError && clean.code === 'NOT_A_VIDEO' && clean.cause === err);
   const other = new Error('elsewhere');
   assert.equal(withoutWorkPaths(other, '/w/job_1'), other);
+});
+
+test('outputs must cover the source end to end before anything acts on them', () => {
+  const clip = (key: string, startSeconds: number, endSeconds: number) => ({ key, startSeconds, endSeconds });
+  checkCoverage([clip('a_000.mp4', 0, 120), clip('a_001.mp4', 120, 240), clip('a_002.mp4', 240, 300.04)], { start: 0, end: 300.04 });
+  checkCoverage([clip('a_001.mp4', 120.02, 240), clip('a_000.mp4', 0, 120.02)], { start: 0, end: 240 });
+  checkCoverage([clip('talk.mp4', 12.5, 1830)], { start: 12.5, end: 1830 });
+  const incomplete = (err: unknown) => code('OUTPUT_INCOMPLETE')(err) && /the source is kept/.test((err as Error).message);
+  assert.throws(() => checkCoverage([clip('a_000.mp4', 0, 120), clip('a_002.mp4', 240, 300)], { start: 0, end: 300 }), incomplete);
+  assert.throws(() => checkCoverage([clip('a.mp4', 0, 150)], { start: 0, end: 300 }), incomplete);
+  assert.throws(() => checkCoverage([clip('a.mp4', 3, 300)], { start: 0, end: 300 }), incomplete);
+  assert.throws(() => checkCoverage([], { start: 0, end: 10 }), incomplete);
+});
+
+test("a source whose data stops before its header's length is truncated: refused and kept", () => {
+  const info = (durationSeconds: number, frames?: number) =>
+    ({ formatName: 'avi', durationSeconds, video: { codec: 'mpeg4', width: 320, height: 240, fps: 25, ...(frames !== undefined && { frames }) } }) as VideoInfo;
+  // Measured: a 5.04 s AVI cut in half by `head -c` probes 2.52 s with its header's 126 frames.
+  assert.throws(() => checkNotTruncated(info(2.52, 126)), (err: unknown) => code('SOURCE_TRUNCATED')(err) && /2\.52 s of the 5\.04 s/.test((err as Error).message));
+  assert.equal(declaredSeconds(info(2.52, 126)), 5.04);
+  checkNotTruncated(info(5.04, 126));
+  checkNotTruncated(info(300, 7490)); // a frame or two short is not truncation
+  checkNotTruncated(info(12)); // no frame count in the header (MKV): the duration is all there is
 });
