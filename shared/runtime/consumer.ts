@@ -73,6 +73,8 @@ interface InFlight {
  */
 export class Consumer<P> {
   private readonly topology: Topology;
+  /** Where Vigil's own retries come back from: the only source of a believable attempt count. */
+  private readonly retryQueues: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly labels: { service: string; queue: string };
   private readonly inFlight = new Set<InFlight>();
@@ -88,6 +90,7 @@ export class Consumer<P> {
     private readonly deps: ConsumerDeps,
   ) {
     this.topology = describeTopology(def.queue, deps.topology);
+    this.retryQueues = new Set(this.topology.declarations.slice(2).map((d) => d.name));
     this.labels = { service: def.service, queue: def.queue };
     this.log = deps.logger.child({ service: def.service, queue: this.topology.work });
   }
@@ -186,7 +189,7 @@ export class Consumer<P> {
   private async handle(job: InFlight): Promise<void> {
     const started = performance.now();
     const msg = job.message;
-    const attempt = attemptOf(msg.properties.headers);
+    const attempt = attemptOf(msg.properties.headers, this.retryQueues, this.deps.maxAttempts);
     const messageId = typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined;
     const log = this.log.child({ messageId, attempt });
     let outcome: MessageOutcome;
@@ -329,10 +332,21 @@ export class Consumer<P> {
   }
 }
 
-export function attemptOf(headers: MessagePropertyHeaders | undefined): number {
+/**
+ * The attempt a delivery is: Vigil's own `x-vigil-attempt`, believed only on a message
+ * that came back from one of this queue's retry queues (the broker's newest `x-death`
+ * entry names it), and never past `maxAttempts`. A producer's own header is ignored, so it
+ * cannot skip the retries or make a job look like its last try; a message replayed from
+ * the dead-letter queue starts again at 1.
+ */
+export function attemptOf(headers: MessagePropertyHeaders | undefined, retryQueues: ReadonlySet<string>, maxAttempts: number): number {
   const raw = headers?.[ATTEMPT_HEADER];
   const n = typeof raw === 'number' ? raw : Number(raw);
-  return Number.isSafeInteger(n) && n >= 1 ? n : 1;
+  if (!Number.isSafeInteger(n) || n < 1) return 1;
+  const deaths = headers?.['x-death'] as { queue?: unknown }[] | undefined;
+  const from = Array.isArray(deaths) ? deaths[0]?.queue : undefined;
+  if (typeof from !== 'string' || !retryQueues.has(from)) return 1;
+  return Math.min(n, maxAttempts);
 }
 
 /** The message's own properties, minus the broker's dead-letter bookkeeping, plus `extra`. */

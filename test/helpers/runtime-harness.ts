@@ -26,12 +26,16 @@ export async function startApp(config: Config, modules: ServiceModule[], logger:
 }
 
 /** Publishes bodies straight to the broker (not through a proxy), as a producer would. */
-export async function publishRaw(queue: string, bodies: (Buffer | string)[], props: { messageId?: (i: number) => string } = {}): Promise<void> {
+export async function publishRaw(
+  queue: string,
+  bodies: (Buffer | string)[],
+  props: { messageId?: (i: number) => string; headers?: Record<string, unknown> } = {},
+): Promise<void> {
   const conn = await connect(AMQP_URL);
   try {
     const ch = await conn.createConfirmChannel();
     for (const [i, body] of bodies.entries()) {
-      const ok = ch.publish('', queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, messageId: props.messageId?.(i) });
+      const ok = ch.publish('', queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, messageId: props.messageId?.(i), headers: props.headers });
       if (!ok) await new Promise((r) => ch.once('drain', r));
     }
     await ch.waitForConfirms();

@@ -107,6 +107,17 @@ test('a transient failure is retried with back-off up to the attempt limit, coun
   assert.equal(await queueDepth(`${t.prefix}ledger.retry.400ms`), 0);
 });
 
+test("a producer's own x-vigil-attempt (and a forged x-death) cannot skip the retries: the count starts at 1", async () => {
+  await insertJobs(t.database().db, [3101], 'flaky');
+  const dlqBefore = await queueDepth(`${t.prefix}ledger.dlq`);
+  await publishRaw(`${t.prefix}ledger`, ['3101'], { headers: { 'x-vigil-attempt': 3, 'x-death': [{ queue: `${t.prefix}elsewhere`, reason: 'expired', count: 1 }] } });
+  await waitFor('the DLQ', async () => (await queueDepth(`${t.prefix}ledger.dlq`)) === dlqBefore + 1, 15_000);
+  const row = await asLedger(t.database().db).selectFrom('ledger_job').select('attempts_seen').where('id', '=', 3101).executeTakeFirstOrThrow();
+  assert.equal(row.attempts_seen, '1,2,3,', 'all three attempts ran');
+  const dead = (await drainQueue(`${t.prefix}ledger.dlq`)).at(-1)!;
+  assert.equal(dead.headers['x-vigil-attempt'], 3);
+});
+
 test('a redelivered id whose row is already processed is acked without doing the work again', async () => {
   await insertJobs(t.database().db, [4001]);
   await publishRaw(`${t.prefix}ledger`, ['4001', '{"id":4001}', '4001']);

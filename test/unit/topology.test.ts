@@ -44,13 +44,20 @@ test('delays name their queues exactly, and a repeated delay is one queue', () =
   assert.deepEqual(t.declarations.map((d) => d.name), ['x', 'x.dlq', 'x.retry.1s', 'x.retry.2s']);
 });
 
-test('attempts are read from Vigil\'s own header, not x-death', () => {
-  assert.equal(attemptOf(undefined), 1);
-  assert.equal(attemptOf({}), 1);
-  assert.equal(attemptOf({ 'x-vigil-attempt': 3 }), 3);
-  assert.equal(attemptOf({ 'x-vigil-attempt': '4' }), 4);
-  assert.equal(attemptOf({ 'x-vigil-attempt': 'junk', 'x-death': [{ count: 9 }] } as never), 1);
-  assert.equal(attemptOf({ 'x-vigil-attempt': 0 }), 1);
+test("attempts are Vigil's own header, believed only on a message back from one of this queue's retry queues", () => {
+  const retries = new Set(['x.retry.5s', 'x.retry.30s']);
+  const back = (queue: string) => ({ 'x-death': [{ queue, reason: 'expired', count: 1 }] });
+  assert.equal(attemptOf(undefined, retries, 6), 1);
+  assert.equal(attemptOf({}, retries, 6), 1);
+  assert.equal(attemptOf({ 'x-vigil-attempt': 3, ...back('x.retry.30s') } as never, retries, 6), 3);
+  assert.equal(attemptOf({ 'x-vigil-attempt': '4', ...back('x.retry.5s') } as never, retries, 6), 4);
+  assert.equal(attemptOf({ 'x-vigil-attempt': 'junk', 'x-death': [{ count: 9 }] } as never, retries, 6), 1);
+  assert.equal(attemptOf({ 'x-vigil-attempt': 0, ...back('x.retry.5s') } as never, retries, 6), 1);
+  // A producer's header, with no retry behind it, or naming another queue: ignored.
+  assert.equal(attemptOf({ 'x-vigil-attempt': 6 }, retries, 6), 1);
+  assert.equal(attemptOf({ 'x-vigil-attempt': 5, ...back('other.retry.5s') } as never, retries, 6), 1);
+  // Never past the last attempt, whatever the header says.
+  assert.equal(attemptOf({ 'x-vigil-attempt': 99, ...back('x.retry.5s') } as never, retries, 6), 6);
 });
 
 test('the heartbeat goes into the URL unless the URL sets one', () => {
