@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { VideoJobStatus } from '../../db/schema.ts';
 import type { TranscoderRepository, VideoJobRecord } from '../../db/repositories/transcoder.repository.ts';
 import { checkNotTruncated, probeVideo } from '../../shared/media/ffprobe.ts';
+import { checkMediaLimits, type PlannedWork } from '../../shared/media/media-limits.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -95,6 +96,7 @@ async function transcode(deps: Deps, plan: JobPlan, rowId: number, log: Logger, 
       const info = await probeVideo(input, { ffprobePath: deps.media.ffprobePath, signal });
       // A source cut short fails for good and is kept: its outputs would be half of it.
       checkNotTruncated(info);
+      checkMediaLimits(info, plannedWork(plan), deps.media.limits);
       const result = await encodeAndStore({
         input, workDir: dir, info, plan, media: deps.media, store: deps.store, signal,
         onProgress: (seconds, total) => progress.update(rowId, seconds, total),
@@ -106,6 +108,10 @@ async function transcode(deps: Deps, plan: JobPlan, rowId: number, log: Logger, 
       throw withoutWorkPaths(err, dir);
     }
   });
+}
+
+function plannedWork(plan: JobPlan): PlannedWork {
+  return plan.work.kind === 'split' ? { split: plan.work.split, frameEvery: plan.work.frames.every } : {};
 }
 
 async function recordStored(deps: Deps, rowId: number, sourceSeconds: number, result: EncodeResult, downloadMs: number): Promise<void> {

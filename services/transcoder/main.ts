@@ -30,6 +30,8 @@ export const service: ServiceModule = {
         ffprobePath: media.ffprobePath,
         stallMs: t.stallTimeoutMs,
         timeLimitMs: t.timeLimitMs,
+        memoryLimitBytes: t.maxMemoryBytes,
+        limits: t.limits,
         encode: t.encode,
         dead: t.dead,
       },

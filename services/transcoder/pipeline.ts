@@ -5,6 +5,7 @@ import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type 
 import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
 import type { VideoInfo } from '../../shared/media/ffprobe.ts';
 import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
+import { decoderPixelBound, type MediaLimits } from '../../shared/media/media-limits.ts';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
 import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
@@ -25,6 +26,10 @@ export interface MediaSettings {
   ffprobePath: string;
   stallMs: number;
   timeLimitMs: number;
+  /** ffmpeg's address space at most (`TRANSCODER_MAX_MEMORY`); 0: unbounded. */
+  memoryLimitBytes: number;
+  /** What one job may ask (`TRANSCODER_MAX_*`); also bounds the decoder (`-max_pixels`). */
+  limits: MediaLimits;
   encode: H264Options;
   /** Thresholds; whether to drop dead frames at all is the job's. */
   dead: Omit<DeadFrameOptions, 'enabled'>;
@@ -92,7 +97,8 @@ async function trim(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'trim' }>, up
   const res = await trimWithFades({
     input: o.input, output: join(o.workDir, 'talk.mp4'), start: w.start, end: w.end, fadeSeconds: w.fadeSeconds,
     encode: o.media.encode, info: o.info, ffmpegPath: o.media.ffmpegPath, ffprobePath: o.media.ffprobePath,
-    run: { stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal: o.signal, onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, length) },
+    maxDecodePixels: decoderPixelBound(o.media.limits),
+    run: { ...memoryLimit(o.media), stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal: o.signal, onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, length) },
   });
   await o.onEncoded();
   // trimWithFades has verified the file already.
@@ -107,6 +113,7 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
   const frameOpts: FrameOptions = { every: w.frames.every, width: w.frames.width, height: w.frames.height, dead: { ...o.media.dead, enabled: w.frames.dropDead } };
   const { args, outputs } = buildTranscodeAndFramesArgs({
     ...o.media.encode, ...w.split, input: o.input, durationSeconds: total, stem: o.plan.stem,
+    maxClips: o.media.limits.maxClips, maxDecodePixels: decoderPixelBound(o.media.limits),
     outDir: await mkdirs(o.workDir, 'clips'), framesDir: await mkdirs(o.workDir, 'frames'), frames: frameOpts,
   });
 
@@ -130,7 +137,7 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
   };
 
   const run = runFfmpeg(args, {
-    ffmpegPath: o.media.ffmpegPath, stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal,
+    ...memoryLimit(o.media), ffmpegPath: o.media.ffmpegPath, stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal,
     onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, total),
   });
   const exited = run.then(() => undefined, () => undefined);
@@ -197,6 +204,10 @@ export function checkCoverage(clips: readonly { key: string; startSeconds: numbe
   if (Math.abs(at - expected.end) > tolerance) {
     throw new PermanentError('OUTPUT_INCOMPLETE', `the outputs end at ${at.toFixed(2)} s of ${expected.end.toFixed(2)} s; the source is kept`);
   }
+}
+
+function memoryLimit(m: MediaSettings): { memoryLimitBytes: number; memoryLimitName: string } {
+  return { memoryLimitBytes: m.memoryLimitBytes, memoryLimitName: 'TRANSCODER_MAX_MEMORY' };
 }
 
 /** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */

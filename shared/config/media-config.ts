@@ -5,6 +5,7 @@ import { QUEUE_NAMES, isQueueName, type QueueName } from '../contract/queue-name
 import { isBucketName } from '../storage/object-key.ts';
 import { X264_PRESETS, type H264Options } from '../media/ffmpeg-args.ts';
 import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from '../media/frame-select.ts';
+import { MEDIA_LIMIT_DEFAULTS, type MediaLimits } from '../media/media-limits.ts';
 import type { EnvReader } from './env-reader.ts';
 
 export interface MediaConfig {
@@ -32,6 +33,10 @@ export interface TranscoderConfig {
   frames: VideoJobDefaults['frames'];
   deleteSource: VideoJobDefaults['deleteSource'];
   fadeSeconds: VideoJobDefaults['fadeSeconds'];
+  /** `TRANSCODER_MAX_MEMORY`: ffmpeg's address space at most; 0 disables. @default 4 GiB */
+  maxMemoryBytes: number;
+  /** `TRANSCODER_MAX_*`: what one job may ask of this host. */
+  limits: MediaLimits;
   /** `TRANSCODER_NEXT_QUEUES`: the queues a job's `then` may name. @default ['uploader'] */
   nextQueues: QueueName[];
   /** `TRANSCODER_OUTPUT_BUCKETS`: buckets a job may name for outputs or frames, besides `BUCKET_VIDEO` and `BUCKET_FRAMES`. @default [] */
@@ -54,6 +59,7 @@ export function readMediaConfig(r: EnvReader): MediaConfig {
 
 export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
   const d = DEAD_FRAME_DEFAULTS;
+  const L = MEDIA_LIMIT_DEFAULTS;
   return {
     minFreeDiskBytes: r.byteSize('TRANSCODER_MIN_FREE_DISK', 2 * 1024 ** 3),
     stallTimeoutMs: r.duration('TRANSCODER_STALL_TIMEOUT', 60_000, 2_000, 3_600_000),
@@ -81,6 +87,16 @@ export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
     },
     deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
     fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
+    maxMemoryBytes: r.byteSize('TRANSCODER_MAX_MEMORY', 4 * 1024 ** 3),
+    limits: {
+      maxSeconds: r.duration('TRANSCODER_MAX_DURATION', L.maxSeconds * 1000, 1000, 7 * 24 * 3600_000) / 1000,
+      maxWidth: r.int('TRANSCODER_MAX_WIDTH', L.maxWidth, 16, 65_536),
+      maxHeight: r.int('TRANSCODER_MAX_HEIGHT', L.maxHeight, 16, 65_536),
+      maxPixels: r.int('TRANSCODER_MAX_PIXELS', L.maxPixels, 256, 1_000_000_000),
+      maxFps: r.number('TRANSCODER_MAX_FPS', L.maxFps, 1, 10_000),
+      maxClips: r.int('TRANSCODER_MAX_CLIPS', L.maxClips, 1, 1000),
+      maxFrames: r.int('TRANSCODER_MAX_FRAMES', L.maxFrames, 0, 10_000_000),
+    },
     nextQueues: nameList(r, 'TRANSCODER_NEXT_QUEUES', ['uploader'], isQueueName, `queue names (${QUEUE_NAMES.join(', ')})`),
     extraBuckets: nameList(r, 'TRANSCODER_OUTPUT_BUCKETS', [], isBucketName, 'S3 bucket names'),
   };

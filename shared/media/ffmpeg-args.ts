@@ -48,6 +48,8 @@ export interface ClipPlanOptions {
   maxSeconds?: number;
   /** Length of each clip (the last one is shorter). @default 120 */
   clipSeconds?: number;
+  /** More clips than this are refused before any list is built. @default 1000 */
+  maxClips?: number;
 }
 
 export interface PlannedClip {
@@ -76,6 +78,10 @@ export function planClips(durationSeconds: number, stem: string, outDir: string,
   if (!(durationSeconds > maxSeconds)) {
     return { split: false, boundaries: [], clips: [{ index: 0, name: `${stem}.mp4`, path: join(outDir, 'video.mp4'), startSeconds: 0, endSeconds: durationSeconds }] };
   }
+  // Counted before anything is built: the duration and the clip length may come from outside.
+  const count = Math.ceil(durationSeconds / clipSeconds);
+  const maxClips = opts.maxClips ?? 1000;
+  if (!(count <= maxClips)) throw new PermanentError('LIMIT_EXCEEDED', `${count} clips of ${clipSeconds} s are more than the ${maxClips} a job may make`);
   const boundaries: number[] = [];
   for (let k = 1; k * clipSeconds < durationSeconds; k++) boundaries.push(k * clipSeconds);
   const edges = [0, ...boundaries, durationSeconds];

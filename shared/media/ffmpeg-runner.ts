@@ -35,6 +35,8 @@ export interface MediaToolRun {
   signal?: AbortSignal;
   tailBytes: number;
   cwd?: string;
+  /** The tool's address space at most (`ulimit -v`); 0 or unset: unbounded. */
+  memoryLimitBytes?: number;
   /** stdout as it comes; `markProgress` feeds the stall watchdog. */
   onStdout?: (chunk: Buffer, markProgress: () => void) => void;
 }
@@ -84,7 +86,7 @@ export function runMediaTool(run: MediaToolRun): Promise<MediaToolExit> {
     let lastProgressAt = started;
     const timers: NodeJS.Timeout[] = [];
 
-    const child = spawnInGroup(run.bin, run.args, { cwd: run.cwd });
+    const child = spawnInGroup(run.bin, run.args, { cwd: run.cwd, memoryLimitBytes: run.memoryLimitBytes });
     const pgid = child.pid;
     let exited = false;
     const killFor = (err: VigilError): void => {
@@ -146,13 +148,32 @@ export function runMediaTool(run: MediaToolRun): Promise<MediaToolExit> {
   });
 }
 
-/** The error for a non-zero exit: permanent unless it looks like the machine, not the input. */
-export function exitFailure(tool: MediaTool, bin: string, args: readonly string[], exit: MediaToolExit): VigilError {
+/**
+ * The error for a non-zero exit: permanent unless it looks like the machine, not the input.
+ * With a memory limit set, running out of memory is the input's doing (it needs more than
+ * the limit allows): permanent, naming the limit. A SIGKILL we did not send is most often
+ * the kernel's OOM killer: retried, and the message names the limit that would stop it.
+ */
+export function exitFailure(tool: MediaTool, bin: string, args: readonly string[], exit: MediaToolExit, limits: { memoryLimitBytes?: number; memoryLimitName?: string } = {}): VigilError {
   const TOOL = tool.toUpperCase();
+  const limit = limits.memoryLimitBytes ?? 0;
+  const limitName = limits.memoryLimitName ?? 'the memory limit';
   let what: string;
   let transient = false;
   let code = `${TOOL}_FAILED`;
-  if (exit.signal) {
+  const killedBy = exit.signal ?? (exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : undefined);
+  const outOfMemory = /Cannot allocate memory|Out of memory|malloc of size \d+ failed|failed to allocate|failed to map segment/i.test(exit.stderr.text());
+  if (killedBy === 'SIGKILL') {
+    what =
+      limit > 0
+        ? `was killed by SIGKILL (not by Vigil: the kernel's out-of-memory killer, or an operator) while ${limitName} allowed ${formatGiB(limit)}; lower ${limitName} below the host's free memory`
+        : `was killed by SIGKILL (not by Vigil: the kernel's out-of-memory killer, or an operator); ${limitName} would stop it first`;
+    transient = true;
+    code = `${TOOL}_KILLED`;
+  } else if (limit > 0 && exit.code !== 0 && outOfMemory) {
+    what = `ran out of the ${formatGiB(limit)} of memory ${limitName} allows`;
+    code = `${TOOL}_MEMORY_LIMIT`;
+  } else if (exit.signal) {
     what = `was killed by ${exit.signal}`;
     transient = true;
     code = `${TOOL}_KILLED`;
@@ -175,6 +196,10 @@ export function exitFailure(tool: MediaTool, bin: string, args: readonly string[
   return transient ? new TransientError(code, message, cause) : new PermanentError(code, message, cause);
 }
 
+function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
 export interface FfmpegRunOptions {
   /** The ffmpeg binary (config passes `FFMPEG_PATH`). @default 'ffmpeg' */
   ffmpegPath?: string;
@@ -192,6 +217,10 @@ export interface FfmpegRunOptions {
   logLevel?: 'quiet' | 'panic' | 'fatal' | 'error' | 'warning' | 'info' | 'verbose';
   /** @default the current directory */
   cwd?: string;
+  /** ffmpeg's address space at most; 0: unbounded. @default 0 */
+  memoryLimitBytes?: number;
+  /** The setting that sets it, named in errors. @default 'the memory limit' */
+  memoryLimitName?: string;
 }
 
 export interface FfmpegRunResult {
@@ -223,6 +252,7 @@ export async function runFfmpeg(args: readonly string[], opts: FfmpegRunOptions 
     signal: opts.signal,
     tailBytes: opts.stderrTailBytes ?? 64 * 1024,
     cwd: opts.cwd,
+    memoryLimitBytes: opts.memoryLimitBytes,
     onStdout: (chunk, markProgress) => {
       for (const p of reader.push(chunk.toString('utf8'))) {
         if (progressAdvanced(last, p)) markProgress();
@@ -235,6 +265,6 @@ export async function runFfmpeg(args: readonly string[], opts: FfmpegRunOptions 
       }
     },
   });
-  if (exit.code !== 0) throw exitFailure('ffmpeg', bin, fullArgs, exit);
+  if (exit.code !== 0) throw exitFailure('ffmpeg', bin, fullArgs, exit, { memoryLimitBytes: opts.memoryLimitBytes, memoryLimitName: opts.memoryLimitName });
   return { elapsedMs: exit.elapsedMs, lastProgress: last, stderrTail: exit.stderr.text() };
 }

@@ -13,6 +13,12 @@ export const DEFAULT_INPUT_FORMATS: readonly string[] = ['avi', 'mov', 'matroska
 export interface InputSafety {
   /** Demuxer names ffmpeg may use on the input (`-format_whitelist`). @default DEFAULT_INPUT_FORMATS */
   formatWhitelist?: readonly string[];
+  /**
+   * The decoder refuses pictures larger than this (`-max_pixels`), whatever the headers
+   * said to the probe. Decoders allocate padded pictures (320×240 decodes into 448×280), so
+   * give it room above the largest size accepted. @default unbounded
+   */
+  maxDecodePixels?: number;
 }
 
 /** `file:` makes a path that contains a colon a path, not a protocol (`x:y.avi`). */
@@ -29,5 +35,6 @@ export function escapeFilterPath(path: string): string {
 /** Input options that keep ffmpeg from leaving the local file: only `file:` and known demuxers. */
 export function safeInputArgs(path: string, opts: InputSafety = {}, before: readonly string[] = []): string[] {
   const formats = opts.formatWhitelist ?? DEFAULT_INPUT_FORMATS;
-  return [...before, '-protocol_whitelist', 'file', '-format_whitelist', formats.join(','), '-i', fileUrl(path)];
+  const pixels = opts.maxDecodePixels !== undefined ? ['-max_pixels', String(Math.round(opts.maxDecodePixels))] : [];
+  return [...before, ...pixels, '-protocol_whitelist', 'file', '-format_whitelist', formats.join(','), '-i', fileUrl(path)];
 }

@@ -18,6 +18,10 @@ import type { Readable, Writable } from 'node:stream';
  * orphans are reaped by a real PID 1 (`init: true` in compose).
  */
 const GUARD_SCRIPT = [
+  // A memory bound for the tool (`ulimit -v`, KiB of address space): a header can lie to
+  // the probe, and an ffmpeg that tries to decode 16000×16000 frames must fail alone
+  // rather than wake the kernel's OOM killer for the whole host.
+  'if [ -n "$VIGIL_MEDIA_AS_KIB" ]; then ulimit -v "$VIGIL_MEDIA_AS_KIB" || exit 125; fi',
   'exec 3<&0', // the guard pipe from node
   '"$@" </dev/null 3<&- &',
   'tool=$!',
@@ -49,12 +53,14 @@ function installExitHook(): void {
  * Starts `bin args…` as the only real job of a new, guarded process group. stdout and
  * stderr are pipes; the child's stdin is /dev/null (the pipe node holds is the guard's).
  */
-export function spawnInGroup(bin: string, args: readonly string[], opts: { cwd?: string } = {}): GroupChild {
+export function spawnInGroup(bin: string, args: readonly string[], opts: { cwd?: string; memoryLimitBytes?: number } = {}): GroupChild {
   installExitHook();
+  const limit = opts.memoryLimitBytes ?? 0;
   const child = spawn('/bin/sh', ['-c', GUARD_SCRIPT, 'vigil-media-guard', bin, ...args], {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: opts.cwd,
+    env: limit > 0 ? { ...process.env, VIGIL_MEDIA_AS_KIB: String(Math.ceil(limit / 1024)) } : process.env,
   });
   const pgid = child.pid;
   if (pgid !== undefined) {

@@ -107,7 +107,7 @@ export async function trimWithFades(o: TrimWorkOptions): Promise<{ info: VideoIn
   const info = o.info ?? (await probeVideo(o.input, probe));
   const { args, outputs } = buildTrimArgs({
     ...o.encode, input: o.input, output: o.output, start: o.start, end: o.end, fadeSeconds: o.fadeSeconds,
-    hasAudio: info.audio !== undefined, durationSeconds: info.durationSeconds, formatWhitelist: o.formatWhitelist,
+    hasAudio: info.audio !== undefined, durationSeconds: info.durationSeconds, formatWhitelist: o.formatWhitelist, maxDecodePixels: o.maxDecodePixels,
   });
   const run = await runFfmpeg(args, { ...o.run, ffmpegPath: o.ffmpegPath });
   await verifyMp4(outputs.path, { durationSeconds: outputs.durationSeconds, audio: info.audio !== undefined }, probe);

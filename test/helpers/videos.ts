@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 
@@ -137,4 +137,20 @@ export async function makeTestAvis(dir: string, fiveName = 'five.avi'): Promise<
   await makeAvi(files.minute, { sections: [{ kind: 'moving', seconds: 60 }] });
   await makeAvi(files.talk, { sections: [{ kind: 'moving', seconds: 40 }] });
   return files;
+}
+
+/**
+ * A 7 KB Matroska file whose header claims `claimedSeconds` (the EBML Duration element,
+ * id 0x4489, an 8-byte float in milliseconds), made from 2 s of 64×64 video: an input that
+ * only claims to be huge, so no test has to make one that is.
+ */
+export async function mkvClaiming(path: string, claimedSeconds: number): Promise<void> {
+  const small = `${path}.src.mkv`;
+  await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5:d=2', '-c:v', 'mpeg4', small]);
+  const bytes = Buffer.from(await readFile(small));
+  const at = bytes.indexOf(Buffer.from([0x44, 0x89, 0x88]));
+  if (at < 0) throw new Error('no 8-byte EBML Duration element in the file ffmpeg wrote');
+  bytes.writeDoubleBE(claimedSeconds * 1000, at + 3);
+  await writeFile(path, bytes);
+  await rm(small, { force: true });
 }

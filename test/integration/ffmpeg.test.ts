@@ -21,6 +21,8 @@ import { startRecordingServer } from '../helpers/recording-server.ts';
 import type { VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { videoJobDefaults } from '../../shared/config/media-config.ts';
+import { decoderPixelBound, MEDIA_LIMIT_DEFAULTS } from '../../shared/media/media-limits.ts';
+import { safeInputArgs } from '../../shared/media/input-safety.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
 /** Blur threshold for 320×240 test frames: sharp ones measure ~5, the blurred section ~20. */
@@ -81,7 +83,7 @@ async function assertGroupGone(pgid: number): Promise<void> {
 
 /** The transcoder's job defaults (CONTRACT.md), with the buckets of this file's fake store. */
 const DEFAULTS: VideoJobDefaults = { ...videoJobDefaults(loadConfig({})), outputBucket: 'video', framesBucket: 'frames' };
-const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, encode: FAST, dead: DEAD };
+const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, memoryLimitBytes: 4 * 1024 ** 3, limits: MEDIA_LIMIT_DEFAULTS, encode: FAST, dead: DEAD };
 
 /** An object store in a local folder: `<root>/<bucket>/<key>`. */
 function folderStore(root: string): OutputStore & { keys(bucket: string): Promise<string[]>; path(bucket: string, key: string): string } {
@@ -315,6 +317,24 @@ test('failures: a missing binary is transient, a full disk is transient, bad arg
     return true;
   });
   await assert.rejects(runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=d=1', '-c:v', 'no_such_encoder', '-f', 'null', '-']), isCode('FFMPEG_FAILED'));
+});
+
+test('bounds: past its memory limit ffmpeg fails for good naming the limit; the decoder refuses pictures over -max_pixels', async () => {
+  // A 1080p x264 encode needs more than 400 MiB of address space, and well under 2 GiB.
+  const encode = ['-y', '-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25:d=1', '-c:v', 'libx264', '-preset', 'veryfast', '-f', 'null', '-'];
+  await assert.rejects(runFfmpeg(encode, { memoryLimitBytes: 400 * 1024 ** 2, memoryLimitName: 'TRANSCODER_MAX_MEMORY' }), (err: unknown) => {
+    isCode('FFMPEG_MEMORY_LIMIT', PermanentError)(err);
+    assert.match((err as Error).message, /ran out of the 0\.4 GiB of memory TRANSCODER_MAX_MEMORY allows/);
+    return true;
+  });
+  await runFfmpeg(encode, { memoryLimitBytes: 2 * 1024 ** 3 });
+  // minute.avi is 320×240: padded, the decoder wants more than 76,800 pixels.
+  await assert.rejects(runFfmpeg([...safeInputArgs(minute, { maxDecodePixels: 50_000 }), '-t', '1', '-f', 'null', '-']), (err: unknown) => {
+    isCode('FFMPEG_FAILED', PermanentError)(err);
+    assert.match((err as Error).message, /scratch buffers could not be allocated|exceeds specified max pixel count/);
+    return true;
+  });
+  await runFfmpeg([...safeInputArgs(minute, { maxDecodePixels: decoderPixelBound({ maxPixels: 320 * 240 }) }), '-t', '1', '-f', 'null', '-']);
 });
 
 test('the stderr tail is bounded however much ffmpeg prints', async () => {

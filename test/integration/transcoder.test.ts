@@ -20,7 +20,7 @@ import { service as transcoder } from '../../services/transcoder/main.ts';
 import { captureLogger, drainQueue, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { corruptCopy, expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
+import { corruptCopy, expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis, mkvClaiming } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
 
 const hex = () => randomBytes(3).toString('hex');
@@ -368,6 +368,32 @@ test('an AVI cut short (a camera that lost power mid-write) fails for good as tr
   assert.match(row.error_message, /holds 1\d\d\.\d\d s of the 300\.\d\d s its header declares: it is truncated/);
   assert.equal(await store.exists(SRC, 'cam5/cut.avi'), true, 'the source is kept');
   assert.deepEqual((await keys(MP4)).filter((k) => k.startsWith('cut')), []);
+  await assertWorkDirEmpty();
+});
+
+test('limits: a 7 KB MKV claiming 10⁹ s, and job fields asking for millions of clips, fail for good at once; the source is kept, the service goes on', async () => {
+  const claim = join(dir, 'claims.mkv');
+  await mkvClaiming(claim, 1e9);
+  await put('cam6/claims.mkv', claim);
+  await put('cam6/minute.avi', minute);
+  await publish(
+    { jobId: 'claims-forever', source: { bucket: SRC, key: 'cam6/claims.mkv' } },
+    { jobId: 'tiny-clips', source: { bucket: SRC, key: 'cam6/minute.avi' }, split: { maxSeconds: 1, clipSeconds: 0.000001 } },
+    { jobId: 'many-clips', source: { bucket: SRC, key: 'cam6/minute.avi' }, split: { maxSeconds: 1, clipSeconds: 0.001 } },
+  );
+  const expected: [string, RegExp][] = [
+    ['claims-forever', /declared length in seconds 1000000000 is over TRANSCODER_MAX_DURATION \(43200\); the source is kept/],
+    ['tiny-clips', /clip count that \d{8} is over TRANSCODER_MAX_CLIPS \(1000\)/],
+    ['many-clips', /clip count that \d{5} is over TRANSCODER_MAX_CLIPS \(1000\)/],
+  ];
+  for (const [key, message] of expected) {
+    const row = await settled(key);
+    assert.deepEqual([row.status, row.error_code, row.attempts], ['failed', 'LIMIT_EXCEEDED', 1], key);
+    assert.match(row.error_message, message, key);
+  }
+  assert.equal(await store.exists(SRC, 'cam6/claims.mkv'), true);
+  assert.equal(await store.exists(SRC, 'cam6/minute.avi'), true);
+  assert.ok(running.consumers[0]!.attached, 'the service is alive');
   await assertWorkDirEmpty();
 });
 

@@ -10,6 +10,7 @@ import { planClips } from '../../shared/media/ffmpeg-args.ts';
 import type { ClipFile } from '../../shared/media/video-work.ts';
 import { ClipWatcher, checkCoverage } from '../../services/transcoder/pipeline.ts';
 import { checkNotTruncated, declaredSeconds, type VideoInfo } from '../../shared/media/ffprobe.ts';
+import { checkMediaLimits, decoderPixelBound, MEDIA_LIMIT_DEFAULTS, type PlannedWork } from '../../shared/media/media-limits.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
@@ -187,4 +188,32 @@ test("a source whose data stops before its header's length is truncated: refused
   checkNotTruncated(info(5.04, 126));
   checkNotTruncated(info(300, 7490)); // a frame or two short is not truncation
   checkNotTruncated(info(12)); // no frame count in the header (MKV): the duration is all there is
+});
+
+test('media limits: every one is checked from the probe and the header claims, and names its variable', () => {
+  const video = (o: Partial<VideoInfo['video']> & { seconds?: number } = {}) =>
+    ({ formatName: 'matroska', durationSeconds: o.seconds ?? 60, video: { codec: 'ffv1', width: o.width ?? 640, height: o.height ?? 480, fps: o.fps ?? 25, ...(o.frames !== undefined && { frames: o.frames }) } }) as VideoInfo;
+  const L = MEDIA_LIMIT_DEFAULTS;
+  const split = { split: { maxSeconds: 240, clipSeconds: 120 }, frameEvery: 10 };
+  const refused = (info: VideoInfo, work: PlannedWork, variable: string) =>
+    assert.throws(() => checkMediaLimits(info, work, L), (err: unknown) => code('LIMIT_EXCEEDED')(err) && (err as Error).message.includes(`over ${variable} (`), variable);
+  checkMediaLimits(video(), split, L);
+  checkMediaLimits(video({ seconds: 7200 }), split, L); // a 2-hour camera file: 60 clips, 18,000 frames
+  refused(video({ seconds: 1e9 }), split, 'TRANSCODER_MAX_DURATION');
+  refused(video({ frames: 25 * 1e9 }), {}, 'TRANSCODER_MAX_DURATION'); // the header's frame count claims it
+  refused(video({ width: 16000, height: 16000 }), {}, 'TRANSCODER_MAX_WIDTH');
+  refused(video({ width: 4096, height: 4096 }), {}, 'TRANSCODER_MAX_PIXELS');
+  refused(video({ fps: 1e6 }), {}, 'TRANSCODER_MAX_FPS');
+  refused(video({ seconds: 5 }), { split: { maxSeconds: 1, clipSeconds: 0.000001 } }, 'TRANSCODER_MAX_CLIPS');
+  refused(video({ seconds: 7200 }), { frameEvery: 1 }, 'TRANSCODER_MAX_FRAMES');
+  // A trim makes one file: no clip or frame count applies.
+  checkMediaLimits(video({ seconds: 7200 }), {}, L);
+  assert.ok(decoderPixelBound(L) > L.maxPixels * 1.6, 'decoders allocate padded pictures: 320×240 decodes into 448×280');
+});
+
+test('the clip planner counts before it builds: a million clips are refused without a list', () => {
+  assert.throws(() => planClips(1e9, 'x', '/tmp', { maxSeconds: 240, clipSeconds: 120 }), code('LIMIT_EXCEEDED'));
+  assert.throws(() => planClips(5, 'x', '/tmp', { maxSeconds: 1, clipSeconds: 0.000001 }), code('LIMIT_EXCEEDED'));
+  assert.equal(planClips(300, 'x', '/tmp', { maxSeconds: 240, clipSeconds: 120 }).clips.length, 3);
+  assert.equal(planClips(120_000, 'x', '/tmp', { maxSeconds: 240, clipSeconds: 120 }).clips.length, 1000);
 });
