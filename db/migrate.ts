@@ -5,6 +5,7 @@ import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';
 import * as m20261121T1000 from './migrations/20261121T1000-face-descriptor.ts';
 import * as m20261121T1100 from './migrations/20261121T1100-snapshot-evidence.ts';
 import * as m20261121T1200 from './migrations/20261121T1200-video-job.ts';
+import * as m20261201T0900 from './migrations/20261201T0900-video-job-deaths.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261121T1000-face-descriptor': m20261121T1000,
   '20261121T1100-snapshot-evidence': m20261121T1100,
   '20261121T1200-video-job': m20261121T1200,
+  '20261201T0900-video-job-deaths': m20261201T0900,
 };
 
 export interface MigrateReport {

@@ -113,6 +113,8 @@ export interface VideoJobTable {
   source_key: string;
   status: ColumnType<VideoJobStatus, VideoJobStatus | undefined, VideoJobStatus>;
   attempts: ColumnType<number, number | undefined, number>;
+  /** Processes that died while running it (the row was still `running` or `uploading`). */
+  deaths: ColumnType<number, number | undefined, number>;
   /** JSON: the job as the last attempt ran it. */
   job: string | null;
   source_etag: string | null;

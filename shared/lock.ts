@@ -19,6 +19,8 @@ export interface LockManager {
    * connection dropped): `fn` must then stop before writing anything more.
    */
   withLock<T>(key: string, fn: (signal: AbortSignal) => Promise<T>, opts?: { timeoutMs?: number }): Promise<T>;
+  /** Whether nobody holds the lock on `key` now (a hint: it may be taken the moment after). */
+  isFree(key: string): Promise<boolean>;
 }
 
 export interface LockOptions {
@@ -83,6 +85,10 @@ export function createLockManager(opts: LockOptions): LockManager {
           }
         }
       });
+    },
+    async isFree(key) {
+      const r = await sql<{ free: number | null }>`SELECT IS_FREE_LOCK(${lockName(opts.namespace, key)}) AS free`.execute(opts.db);
+      return Number(r.rows[0]?.free) === 1;
     },
   };
 }

@@ -20,6 +20,12 @@ export interface OperationsRepository {
    * their capture time) is older than `cutoff`, by id, after `afterId` (paging).
    */
   stuckImages(type: ImageType, cutoff: Date, limit: number, afterId?: number): Promise<number[]>;
+  /**
+   * Video jobs whose row says an attempt is under way (`running`, `uploading`) or half
+   * finished (`stored`: outputs up, source not yet deleted), started before `cutoff`, by id
+   * after `afterId`. Whether a process still holds the job is for the caller to ask the lock.
+   */
+  unfinishedVideoJobs(cutoff: Date, limit: number, afterId?: number): Promise<{ id: number; jobKey: string; job: string | null }[]>;
   /** Every image, descriptor, landmark trace, alert and attempt of the employee, in one transaction. */
   deleteEmployee(lanId: string): Promise<DeletedEmployee>;
 }
@@ -45,6 +51,18 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         .limit(limit)
         .execute();
       return rows.map((r) => r.id);
+    },
+    async unfinishedVideoJobs(cutoff, limit, afterId = 0) {
+      const rows = await db
+        .selectFrom('video_job')
+        .select(['id', 'job_key', 'job'])
+        .where('status', 'in', ['running', 'uploading', 'stored'])
+        .where(sql<Date>`COALESCE(started_at, created_at)`, '<', cutoff)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ id: Number(r.id), jobKey: r.job_key, job: r.job }));
     },
     async deleteEmployee(lanId) {
       return db.transaction().execute(async (trx) => {

@@ -19,6 +19,10 @@ export interface VideoJobRecord {
   id: number;
   status: VideoJobStatus;
   attempts: number;
+  /** Processes that died while running this job. */
+  deaths: number;
+  /** Who ran the last attempt (`host:pid`). */
+  worker: string | null;
   sourceEtag: string | null;
   sourceDeletedAt: Date | null;
   errorCode: string | null;
@@ -32,6 +36,8 @@ export interface TranscoderRepository {
   /** Opens an attempt: counts it, clears the last error, says who runs it. */
   startAttempt(id: number, a: { attempt: number; worker: string; job: unknown; status: VideoJobStatus }): Promise<void>;
   setStatus(id: number, status: VideoJobStatus): Promise<void>;
+  /** One more process died running it; the new count. */
+  recordDeath(id: number): Promise<number>;
   /** The source as downloaded: its etag tells a later upload under the same key from this one. */
   recordSource(id: number, s: { etag: string | undefined; bytes: number; downloadMs: number }): Promise<void>;
   /** Every output is stored and verified: `stored`, with what and how long. */
@@ -42,6 +48,11 @@ export interface TranscoderRepository {
   markNextPublished(id: number): Promise<void>;
 }
 
+/** The per-job lock: held by whoever runs the job, freed by the server when its process dies. */
+export function videoJobLockKey(jobKey: string): string {
+  return `video-job:${jobKey}`;
+}
+
 export function jobKeyHash(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -50,7 +61,7 @@ export function transcoderRepository(db: Kysely<Database>): TranscoderRepository
   const find = async (hash: string) =>
     db
       .selectFrom('video_job')
-      .select(['id', 'status', 'attempts', 'source_etag', 'source_deleted_at', 'error_code', 'next_published_at'])
+      .select(['id', 'status', 'attempts', 'deaths', 'worker', 'source_etag', 'source_deleted_at', 'error_code', 'next_published_at'])
       .where('job_key_sha256', '=', hash)
       .executeTakeFirst();
   return {
@@ -71,6 +82,8 @@ export function transcoderRepository(db: Kysely<Database>): TranscoderRepository
         id: row.id,
         status: row.status,
         attempts: row.attempts,
+        deaths: row.deaths,
+        worker: row.worker,
         sourceEtag: row.source_etag,
         sourceDeletedAt: row.source_deleted_at,
         errorCode: row.error_code,
@@ -95,6 +108,11 @@ export function transcoderRepository(db: Kysely<Database>): TranscoderRepository
     },
     async setStatus(id, status) {
       await db.updateTable('video_job').set({ status }).where('id', '=', id).execute();
+    },
+    async recordDeath(id) {
+      await db.updateTable('video_job').set((eb) => ({ deaths: eb('deaths', '+', 1) })).where('id', '=', id).execute();
+      const row = await db.selectFrom('video_job').select('deaths').where('id', '=', id).executeTakeFirstOrThrow();
+      return row.deaths;
     },
     async recordSource(id, s) {
       await db

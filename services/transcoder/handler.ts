@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { VideoJobStatus } from '../../db/schema.ts';
-import type { TranscoderRepository, VideoJobRecord } from '../../db/repositories/transcoder.repository.ts';
+import { videoJobLockKey, type TranscoderRepository, type VideoJobRecord } from '../../db/repositories/transcoder.repository.ts';
 import { checkNotTruncated, probeVideo } from '../../shared/media/ffprobe.ts';
 import { checkMediaLimits, type PlannedWork } from '../../shared/media/media-limits.ts';
 import type { LockManager } from '../../shared/lock.ts';
@@ -31,6 +31,8 @@ export interface Deps {
   worker: string;
   /** The attempt that fails transiently at this count is dead-lettered. */
   maxAttempts: number;
+  /** Processes that may die running one job before it fails for good (`TRANSCODER_MAX_DEATHS`). */
+  maxDeaths: number;
 }
 
 const service = 'transcoder';
@@ -45,16 +47,37 @@ export function transcoderHandler(deps: Deps) {
   return async (job: VideoJob, ctx: JobContext): Promise<HandlerOutcome> => {
     const key = CODECS.transcoder.key(job)!;
     // A redelivery to another replica while the first still works waits here, then finds the row finished.
-    return deps.locks.withLock(`video-job:${key}`, async (lockLost) => {
+    return deps.locks.withLock(videoJobLockKey(key), async (lockLost) => {
       const signal = AbortSignal.any([ctx.signal, lockLost]);
       const row = await deps.repo.findOrCreate(key, job.source);
       if ((row.status === 'done' || row.status === 'failed') && !(await uploadedAgain(deps, job, row))) {
         if (row.status === 'done' && row.nextPublishedAt === null) await publishNext(deps, row.id, nextOf(job, deps));
         return 'duplicate';
       }
+      if (await diedBefore(deps, row, ctx)) return 'rejected';
       return run(deps, job, row, ctx, signal, progress);
     });
   };
+}
+
+/**
+ * We hold the job's lock, yet its row says an attempt is running: the process that ran it
+ * died without a word (OOM killer, a crash in a native library, SIGKILL). Counted; past
+ * `maxDeaths` the job fails for good, with the source kept, instead of killing every
+ * process it is redelivered to.
+ */
+async function diedBefore(deps: Deps, row: VideoJobRecord, ctx: JobContext): Promise<boolean> {
+  if (row.status !== 'running' && row.status !== 'uploading') return false;
+  const deaths = await deps.repo.recordDeath(row.id);
+  const detail = { videoJobId: row.id, deaths, maxDeaths: deps.maxDeaths, lastWorker: row.worker, was: row.status };
+  if (deaths < deps.maxDeaths) {
+    ctx.log.warn(detail, 'the process running this video job died; running it again');
+    return false;
+  }
+  const message = `${deaths} processes died running this job (the last ${row.worker ?? 'unknown'}, while ${row.status}); failed for good so it cannot crash-loop (TRANSCODER_MAX_DEATHS is ${deps.maxDeaths}); the source is kept`;
+  await deps.repo.recordFailure(row.id, { status: 'failed', code: 'WORKER_DIED', message, totalMs: 0 });
+  ctx.log.error(detail, 'video job failed: it killed the process that ran it, again');
+  return true;
 }
 
 async function run(deps: Deps, job: VideoJob, row: VideoJobRecord, ctx: JobContext, signal: AbortSignal, progress: ProgressBoard): Promise<HandlerOutcome> {

@@ -39,6 +39,7 @@ export const service: ServiceModule = {
       metrics: app.metrics,
       worker: app.workerName,
       maxAttempts: app.config.broker.maxAttempts,
+      maxDeaths: t.maxDeaths,
     });
     return {
       definition: {

@@ -33,6 +33,8 @@ export interface TranscoderConfig {
   frames: VideoJobDefaults['frames'];
   deleteSource: VideoJobDefaults['deleteSource'];
   fadeSeconds: VideoJobDefaults['fadeSeconds'];
+  /** `TRANSCODER_MAX_DEATHS`: processes that may die running one job before it fails for good. @default 3 */
+  maxDeaths: number;
   /** `TRANSCODER_MAX_MEMORY`: ffmpeg's address space at most; 0 disables. @default 4 GiB */
   maxMemoryBytes: number;
   /** `TRANSCODER_MAX_*`: what one job may ask of this host. */
@@ -87,6 +89,7 @@ export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
     },
     deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
     fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
+    maxDeaths: r.int('TRANSCODER_MAX_DEATHS', 3, 1, 100),
     maxMemoryBytes: r.byteSize('TRANSCODER_MAX_MEMORY', 4 * 1024 ** 3),
     limits: {
       maxSeconds: r.duration('TRANSCODER_MAX_DURATION', L.maxSeconds * 1000, 1000, 7 * 24 * 3600_000) / 1000,

@@ -7,6 +7,8 @@ import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { runCli } from '../helpers/cli.ts';
 import { drainQueue } from '../helpers/runtime-harness.ts';
 import { encodeDescriptor } from '../../db/descriptor.ts';
+import { jobKeyHash, videoJobLockKey } from '../../db/repositories/transcoder.repository.ts';
+import { createLockManager } from '../../shared/lock.ts';
 
 let t: TestEnv;
 const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-ops-'));
@@ -66,9 +68,33 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
     (await db.insertInto('face_alert').values({ lan_id: 'NA\\rescue', stream_img_id: doneStream, kind: 'impersonation', state: 'pending', notification: '{"channel":"pager"}', created_at: ago(HOUR) }).executeTakeFirstOrThrow()).insertId,
   );
 
+  // Video jobs: one a dead process left running (its lock is free), one a live process holds, one done.
+  const video = async (jobId: string, status: 'running' | 'done', startedAt: Date) =>
+    Number(
+      (
+        await db
+          .insertInto('video_job')
+          .values({ job_key_sha256: jobKeyHash(jobId), job_key: jobId, source_bucket: 'video-avi', source_key: `cam1/${jobId}.avi`, status, attempts: 1, job: JSON.stringify({ jobId, source: { bucket: 'video-avi', key: `cam1/${jobId}.avi` } }), started_at: startedAt })
+          .executeTakeFirstOrThrow()
+      ).insertId,
+    );
+  const orphanJob = await video('orphan', 'running', ago(HOUR));
+  await video('busy', 'running', ago(HOUR));
+  await video('finished', 'done', ago(HOUR));
+  const locks = createLockManager({ db, namespace: t.databaseName });
+  let release!: () => void;
+  const holding = new Promise<void>((r) => (release = r));
+  let held!: () => void;
+  const heldNow = new Promise<void>((r) => (held = r));
+  const busyLock = locks.withLock(videoJobLockKey('busy'), async () => {
+    held();
+    await holding;
+  });
+  await heldNow;
+
   const dry = await runCli(['rescue', '--older-than', '10m', '--dry-run', '--json'], t.env);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], alerts: [alert, broken] });
+  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], videoJobs: [orphanJob], alerts: [alert, broken] });
   assert.deepEqual(await drainQueue(`${t.prefix}facestreaming`), []);
 
   const r = await runCli(['rescue', '--older-than', '10m', '--json'], t.env);
@@ -77,6 +103,9 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
   assert.deepEqual((await drainQueue(`${t.prefix}facetraining`)).map((m) => JSON.parse(m.body)), [{ id: lostTrain }]);
   assert.deepEqual((await drainQueue(`${t.prefix}facestreaming`)).map((m) => JSON.parse(m.body)), [{ id: crashedStream }]);
   assert.deepEqual((await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body)), [notification]);
+  assert.deepEqual((await drainQueue(`${t.prefix}transcoder`)).map((m) => JSON.parse(m.body)), [{ jobId: 'orphan', source: { bucket: 'video-avi', key: 'cam1/orphan.avi' } }]);
+  release();
+  await busyLock;
   const a = await db.selectFrom('face_alert').select(['state', 'published_at']).where('id', '=', alert).executeTakeFirstOrThrow();
   assert.equal(a.state, 'published');
   assert.ok(a.published_at instanceof Date);

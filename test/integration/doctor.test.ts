@@ -69,7 +69,7 @@ test('a healthy host: every check of every service passes, exit 0', async () => 
   assert.equal(byName(doc, 'ffmpeg features').detail, 'libx264, aac, freezedetect, blackframe, blurdetect');
   assert.match(byName(doc, 'face engine').detail, /^backend (tensorflow|wasm|cpu), detector /);
   assert.match(byName(doc, 'database').detail, /^(MariaDB|MySQL) \d+\.\d+/);
-  assert.match(byName(doc, 'database schema').detail, /migrations applied, the newest 20261121T1200-video-job/);
+  assert.match(byName(doc, 'database schema').detail, /migrations applied, the newest 20261201T0900-video-job-deaths/);
   assert.match(byName(doc, 'broker').detail, /RabbitMQ/);
   assert.equal(byName(doc, 'bucket video-avi').status, 'ok');
   assert.deepEqual([byName(doc, 'bucket unlabeled-images').status, byName(doc, 'bucket unlabeled-images').detail], ['warn', 'missing; created at first use']);

@@ -1,11 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { ensureDatabaseExists } from '../../db/connection.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { runProcess } from '../helpers/process.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { publishRaw, queueDepth, waitFor } from '../helpers/runtime-harness.ts';
 
@@ -24,24 +24,6 @@ after(async () => {
   await t.cleanup();
   await bare.cleanup();
 });
-
-/** `vigil` or a fixture as its own process; resolves when it exits, with its output. */
-function runProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000) {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const exited = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>((resolve) => {
-    const t0 = Date.now();
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-  return { child, exited, logs: () => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>) };
-}
 
 const vigilLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('vigil: '));
 

@@ -111,6 +111,7 @@ test('transcoder: defaults follow the contract and the media layer; values are r
     frames: { every: 10, width: 1280, height: 720, dropDead: true },
     deleteSource: true,
     fadeSeconds: 3,
+    maxDeaths: 3,
     maxMemoryBytes: 4 * 1024 ** 3,
     limits: { maxSeconds: 43_200, maxWidth: 4096, maxHeight: 4096, maxPixels: 9_437_184, maxFps: 240, maxClips: 1000, maxFrames: 20_000 },
     nextQueues: ['uploader'],
