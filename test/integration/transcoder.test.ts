@@ -10,6 +10,7 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { jobKeyHash } from '../../db/repositories/transcoder.repository.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { probeMedia } from '../../shared/media/ffprobe.ts';
+import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
@@ -375,14 +376,20 @@ test('limits: a 7 KB MKV claiming 10⁹ s, and job fields asking for millions of
   const claim = join(dir, 'claims.mkv');
   await mkvClaiming(claim, 1e9);
   await put('cam6/claims.mkv', claim);
+  // Wider than any browser plays (and than TRANSCODER_MAX_WIDTH), yet a few KB: one ffv1 frame.
+  const wide = join(dir, 'wide.mkv');
+  await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'color=c=gray:s=4100x64:d=0.2:r=5', '-c:v', 'ffv1', wide]);
+  await put('cam6/wide.mkv', wide);
   await put('cam6/minute.avi', minute);
   await publish(
     { jobId: 'claims-forever', source: { bucket: SRC, key: 'cam6/claims.mkv' } },
+    { jobId: 'too-wide', source: { bucket: SRC, key: 'cam6/wide.mkv' } },
     { jobId: 'tiny-clips', source: { bucket: SRC, key: 'cam6/minute.avi' }, split: { maxSeconds: 1, clipSeconds: 0.000001 } },
     { jobId: 'many-clips', source: { bucket: SRC, key: 'cam6/minute.avi' }, split: { maxSeconds: 1, clipSeconds: 0.001 } },
   );
   const expected: [string, RegExp][] = [
     ['claims-forever', /declared length in seconds 1000000000 is over TRANSCODER_MAX_DURATION \(43200\); the source is kept/],
+    ['too-wide', /the source's width 4100 is over TRANSCODER_MAX_WIDTH \(4096\)/],
     ['tiny-clips', /clip count that \d{8} is over TRANSCODER_MAX_CLIPS \(1000\)/],
     ['many-clips', /clip count that \d{5} is over TRANSCODER_MAX_CLIPS \(1000\)/],
   ];
@@ -392,6 +399,7 @@ test('limits: a 7 KB MKV claiming 10⁹ s, and job fields asking for millions of
     assert.match(row.error_message, message, key);
   }
   assert.equal(await store.exists(SRC, 'cam6/claims.mkv'), true);
+  assert.equal(await store.exists(SRC, 'cam6/wide.mkv'), true);
   assert.equal(await store.exists(SRC, 'cam6/minute.avi'), true);
   assert.ok(running.consumers[0]!.attached, 'the service is alive');
   await assertWorkDirEmpty();
