@@ -5,7 +5,7 @@ import type { AppContext } from './app-context.ts';
 
 /** The engine's per-image options, as the configuration sets them. */
 export function analyzeOptions(face: Config['face']): AnalyzeOptions {
-  return { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxSide: face.maxSide };
+  return { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxBytes: face.maxImageBytes, maxSide: face.maxSide };
 }
 
 const perApp = new WeakMap<AppContext, Promise<FaceAnalyzer>>();

@@ -16,6 +16,8 @@ export interface FaceConfig {
   minConfidence: number;
   /** Decompression-bomb guard. @default 40_000_000 */
   maxPixels: number;
+  /** `FACE_MAX_IMAGE_BYTES`: larger images are refused before decoding, and by `vigil enroll`/`snapshot`. @default 20 MiB */
+  maxImageBytes: number;
   /** Longer side images are scaled down to before inference. @default 1280 */
   maxSide: number;
   /** The enrolment quality gate. */
@@ -35,6 +37,7 @@ export function readFaceConfig(r: EnvReader): FaceConfig {
     workers: r.int('FACE_WORKERS', availableParallelism(), 1, 64),
     minConfidence: r.number('FACE_MIN_CONFIDENCE', 0.5, 0.05, 0.99),
     maxPixels: r.int('FACE_MAX_PIXELS', 40_000_000, 10_000, 500_000_000),
+    maxImageBytes: r.byteSize('FACE_MAX_IMAGE_BYTES', 20 * 1024 * 1024),
     maxSide: r.int('FACE_MAX_SIDE', 1280, 160, 8192),
     // Defaults measured on face-api's sample photos: natural crops read brightness 47+
     // and sharpness 53+; 120-pixel badge crops have faces of 60-95 pixels.

@@ -6,6 +6,8 @@ export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'tiff'] as const;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (decompression bombs). @default 40_000_000 */
   maxPixels?: number;
+  /** Refuse images of more bytes than this, before decoding. @default 20 MiB */
+  maxBytes?: number;
   /** Downscale so the longer side is at most this before inference. @default 1280 */
   maxSide?: number;
 }
@@ -36,13 +38,17 @@ export class InvalidImageError extends PermanentError {
 export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? 40_000_000;
   const maxSide = opts.maxSide ?? 1280;
+  const maxBytes = opts.maxBytes ?? 20 * 1024 * 1024;
   if (bytes.length === 0) throw new InvalidImageError('the image is empty');
+  if (bytes.length > maxBytes) throw new InvalidImageError(`the image is ${bytes.length} bytes, more than the ${maxBytes} allowed (FACE_MAX_IMAGE_BYTES)`);
 
   let meta: Metadata;
   try {
     // failOn 'warning': a truncated JPEG is an error, not a half-grey picture.
     meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).metadata();
   } catch (err) {
+    // sharp checks the pixel limit on the header: say so, with the size the header claims.
+    if (/pixel limit/i.test((err as Error).message)) throw new InvalidImageError(await pixelLimitMessage(bytes, maxPixels), err);
     throw new InvalidImageError('the bytes are not a readable image', err);
   }
   const format = meta.format as string | undefined;
@@ -50,9 +56,7 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     throw new InvalidImageError(`unsupported image format ${format ?? '(unknown)'}; expected JPEG, PNG, WebP or TIFF`);
   }
   if (!meta.width || !meta.height) throw new InvalidImageError('the image has no size');
-  if (meta.width * meta.height > maxPixels) {
-    throw new InvalidImageError(`the image has ${meta.width}×${meta.height} pixels, more than the ${maxPixels} allowed`);
-  }
+  if (meta.width * meta.height > maxPixels) throw new InvalidImageError(tooManyPixels(meta.width, meta.height, maxPixels));
   // Orientations 5-8 swap width and height.
   const swapped = (meta.orientation ?? 1) >= 5;
   const originalWidth = swapped ? meta.height : meta.width;
@@ -78,4 +82,14 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   } catch (err) {
     throw new InvalidImageError('the image could not be decoded (corrupt or truncated)', err);
   }
+}
+
+function tooManyPixels(width: number, height: number, maxPixels: number): string {
+  return `the image has ${width}×${height} pixels, more than the ${maxPixels} allowed (FACE_MAX_PIXELS)`;
+}
+
+/** The header's own size claim, read without the limit (metadata decodes no pixels). */
+async function pixelLimitMessage(bytes: Uint8Array, maxPixels: number): Promise<string> {
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
+  return meta?.width && meta.height ? tooManyPixels(meta.width, meta.height, maxPixels) : `the image has more than the ${maxPixels} pixels allowed (FACE_MAX_PIXELS)`;
 }

@@ -46,6 +46,20 @@ test('vigil snapshot inserts a stream_img row with its capture time and publishe
   assert.match(missing.stderr, /cannot read .*nope\.jpg: ENOENT/);
 });
 
+test('vigil enroll refuses an image the database could not take, or over FACE_MAX_IMAGE_BYTES, with a clear error and no row', async () => {
+  const big = join(dir, 'big.jpg');
+  // 9 MiB: hex-encoded it is 18 MiB, past MariaDB's default 16 MiB max_allowed_packet.
+  writeFileSync(big, Buffer.alloc(9 * 1024 * 1024, 0x41));
+  const r = await runCli(['enroll', 'NA\\big', big], t.env);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /big\.jpg is 9\.0 MiB; this database takes images up to \d+\.\d MiB \(max_allowed_packet is \d+\.\d MiB and images travel hex-encoded\): raise max_allowed_packet on the server, or send a smaller image/);
+  const limited = await runCli(['snapshot', 'NA\\big', big], { ...t.env, FACE_MAX_IMAGE_BYTES: '1MiB' });
+  assert.equal(limited.code, 1);
+  assert.match(limited.stderr, /big\.jpg is 9\.0 MiB, more than the 1\.0 MiB an image may be \(FACE_MAX_IMAGE_BYTES\)/);
+  const rows = await t.database().db.selectFrom('train_img').select('id').where('lan_id', '=', 'NA\\big').execute();
+  assert.deepEqual(rows, [], 'no row was inserted (and so nothing was published)');
+});
+
 test('vigil rescue republishes rows idle in N or P past the age, and alerts never published; nothing else', async () => {
   const db = t.database().db;
   const ins = async (table: 'train_img' | 'stream_img', status: 'N' | 'P' | 'Y', capture_time: Date) =>

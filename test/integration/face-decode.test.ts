@@ -43,7 +43,19 @@ test('large images are scaled down before inference; the original size is kept',
 test('a decompression bomb is refused before it is decoded', async () => {
   const big = await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#fff' } }).png({ compressionLevel: 9 }).toBuffer();
   assert.ok(big.length < 200_000, 'small on disk');
-  await assert.rejects(decodeImage(big, { maxPixels: 10_000_000 }), (err: unknown) => err instanceof InvalidImageError && err.code === 'INVALID_IMAGE');
+  await assert.rejects(
+    decodeImage(big, { maxPixels: 10_000_000 }),
+    (err: unknown) => err instanceof InvalidImageError && err.code === 'INVALID_IMAGE' && err.message === 'the image has 5000×5000 pixels, more than the 10000000 allowed (FACE_MAX_PIXELS)',
+  );
+});
+
+test('an image of more bytes than allowed is refused before any decoding', async () => {
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toBuffer();
+  await assert.rejects(
+    decodeImage(png, { maxBytes: 100 }),
+    (err: unknown) => err instanceof InvalidImageError && err.message === `the image is ${png.length} bytes, more than the 100 allowed (FACE_MAX_IMAGE_BYTES)`,
+  );
+  assert.equal((await decodeImage(png, { maxBytes: png.length })).width, 64);
 });
 
 test('empty, truncated, random, text and unsupported bytes are INVALID_IMAGE, never a crash', async () => {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { largestInsertableImage } from '../../../db/packet-limit.ts';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CODECS } from '../../../shared/contract/messages.ts';
@@ -44,10 +45,21 @@ export async function insertAndPublish(
   captureTime = new Date(),
 ): Promise<{ id: number; messageId: string }> {
   if (!/^.{1,64}$/u.test(lanId)) throw new Error('lan_id must be 1 to 64 characters');
-  const image = await readFile(imagePath).catch((err: NodeJS.ErrnoException) => {
+  const cannotRead = (err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${imagePath}: ${err.code ?? err.message}`);
-  });
+  };
+  // Checked before reading: the file may be anything, of any size.
+  const { size } = await stat(imagePath).catch(cannotRead);
+  const limit = ctx.config().face.maxImageBytes;
+  if (size > limit) throw new Error(`${imagePath} is ${mib(size)}, more than the ${mib(limit)} an image may be (FACE_MAX_IMAGE_BYTES)`);
+  const image = await readFile(imagePath).catch(cannotRead);
   const id = await ctx.withDatabase(async (db) => {
+    const fits = await largestInsertableImage(db);
+    if (image.length > fits.bytes) {
+      throw new Error(
+        `${imagePath} is ${mib(image.length)}; this database takes images up to ${mib(fits.bytes)} (max_allowed_packet is ${mib(fits.maxAllowedPacket)} and images travel hex-encoded): raise max_allowed_packet on the server, or send a smaller image`,
+      );
+    }
     const r = await db.insertInto(table).values({ lan_id: lanId, image, capture_time: captureTime }).executeTakeFirstOrThrow();
     return Number(r.insertId);
   });
@@ -55,3 +67,5 @@ export async function insertAndPublish(
   await ctx.withPublisher((p) => p.sendToQueue(queue, CODECS[queue].encode({ id }), { messageId, contentType: 'application/json' }));
   return { id, messageId };
 }
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
