@@ -18,6 +18,7 @@ export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
     analyzer = startFaceAnalyzer({
       backend: face.backend,
       workers: face.workers,
+      recycleIdleMs: face.recycleIdleMs,
       options: analyzeOptions(face),
       logger: app.logger,
     });

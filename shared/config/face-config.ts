@@ -12,6 +12,8 @@ export interface FaceConfig {
   matchThreshold: number;
   /** Inference threads per process. @default the number of cores */
   workers: number;
+  /** `FACE_WORKER_RECYCLE_IDLE`: a thread idle this long after an image grew its heap is replaced; 0 never. @default 30s */
+  recycleIdleMs: number;
   /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence: number;
   /** Decompression-bomb guard. @default 40_000_000 */
@@ -35,6 +37,7 @@ export function readFaceConfig(r: EnvReader): FaceConfig {
     backend: r.oneOf('FACE_BACKEND', 'auto', FACE_BACKENDS),
     matchThreshold: r.number('FACE_MATCH_THRESHOLD', 0.6, 0.05, 2),
     workers: r.int('FACE_WORKERS', availableParallelism(), 1, 64),
+    recycleIdleMs: r.duration('FACE_WORKER_RECYCLE_IDLE', 30_000, 0, 24 * 3600_000),
     minConfidence: r.number('FACE_MIN_CONFIDENCE', 0.5, 0.05, 0.99),
     maxPixels: r.int('FACE_MAX_PIXELS', 40_000_000, 10_000, 500_000_000),
     maxImageBytes: r.byteSize('FACE_MAX_IMAGE_BYTES', 20 * 1024 * 1024),

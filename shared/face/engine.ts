@@ -31,6 +31,12 @@ export interface FaceAnalysis {
   backend: FaceBackend;
   /** Live tensors after the analysis: flat over time, or memory leaks. */
   numTensors: number;
+  /**
+   * The wasm backend's heap, in bytes: WebAssembly memory grows to the largest tensors seen
+   * and never shrinks, so the pool replaces a thread whose heap a burst of large images grew.
+   * 0 on the other backends.
+   */
+  heapBytes: number;
   ms: number;
 }
 
@@ -67,6 +73,7 @@ interface Tf {
   ready(): Promise<void>;
   getBackend(): string;
   memory(): { numTensors: number };
+  backend(): unknown;
   version_core: string;
 }
 interface FaceApiResult {
@@ -160,6 +167,12 @@ export class FaceEngine {
     throw new Error(`no TensorFlow.js backend could be loaded (${attempts.join('; ')})`);
   }
 
+  /** The wasm backend's memory, or 0 (other backends manage theirs outside this thread's view). */
+  heapBytes(): number {
+    const backend = this.tf.backend() as { wasm?: { HEAPU8?: Uint8Array } } | undefined;
+    return backend?.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+  }
+
   /** One pass over a small image compiles the kernels before the first real job. */
   async warmUp(): Promise<void> {
     const { default: sharp } = await import('sharp');
@@ -227,6 +240,7 @@ export class FaceEngine {
       padded: pad > 0 && faces.length > 0,
       backend: this.info.backend,
       numTensors: this.tf.memory().numTensors,
+      heapBytes: this.heapBytes(),
       ms: Math.round(performance.now() - t0),
     };
   }

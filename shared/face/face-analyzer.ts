@@ -12,19 +12,34 @@ export interface FaceAnalyzer {
   close(): Promise<void>;
 }
 
+/** A thread whose heap grew past this share of its size after warm-up is replaced once idle. */
+const HEAP_GROWTH_TO_RECYCLE = 1.25;
+
 export async function startFaceAnalyzer(opts: {
   backend: FaceBackendChoice;
   workers: number;
   options: AnalyzeOptions;
   logger: Logger;
+  /**
+   * A thread idle this long after an image grew its heap (a burst of large photos: the
+   * wasm backend's memory never shrinks) is replaced by a fresh one. 0 never does.
+   * @default 30_000
+   */
+  recycleIdleMs?: number;
 }): Promise<FaceAnalyzer> {
   const workerData: FaceWorkerData = { backend: opts.backend, options: opts.options };
+  // Known once the first thread reports; until then nothing is recycled.
+  let baselineHeap = Number.POSITIVE_INFINITY;
+  const recycleIdleMs = opts.recycleIdleMs ?? 30_000;
   const pool = new WorkerPool<FaceTask, FaceAnalysis | EngineReport>({
     entry: new URL('./face-worker.ts', import.meta.url),
     size: opts.workers,
     name: 'face',
     workerData,
     logger: opts.logger,
+    ...(recycleIdleMs > 0 && {
+      recycleIdle: { idleMs: recycleIdleMs, when: (out) => 'faces' in out && out.heapBytes > baselineHeap * HEAP_GROWTH_TO_RECYCLE },
+    }),
   });
   try {
     await pool.ready();
@@ -33,6 +48,7 @@ export async function startFaceAnalyzer(opts: {
     throw err;
   }
   const info = (await pool.run({ op: 'info' })) as EngineReport;
+  if (info.heapBytes > 0) baselineHeap = info.heapBytes;
   opts.logger.info({ backend: info.backend, notUsed: info.attempts, workers: opts.workers, model: info.model, detector: info.detector }, 'face engine ready');
   if (info.detector !== 'fused') opts.logger.warn({ detector: info.detector }, 'face detector runs unfused (slower, same results)');
   return {

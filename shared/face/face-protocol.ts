@@ -12,4 +12,6 @@ export interface FaceWorkerData {
 export interface EngineReport extends EngineInfo {
   /** Why the backends tried before this one were not used. */
   attempts: string[];
+  /** The engine's heap when asked (after warm-up at start): see `FaceAnalysis.heapBytes`. */
+  heapBytes: number;
 }

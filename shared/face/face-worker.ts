@@ -10,5 +10,5 @@ serveWorker<FaceTask, FaceAnalysis | EngineReport>(async (data) => {
   sharp.concurrency(1);
   const { engine, attempts } = await FaceEngine.load(backend);
   await engine.warmUp();
-  return async (task) => (task.op === 'info' ? { ...engine.info, attempts } : engine.analyze(task.bytes, options));
+  return async (task) => (task.op === 'info' ? { ...engine.info, attempts, heapBytes: engine.heapBytes() } : engine.analyze(task.bytes, options));
 });

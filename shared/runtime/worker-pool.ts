@@ -12,7 +12,7 @@ export interface WireError {
 
 export type WorkerReply<O> = { id: number; ok: true; output: O } | { id: number; ok: false; error: WireError } | { ready: true } | { ready: false; error: WireError };
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions<O = unknown> {
   /** The worker module (it calls `serveWorker`). */
   entry: URL;
   /** Threads; one per core keeps every core busy. */
@@ -24,6 +24,14 @@ export interface WorkerPoolOptions {
   maxQueue?: number;
   logger: Logger;
   resourceLimits?: { maxOldGenerationSizeMb?: number };
+  /**
+   * Replace a thread that sat idle `idleMs` after a task whose output `when` flags (its
+   * memory grew past what it started with: WebAssembly memory never shrinks), so that a
+   * burst of large inputs does not keep its high-water mark for the life of the process.
+   * A busy thread is never replaced, so a steady stream of large inputs costs nothing.
+   * @default never
+   */
+  recycleIdle?: { idleMs: number; when(output: O): boolean };
 }
 
 interface Task<I, O> {
@@ -40,6 +48,9 @@ interface Slot<I, O> {
   task: Task<I, O> | undefined;
   /** The thread's last 'error' event: why a thread that exits before ready failed. */
   lastError?: Error;
+  /** Set while the thread is being replaced on purpose (recycled), not after a crash. */
+  retiring?: boolean;
+  recycleTimer?: NodeJS.Timeout;
 }
 
 /** Replacements of threads that died after start wait this long, doubling to the max. */
@@ -65,7 +76,7 @@ export class WorkerPool<I, O> {
   private respawnDelayMs = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly opts: WorkerPoolOptions) {
+  constructor(private readonly opts: WorkerPoolOptions<O>) {
     for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn());
   }
 
@@ -93,6 +104,7 @@ export class WorkerPool<I, O> {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const s of this.slots) clearTimeout(s.recycleTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const t of this.queue.splice(0)) t.reject(new TransientError('POOL_CLOSED', `${this.opts.name} pool closed`));
@@ -131,14 +143,35 @@ export class WorkerPool<I, O> {
     const task = slot.task;
     if (!task || task.id !== msg.id) return;
     slot.task = undefined;
-    if (msg.ok) task.resolve(msg.output);
-    else task.reject(toError(msg.error));
+    if (msg.ok) {
+      task.resolve(msg.output);
+      this.armRecycle(slot, msg.output);
+    } else task.reject(toError(msg.error));
     this.dispatch();
+  }
+
+  private armRecycle(slot: Slot<I, O>, output: O): void {
+    const recycle = this.opts.recycleIdle;
+    if (!recycle || !recycle.when(output)) return;
+    clearTimeout(slot.recycleTimer);
+    slot.recycleTimer = setTimeout(() => {
+      if (this.closed || slot.task || !slot.ready || !this.slots.includes(slot)) return;
+      slot.retiring = true;
+      slot.ready = false;
+      this.opts.logger.info({ pool: this.opts.name, idleMs: recycle.idleMs }, 'worker thread replaced to give back the memory a large input grew');
+      void slot.worker.terminate();
+    }, recycle.idleMs);
+    slot.recycleTimer.unref();
   }
 
   private onExit(slot: Slot<I, O>, code: number): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
+    clearTimeout(slot.recycleTimer);
+    if (slot.retiring) {
+      if (!this.closed) this.slots[i] = this.spawn();
+      return;
+    }
     const task = slot.task;
     slot.task = undefined;
     task?.reject(new TransientError('WORKER_EXITED', `${this.opts.name} worker exited with code ${code} during a task`));
@@ -169,6 +202,7 @@ export class WorkerPool<I, O> {
       if (this.queue.length === 0) return;
       if (!slot.ready || slot.task) continue;
       const task = this.queue.shift()!;
+      clearTimeout(slot.recycleTimer);
       slot.task = task;
       slot.worker.postMessage({ id: task.id, input: task.input }, task.transfer);
     }
