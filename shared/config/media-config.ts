@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { VideoJobDefaults, VideoJobRules } from '../contract/messages.ts';
 import { QUEUE_NAMES, isQueueName, type QueueName } from '../contract/queue-names.ts';
@@ -35,7 +35,11 @@ export interface TranscoderConfig {
   fadeSeconds: VideoJobDefaults['fadeSeconds'];
   /** `TRANSCODER_MAX_DEATHS`: processes that may die running one job before it fails for good. @default 3 */
   maxDeaths: number;
-  /** `TRANSCODER_MAX_MEMORY`: ffmpeg's address space at most; 0 disables. @default 4 GiB */
+  /**
+   * `TRANSCODER_MAX_MEMORY`: ffmpeg's address space at most; 0 disables. x264 starts about
+   * 1.5 threads per core, and each needs its frames: 48 threads of 1080p fit 4 GiB, not 1.5.
+   * @default 4 GiB, or 192 MiB per core when that is more
+   */
   maxMemoryBytes: number;
   /** `TRANSCODER_MAX_*`: what one job may ask of this host. */
   limits: MediaLimits;
@@ -90,7 +94,7 @@ export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
     deleteSource: r.bool('TRANSCODER_DELETE_SOURCE', true),
     fadeSeconds: r.number('TRANSCODER_FADE_SECONDS', 3, 0, 60),
     maxDeaths: r.int('TRANSCODER_MAX_DEATHS', 3, 1, 100),
-    maxMemoryBytes: r.byteSize('TRANSCODER_MAX_MEMORY', 4 * 1024 ** 3),
+    maxMemoryBytes: r.byteSize('TRANSCODER_MAX_MEMORY', Math.max(4 * 1024 ** 3, availableParallelism() * 192 * 1024 ** 2)),
     limits: {
       maxSeconds: r.duration('TRANSCODER_MAX_DURATION', L.maxSeconds * 1000, 1000, 7 * 24 * 3600_000) / 1000,
       maxWidth: r.int('TRANSCODER_MAX_WIDTH', L.maxWidth, 16, 65_536),
