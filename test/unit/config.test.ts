@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
 import { parseByteSize } from '../../shared/config/env-reader.ts';
@@ -112,7 +112,7 @@ test('transcoder: defaults follow the contract and the media layer; values are r
     deleteSource: true,
     fadeSeconds: 3,
     maxDeaths: 3,
-    maxMemoryBytes: 4 * 1024 ** 3,
+    maxMemoryBytes: Math.max(4 * 1024 ** 3, availableParallelism() * 192 * 1024 ** 2),
     limits: { maxSeconds: 43_200, maxWidth: 4096, maxHeight: 4096, maxPixels: 9_437_184, maxFps: 240, maxClips: 1000, maxFrames: 20_000 },
     nextQueues: ['uploader'],
     extraBuckets: [],
