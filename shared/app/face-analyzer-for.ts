@@ -23,7 +23,8 @@ export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
       logger: app.logger,
     });
     perApp.set(app, analyzer);
-    app.onClose(async () => (await analyzer!).close());
+    // A pool that failed to start closed itself; only a started one is closed here.
+    app.onClose(async () => (await analyzer!.catch(() => undefined))?.close());
   }
   return analyzer;
 }
