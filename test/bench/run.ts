@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each printing a table with its baseline measured in
 // the same run. `npm run bench -- runtime` runs the named ones only.
+import { benchFaceAccuracy } from './face-accuracy.bench.ts';
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
@@ -10,6 +11,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   facetraining: benchFacetraining,
   facestreaming: benchFacestreaming,
   transcoder: benchTranscoder,
+  'face-accuracy': benchFaceAccuracy,
 };
 
 const wanted = process.argv.slice(2);
