@@ -16,6 +16,11 @@ export interface OutboxReport {
   invalid: number;
 }
 
+/** A stored alert as the notifier would take it. @throws BadMessageError when it would not. */
+export function storedNotification(text: string): Notification {
+  return CODECS.notifier.parse(Buffer.from(text));
+}
+
 /**
  * The outbox's second half, for every reader of it (facestreaming after a verdict,
  * `vigil rescue` for alerts a crash left behind): each pending alert is checked with the
@@ -35,7 +40,7 @@ export async function publishAlertOutbox(
     for (const alert of page) {
       let notification: Notification;
       try {
-        notification = CODECS.notifier.parse(Buffer.from(alert.notification));
+        notification = storedNotification(alert.notification);
       } catch (err) {
         log.error({ alertId: alert.id, reason: errorMessage(err) }, 'stored alert is not a valid notification; marked invalid, not published');
         await outbox.markInvalid(alert.id);

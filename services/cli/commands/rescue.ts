@@ -6,7 +6,7 @@ import type { ImageType } from '../../../db/schema.ts';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
 import { CODECS, type VideoJob } from '../../../shared/contract/messages.ts';
 import { errorMessage } from '../../../shared/errors.ts';
-import { publishAlertOutbox } from '../../../shared/runtime/alert-outbox.ts';
+import { publishAlertOutbox, storedNotification } from '../../../shared/runtime/alert-outbox.ts';
 import type { Publisher } from '../../../shared/runtime/publisher.ts';
 import type { CliContext } from '../context.ts';
 
@@ -62,7 +62,7 @@ export function registerRescue(program: Command, ctx: CliContext): void {
           const outbox = alertOutboxRepository(db).createdBefore(cutoff);
           const alerts = publisher
             ? (await publishAlertOutbox(outbox, (n) => publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey }), ctx.logger(), PAGE)).published
-            : await eachPage((after) => outbox.pending(after, PAGE), async () => true);
+            : await eachPage((after) => outbox.pending(after, PAGE), async (a) => isValidNotification(a.notification));
           return { train, stream, videoJobs, alerts };
         };
         return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);
@@ -86,6 +86,16 @@ async function eachPage<T extends { id: number }>(page: (afterId: number) => Pro
     for (const row of rows) if (await act(row)) done.push(row.id);
     if (rows.length < PAGE) return done;
     after = rows.at(-1)!.id;
+  }
+}
+
+/** The dry run lists what the real run would publish: not the alerts it would mark invalid. */
+function isValidNotification(text: string): boolean {
+  try {
+    storedNotification(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
