@@ -1,6 +1,6 @@
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
 import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
-import { QUEUE_NAMES, isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
+import { isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { checkObjectKey, keyStem } from '../../shared/storage/object-key.ts';
 
