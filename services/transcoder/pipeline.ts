@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
 import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
-import type { VideoInfo } from '../../shared/media/ffprobe.ts';
+import { durationTolerance, type VideoInfo } from '../../shared/media/ffprobe.ts';
 import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
 import { decoderPixelBound, type MediaLimits } from '../../shared/media/media-limits.ts';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
@@ -214,8 +214,7 @@ function memoryLimit(m: MediaSettings): { memoryLimitBytes: number; memoryLimitN
 function checkFullyDecoded(result: FfmpegRunResult, declaredSeconds: number): void {
   const decoded = result.lastProgress?.outTimeSeconds;
   if (decoded === undefined) return;
-  const tolerance = Math.max(1, declaredSeconds * 0.02);
-  if (decoded < declaredSeconds - tolerance) {
+  if (decoded < declaredSeconds - durationTolerance(declaredSeconds)) {
     throw new PermanentError('SOURCE_CORRUPT', `ffmpeg could decode ${decoded.toFixed(1)} s of the ${declaredSeconds.toFixed(1)} s the source declares: it is truncated or corrupt`);
   }
 }

@@ -18,8 +18,13 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: ConfigProblem): string {
+  return `invalid configuration: ${describeProblem(p)}`;
+}
+
+/** `X must be …`, with the offending value unless it is a secret. */
+export function describeProblem(p: ConfigProblem): string {
   const got = p.got === undefined ? '' : ` (got ${JSON.stringify(p.got)})`;
-  return `invalid configuration: ${p.variable} must be ${p.expected}${got}`;
+  return `${p.variable} must be ${p.expected}${got}`;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, VigilError } from '../errors.ts';
+import { NETWORK_ERROR_CODES, PermanentError, TransientError, VigilError } from '../errors.ts';
 
 /**
  * SDK and network errors sorted into the project's two kinds. The SDK's own exception is
@@ -27,11 +27,6 @@ const TRANSIENT_NAMES = new Set([
   'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestTimeout',
   'RequestTimeTooSkewed', 'RequestTimeoutException', 'OperationAborted', 'TimeoutError',
   'ServiceUnavailable', 'InternalError', 'PriorRequestNotComplete',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
 ]);
 
 /** Where the failure happened, for the message; keys may be personal, so only the bucket. */
@@ -66,7 +61,7 @@ export function toStorageError(err: unknown, ctx: StorageErrorContext, signal?: 
   if (status !== undefined && status >= 400) {
     return new PermanentError('STORAGE_REJECTED', `${where}: the request was refused: ${name} (HTTP ${status})`, cause);
   }
-  if (status === undefined && code !== undefined && !NETWORK_CODES.has(code) && isLocalFileError(err)) {
+  if (status === undefined && code !== undefined && !NETWORK_ERROR_CODES.has(code) && isLocalFileError(err)) {
     // The work file, not the store: a full disk, a missing source file. Retried, bounded.
     return new TransientError('LOCAL_IO', `${where}: local file error ${code}`, cause);
   }

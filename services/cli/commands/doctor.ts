@@ -3,6 +3,7 @@ import { fail, formatChecks, ok, passed, runChecks, type CheckResult } from '../
 import { hostChecks } from '../../../shared/app/checks/service-checks.ts';
 import { analyzeOptions } from '../../../shared/app/face-analyzer-for.ts';
 import { ConfigError, type Config } from '../../../shared/config/config.ts';
+import { describeProblem } from '../../../shared/config/env-reader.ts';
 import { startFaceAnalyzer } from '../../../shared/face/face-analyzer.ts';
 import { resolveServices } from '../../registry.ts';
 import type { CliContext } from '../context.ts';
@@ -22,7 +23,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         results = [ok('configuration', `valid, for ${services.join(', ')}`)];
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        results = err.problems.map((p) => fail('configuration', `${p.variable} must be ${p.expected}${p.got === undefined ? '' : ` (got ${JSON.stringify(p.got)})`}`, `fix ${p.variable}`));
+        results = err.problems.map((p) => fail('configuration', describeProblem(p), `fix ${p.variable}`));
         return report(ctx, !!opts.json, results);
       }
       // One thread is enough to tell whether the engine loads; its log lines stay quiet.
