@@ -29,7 +29,8 @@ export interface BrokerConfig {
 export function readBrokerConfig(r: EnvReader): BrokerConfig {
   const broker: BrokerConfig = {
     url: r.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps'])!,
-    queuePrefix: queuePrefix(r),
+    // Queue names are at most 255 bytes; keep room for ".retry.10m" and the queue itself.
+    queuePrefix: r.matching('VIGIL_QUEUE_PREFIX', '', (v) => /^[A-Za-z0-9_.:-]{0,100}$/.test(v), 'at most 100 of the characters A-Z a-z 0-9 _ . : -'),
     queueType: r.oneOf('VIGIL_QUEUE_TYPE', 'quorum', QUEUE_TYPES),
     heartbeatSeconds: r.int('VIGIL_HEARTBEAT_SECONDS', 15, 1, 600),
     retryDelaysMs: r.durationList('VIGIL_RETRY_DELAYS', [5_000, 30_000, 120_000, 600_000], 100, 24 * 3600_000),
@@ -43,14 +44,4 @@ export function readBrokerConfig(r: EnvReader): BrokerConfig {
     r.problems.push({ variable: 'VIGIL_RECONNECT_MIN', expected: 'at most VIGIL_RECONNECT_MAX' });
   }
   return broker;
-}
-
-function queuePrefix(r: EnvReader): string {
-  const v = r.string('VIGIL_QUEUE_PREFIX', '');
-  // Queue names are at most 255 bytes; keep room for ".retry.10m" and the queue itself.
-  if (!/^[A-Za-z0-9_.:-]{0,100}$/.test(v)) {
-    r.problems.push({ variable: 'VIGIL_QUEUE_PREFIX', expected: 'at most 100 of the characters A-Z a-z 0-9 _ . : -', got: v });
-    return '';
-  }
-  return v;
 }

@@ -66,6 +66,14 @@ export class EnvReader {
     return this.raw(name) ?? fallback;
   }
 
+  /** A string that `valid` accepts; otherwise the problem is noted (with the value) and `fallback` used. */
+  matching(name: string, fallback: string, valid: (v: string) => boolean, expected: string): string {
+    const v = this.string(name, fallback);
+    if (valid(v)) return v;
+    this.problems.push({ variable: name, expected, got: v });
+    return fallback;
+  }
+
   optionalString(name: string, opts: { secret?: boolean } = {}): string | undefined {
     return this.raw(name, opts.secret);
   }

@@ -59,7 +59,7 @@ export function readMediaConfig(r: EnvReader): MediaConfig {
   return {
     ffmpegPath: r.string('FFMPEG_PATH', 'ffmpeg'),
     ffprobePath: r.string('FFPROBE_PATH', 'ffprobe'),
-    workDir: absolutePath(r, 'VIGIL_WORK_DIR', join(tmpdir(), 'vigil')),
+    workDir: r.matching('VIGIL_WORK_DIR', join(tmpdir(), 'vigil'), isAbsolute, 'an absolute path'),
   };
 }
 
@@ -128,13 +128,4 @@ function nameList(r: EnvReader, name: string, fallback: string[], valid: (v: str
     return fallback;
   }
   return [...new Set(names)];
-}
-
-function absolutePath(r: EnvReader, name: string, fallback: string): string {
-  const v = r.string(name, fallback);
-  if (!isAbsolute(v)) {
-    r.problems.push({ variable: name, expected: 'an absolute path', got: v });
-    return fallback;
-  }
-  return v;
 }

@@ -28,19 +28,11 @@ export function readObjectStoreConfig(r: EnvReader): ObjectStoreConfig {
 }
 
 export function readBucketsConfig(r: EnvReader): BucketsConfig {
+  const bucket = (name: string, fallback: string) => r.matching(name, fallback, isBucketName, 'an S3 bucket name (3-63 of a-z 0-9 . -)');
   return {
-    source: bucket(r, 'BUCKET_SOURCE', 'video-avi'),
-    video: bucket(r, 'BUCKET_VIDEO', 'video-mp4'),
-    frames: bucket(r, 'BUCKET_FRAMES', 'unlabeled-images'),
-    library: bucket(r, 'BUCKET_LIBRARY', 'video-library'),
+    source: bucket('BUCKET_SOURCE', 'video-avi'),
+    video: bucket('BUCKET_VIDEO', 'video-mp4'),
+    frames: bucket('BUCKET_FRAMES', 'unlabeled-images'),
+    library: bucket('BUCKET_LIBRARY', 'video-library'),
   };
-}
-
-function bucket(r: EnvReader, name: string, fallback: string): string {
-  const v = r.string(name, fallback);
-  if (!isBucketName(v)) {
-    r.problems.push({ variable: name, expected: 'an S3 bucket name (3-63 of a-z 0-9 . -)', got: v });
-    return fallback;
-  }
-  return v;
 }
