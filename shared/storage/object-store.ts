@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { rename, rm, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -191,12 +192,14 @@ export class S3ObjectStore implements ObjectStore {
     const partPath = `${filePath}.part`;
     checkObjectKey(key);
     checkBucketName(bucket);
+    let out: WriteStream | undefined;
     try {
       signal?.throwIfAborted();
       const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
       const body = res.Body as Readable | undefined;
       if (body === undefined) throw new TransientError('STORAGE_UNAVAILABLE', `download in bucket ${bucket}: the response had no body`);
-      await pipeline(body, createWriteStream(partPath), { signal });
+      out = createWriteStream(partPath);
+      await pipeline(body, out, { signal });
       const { size } = await stat(partPath);
       // A connection cut cleanly between two chunks can look like the end of the body.
       if (res.ContentLength !== undefined && size !== res.ContentLength) {
@@ -205,6 +208,12 @@ export class S3ObjectStore implements ObjectStore {
       await rename(partPath, filePath);
       return { size, etag: res.ETag };
     } catch (err) {
+      // An abort rejects the pipeline before the write stream has opened its file; the
+      // open still completes later, so wait for the stream to close before removing it.
+      if (out !== undefined && !out.closed) {
+        out.destroy();
+        await once(out, 'close').catch(() => undefined);
+      }
       await rm(partPath, { force: true }).catch(() => undefined);
       throw toStorageError(err, { op: 'download', bucket }, signal);
     }
