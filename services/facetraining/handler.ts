@@ -19,7 +19,19 @@ export interface Deps {
   worker: string;
 }
 
-/** Checks an enrolment photo and stores its descriptor; every attempt leaves a process_status row. */
+/** What the face engine said about the photo, why the bytes are not a usable image, or how the analysis failed. */
+type Analysed = { analysis: FaceAnalysis } | { invalid: string } | { failed: unknown };
+
+/**
+ * Checks an enrolment photo and stores its descriptor; every attempt leaves a process_status row.
+ *
+ * The analysis runs outside the employee's lock, so a burst of one employee's photos keeps
+ * every face thread busy; the lock covers only the attempt, the decision and the record,
+ * so the employee's attempts still never overlap and the newest enrolment is the last
+ * recorded. The attempt row is opened under the lock, after the status check (its span is
+ * the decision's); an analysis that failed (a face thread died) opens one there too and
+ * releases it saying why, as a failed decision does.
+ */
 export function facetrainingHandler(deps: Deps) {
   return async ({ id }: ImageIdMessage, ctx: JobContext): Promise<HandlerOutcome> => {
     const row = await deps.repo.findTrainImage(id);
@@ -29,13 +41,17 @@ export function facetrainingHandler(deps: Deps) {
     }
     if (row.status === 'Y' || row.status === 'F') return 'duplicate';
 
-    // One employee's enrolments are judged one at a time, across every replica.
+    const analysed = await analyse(deps, row.image);
+    ctx.signal.throwIfAborted();
+
+    // One employee's enrolments are decided and recorded one at a time, across every replica.
     return deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
       const status = await deps.repo.statusOf(id);
       if (status === 'Y' || status === 'F') return 'duplicate';
       const attemptId = await deps.repo.startAttempt({ id, attempt: ctx.attempt, worker: deps.worker });
       try {
-        const { result, numFaces, detail, descriptor } = await evaluate(deps, row.image);
+        if ('failed' in analysed) throw analysed.failed;
+        const { result, numFaces, detail, descriptor } = evaluate(deps, analysed);
         lockLost.throwIfAborted();
         ctx.signal.throwIfAborted();
         await deps.repo.recordResult({ id, lanId: row.lanId, attemptId, result, numFaces, detail, descriptor });
@@ -52,6 +68,14 @@ export function facetrainingHandler(deps: Deps) {
   };
 }
 
+async function analyse(deps: Deps, image: Buffer | null): Promise<Analysed> {
+  try {
+    return { analysis: await deps.faces.analyze(image ?? new Uint8Array(0)) };
+  } catch (err) {
+    return errorCode(err) === 'INVALID_IMAGE' ? { invalid: errorMessage(err) } : { failed: err };
+  }
+}
+
 interface Evaluation {
   result: TrainResult;
   numFaces: number | null;
@@ -59,14 +83,9 @@ interface Evaluation {
   descriptor?: { values: Float32Array; model: string; box: unknown; score: number; quality: unknown };
 }
 
-async function evaluate(deps: Deps, image: Buffer | null): Promise<Evaluation> {
-  let analysis: FaceAnalysis;
-  try {
-    analysis = await deps.faces.analyze(image ?? new Uint8Array(0));
-  } catch (err) {
-    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
-    return { result: 'INVALID_IMAGE', numFaces: null, detail: { reason: errorMessage(err) } };
-  }
+function evaluate(deps: Deps, analysed: Exclude<Analysed, { failed: unknown }>): Evaluation {
+  if ('invalid' in analysed) return { result: 'INVALID_IMAGE', numFaces: null, detail: { reason: analysed.invalid } };
+  const { analysis } = analysed;
   const decision = decideEnrolment(analysis, deps.bounds);
   const faces = analysis.faces.map((f) => ({ box: roundBox(f.box), score: round(f.score), quality: f.quality }));
   const detail = {
