@@ -6,9 +6,10 @@ import { publishAlertOutbox, type AlertOutboxPort } from '../../shared/runtime/a
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
 import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
-import { judgeSnapshot, type JudgeDeps } from './judge.ts';
+import { analysisMemo, type AnalysisScope } from './analysis-memo.ts';
+import { analyseSnapshot, decideSnapshot, needsAnalysis, type AnalyseDeps, type JudgeDeps, type SnapshotAnalysis } from './judge.ts';
 
-export interface Deps extends JudgeDeps {
+export interface Deps extends JudgeDeps, AnalyseDeps {
   repo: FacestreamingRepository;
   locks: LockManager;
   /** The face_alert outbox: one snapshot's pending alerts. */
@@ -25,47 +26,73 @@ export interface Deps extends JudgeDeps {
   worker: string;
 }
 
+type Scope = AnalysisScope<SnapshotAnalysis>;
+
 /**
- * Verifies a webcam snapshot against the employee's enrolment. One employee's snapshots
- * are judged under their lock and in capture order: snapshots captured earlier and not yet
- * judged are judged first (their own messages then find them done), because the
- * impersonation and absence rules read the snapshots before.
+ * Verifies a webcam snapshot against the employee's enrolment. The face analysis needs no
+ * lock and runs first, so a burst of one employee's snapshots keeps every face thread
+ * busy. The decision reads the snapshots before (impersonation, absence), so it is taken
+ * under the employee's lock and in capture order: snapshots captured earlier and not yet
+ * judged are judged first (their own messages then find them done), with the analysis
+ * their own job has under way in this process when there is one.
  */
 export function facestreamingHandler(deps: Deps) {
   const catchUpLimit = deps.settings.catchUpLimit ?? 20;
+  const analyses = analysisMemo<SnapshotAnalysis>();
   return async ({ id }: ImageIdMessage, ctx: JobContext): Promise<HandlerOutcome> => {
     const row = await deps.repo.findSnapshot(id);
     if (!row) {
       ctx.log.warn({ streamImgId: id }, 'no stream_img with this id; acked without work');
       return 'rejected';
     }
-    if (row.status === 'Y' || row.status === 'F') return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
+    if (isJudged(row)) return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
 
-    return deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
-      const current = await deps.repo.findSnapshot(id);
-      if (!current) return 'rejected';
-      if (current.status === 'Y' || current.status === 'F') return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
+    const scope = analyses.scope();
+    try {
+      // Outside the lock: is there anything to compare with, then the analysis.
+      if (needsAnalysis(await enrolmentReady(deps, row, ctx))) {
+        // A failure is recorded with the attempt, under the lock (the scope keeps it).
+        await scope.analyse(id, () => analyseSnapshot(deps, id)).catch(() => undefined);
+      }
+      ctx.signal.throwIfAborted();
 
-      const enrolment = await deps.repo.enrolmentFor(current.lanId);
-      if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
-        throw new TransientError('ENROLMENT_PENDING', `stream_img ${id}: the employee's newest enrolment is not processed yet; retried later`);
-      }
-      const earlier = await deps.repo.pendingBefore(current, catchUpLimit);
-      for (const s of earlier) await judgeAndRecord(deps, s, enrolment, undefined, ctx, lockLost);
-      if (earlier.length === catchUpLimit) {
-        throw new TransientError('EARLIER_SNAPSHOTS_PENDING', `stream_img ${id}: more than ${catchUpLimit} earlier snapshots wait to be judged first`);
-      }
-      const result = await judgeAndRecord(deps, current, enrolment, ctx.attempt, ctx, lockLost);
-      return result === 'INVALID_IMAGE' ? 'rejected' : 'done';
-    });
+      return await deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
+        const current = await deps.repo.findSnapshot(id);
+        if (!current) return 'rejected';
+        if (isJudged(current)) return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
+        const enrolment = await enrolmentReady(deps, current, ctx);
+        const earlier = await deps.repo.pendingBefore(current, catchUpLimit);
+        for (const s of earlier) await judgeAndRecord(deps, s, enrolment, undefined, scope, ctx, lockLost);
+        if (earlier.length === catchUpLimit) {
+          throw new TransientError('EARLIER_SNAPSHOTS_PENDING', `stream_img ${id}: more than ${catchUpLimit} earlier snapshots wait to be judged first`);
+        }
+        const result = await judgeAndRecord(deps, current, enrolment, ctx.attempt, scope, ctx, lockLost);
+        return result === 'INVALID_IMAGE' ? 'rejected' : 'done';
+      });
+    } finally {
+      scope.end();
+    }
   };
 }
 
-async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLookup, attempt: number | undefined, ctx: JobContext, lockLost: AbortSignal) {
+const isJudged = (s: SnapshotRow) => s.status === 'Y' || s.status === 'F';
+
+/** The enrolment to compare with; one still being processed is waited for, but for on the last attempt. */
+async function enrolmentReady(deps: Deps, s: SnapshotRow, ctx: JobContext): Promise<EnrolmentLookup> {
+  const enrolment = await deps.repo.enrolmentFor(s.lanId);
+  if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
+    throw new TransientError('ENROLMENT_PENDING', `stream_img ${s.id}: the employee's newest enrolment is not processed yet; retried later`);
+  }
+  return enrolment;
+}
+
+/** Under the lock: one snapshot's attempt, decision and record, then its alerts. */
+async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLookup, attempt: number | undefined, scope: Scope, ctx: JobContext, lockLost: AbortSignal) {
   const attemptId = await deps.repo.startAttempt({ id: s.id, attempt, worker: deps.worker });
   let judgement;
   try {
-    judgement = await judgeSnapshot(deps, s, enrolment);
+    const analysed = needsAnalysis(enrolment) ? await scope.analyse(s.id, () => analyseSnapshot(deps, s.id)) : undefined;
+    judgement = await decideSnapshot(deps, s, enrolment, analysed);
     lockLost.throwIfAborted();
     ctx.signal.throwIfAborted();
     await deps.repo.recordVerdict({ ...judgement, attemptId });

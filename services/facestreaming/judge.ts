@@ -13,10 +13,21 @@ import { buildAlert } from './alerts.ts';
 
 export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
 
-/** What judging one snapshot reads: its image, the employee's history, the rules' settings. */
-export interface JudgeDeps {
-  repo: Pick<FacestreamingRepository, 'imageOf' | 'matchedTracesBefore' | 'verdictsBefore'>;
+/**
+ * What the face engine made of one snapshot's bytes, kept without the bytes: their sha256
+ * is what the impersonation trace compares. Needs no lock and no history.
+ */
+export type SnapshotAnalysis = { sha256: string } & ({ analysis: FaceAnalysis } | { invalid: string });
+
+/** What analysing a snapshot reads. */
+export interface AnalyseDeps {
+  repo: Pick<FacestreamingRepository, 'imageOf'>;
   faces: Pick<FaceAnalyzer, 'analyze'>;
+}
+
+/** What deciding a snapshot reads: the employee's history and the rules' settings. */
+export interface JudgeDeps {
+  repo: Pick<FacestreamingRepository, 'matchedTracesBefore' | 'verdictsBefore'>;
   /** P(same person | distance): the calibrated `accuracy`. */
   confidence(distance: number): number;
   settings: {
@@ -27,8 +38,27 @@ export interface JudgeDeps {
   };
 }
 
-/** One snapshot against the employee's enrolment, their previous snapshots and the alert rules. */
-export async function judgeSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: EnrolmentLookup): Promise<Judgement> {
+/** Whether deciding against this enrolment needs the snapshot's faces (else it is answered without). */
+export const needsAnalysis = (enrolment: EnrolmentLookup): boolean => enrolment.kind === 'ready';
+
+/** The snapshot's image through the face engine; unusable bytes are an answer, other failures throw. */
+export async function analyseSnapshot(deps: AnalyseDeps, streamImgId: number): Promise<SnapshotAnalysis> {
+  const image = (await deps.repo.imageOf(streamImgId)) ?? Buffer.alloc(0);
+  const sha256 = createHash('sha256').update(image).digest('hex');
+  try {
+    return { sha256, analysis: await deps.faces.analyze(image) };
+  } catch (err) {
+    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
+    return { sha256, invalid: errorMessage(err) };
+  }
+}
+
+/**
+ * One snapshot against the employee's enrolment, their previous snapshots and the alert
+ * rules: run under the employee's lock, in capture order, since it reads the verdicts
+ * before. `analysed` is the snapshot's analysis, needed when `needsAnalysis(enrolment)`.
+ */
+export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: EnrolmentLookup, analysed: SnapshotAnalysis | undefined): Promise<Judgement> {
   const base = { id: s.id, lanId: s.lanId, captureTime: s.captureTime, numFaces: null, distance: null, accuracy: null, alerts: [] };
   if (enrolment.kind === 'none') {
     return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: enrolment.pending } };
@@ -36,22 +66,18 @@ export async function judgeSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: 
   if (enrolment.kind === 'failed') {
     return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: enrolment.trainImgId, detail: { enrolment: 'failed', enrolmentResult: enrolment.result } };
   }
-
-  const image = (await deps.repo.imageOf(s.id)) ?? Buffer.alloc(0);
-  let analysis: FaceAnalysis;
-  try {
-    analysis = await deps.faces.analyze(image);
-  } catch (err) {
-    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
-    return { ...base, result: 'INVALID_IMAGE', trainImgId: enrolment.trainImgId, detail: { reason: errorMessage(err) } };
+  if (!analysed) throw new Error(`stream_img ${s.id}: decided against an enrolment without its analysis`);
+  if ('invalid' in analysed) {
+    return { ...base, result: 'INVALID_IMAGE', trainImgId: enrolment.trainImgId, detail: { reason: analysed.invalid } };
   }
+  const { analysis } = analysed;
 
   const { settings } = deps;
   const decision = decideVerification(enrolment.descriptor, analysis.faces, settings.threshold);
   const best = decision.bestFace === null ? undefined : analysis.faces[decision.bestFace];
   const matched = decision.result === 'SUCCESS' || decision.result === 'SUCCESS_MULTIPLE_FACES';
   const trace = {
-    sha256: createHash('sha256').update(image).digest('hex'),
+    sha256: analysed.sha256,
     matched,
     descriptor: best?.descriptor,
     landmarks: best && normalizeLandmarks(best.landmarks, best.box),
