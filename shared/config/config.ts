@@ -37,14 +37,17 @@ export interface Config {
   lockTimeoutMs: number;
 }
 
-/** Defaults: CPU-heavy services default to the core count's worth of work, I/O ones to more. */
-const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
-  facetraining: 2,
-  facestreaming: 4,
-  transcoder: 1,
-  uploader: 2,
-  notifier: 8,
-};
+/**
+ * Defaults. The face services take twice as many messages as there are face threads
+ * (`FACE_WORKERS`): a job spends part of its time on the database and, for one employee's
+ * burst, waiting for the employee's lock while its analysis is already done, so the extra
+ * jobs keep every thread fed. The transcoder's ffmpeg uses every core on its own; the I/O
+ * services take more.
+ */
+const UNSET = 0;
+function defaultConcurrency(faceWorkers: number): Record<ServiceName, number> {
+  return { facetraining: 2 * faceWorkers, facestreaming: 2 * faceWorkers, transcoder: 1, uploader: 2, notifier: 8 };
+}
 
 /**
  * The only reader of the environment. Pure but for reading `X_FILE` secrets; throws a
@@ -60,7 +63,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: r.url('SMTP_URL', undefined, ['smtp', 'smtps']),
     metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
     concurrency: Object.fromEntries(
-      QUEUE_NAMES.map((name) => [name, r.int(`${name.toUpperCase()}_CONCURRENCY`, DEFAULT_CONCURRENCY[name], 1, 256)]),
+      QUEUE_NAMES.map((name) => [name, r.int(`${name.toUpperCase()}_CONCURRENCY`, UNSET, 1, 256)]),
     ) as Record<ServiceName, number>,
     media: readMediaConfig(r),
     transcoder: readTranscoderConfig(r),
@@ -71,6 +74,8 @@ export function loadConfig(env: Env = process.env): Config {
     lockTimeoutMs: r.duration('VIGIL_LOCK_TIMEOUT', 60_000, 0, 3_600_000),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
+  const defaults = defaultConcurrency(config.face.workers);
+  for (const name of QUEUE_NAMES) if (config.concurrency[name] === UNSET) config.concurrency[name] = defaults[name];
   return config;
 }
 

@@ -28,7 +28,11 @@ test('an empty environment gives the local-machine defaults of the contract', ()
   assert.equal(c.logLevel, 'info');
   assert.deepEqual(c.broker.retryDelaysMs, [5000, 30000, 120000, 600000]);
   assert.equal(c.broker.queueType, 'quorum');
-  assert.equal(c.concurrency.facestreaming, 4);
+  // The face services keep two messages per face thread in hand (one analysing, one on the database or the lock).
+  assert.equal(c.concurrency.facestreaming, 2 * c.face.workers);
+  assert.equal(c.concurrency.facetraining, 2 * c.face.workers);
+  const three = loadConfig({ FACE_WORKERS: '3' });
+  assert.deepEqual([three.concurrency.facetraining, three.concurrency.facestreaming, three.concurrency.transcoder], [6, 6, 1]);
 });
 
 test('values are read and converted', () => {
