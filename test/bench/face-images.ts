@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadConfig } from '../../shared/config/config.ts';
 import { decideEnrolment } from '../../shared/face/enrolment.ts';
@@ -53,4 +55,58 @@ export async function streamingSet(): Promise<{ enrolments: Buffer[]; snapshots:
     ]);
   }
   return { enrolments, snapshots };
+}
+
+/** The real photos in `../shared/faces/deepface` (benchmarks only: a plain clone has no such folder). */
+export const LARGE_PHOTOS_DIR = fileURLToPath(new URL('../../../shared/faces/deepface/', import.meta.url));
+
+/** The size range of the large-photo rows (issue 13: real JPEGs of 0.6–3.3 MP). */
+export const LARGE_MEGAPIXELS = { min: 0.6, max: 3.3 };
+
+/**
+ * The large real photos of the folder (JPEGs of LARGE_MEGAPIXELS: portraits and group
+ * shots), by file name, or undefined when the folder is absent.
+ */
+export async function largePhotos(): Promise<{ name: string; bytes: Buffer }[] | undefined> {
+  if (!existsSync(LARGE_PHOTOS_DIR)) return undefined;
+  const all = readdirSync(LARGE_PHOTOS_DIR)
+    .filter((f) => f.toLowerCase().endsWith('.jpg'))
+    .sort()
+    .map((name) => ({ name, bytes: readFileSync(`${LARGE_PHOTOS_DIR}${name}`) }));
+  const sized = await Promise.all(all.map(async (p) => ({ p, mp: await megapixelsOf(p.bytes) })));
+  return sized.filter(({ mp }) => mp >= LARGE_MEGAPIXELS.min && mp <= LARGE_MEGAPIXELS.max).map(({ p }) => p);
+}
+
+async function megapixelsOf(bytes: Buffer): Promise<number> {
+  const m = await sharp(bytes).metadata();
+  return (m.width! * m.height!) / 1e6;
+}
+
+/**
+ * Per large photo, the photo to enrol its employee with: another photo of the same person
+ * (identities.csv), else the photo itself (the group photos).
+ */
+export function largeEnrolments(photos: { name: string; bytes: Buffer }[]): Buffer[] {
+  const identity = new Map(
+    readFileSync(`${LARGE_PHOTOS_DIR}identities.csv`, 'utf8')
+      .trim()
+      .split(/\r?\n/)
+      .slice(1)
+      .map((line) => line.split(',') as [string, string]),
+  );
+  return photos.map((p) => {
+    const mate = photos.find((o) => o.name !== p.name && identity.has(p.name) && identity.get(o.name) === identity.get(p.name));
+    return (mate ?? p).bytes;
+  });
+}
+
+export async function megapixels(photos: { bytes: Buffer }[]): Promise<string> {
+  const mp = await Promise.all(photos.map((p) => megapixelsOf(p.bytes)));
+  return `${Math.min(...mp).toFixed(1)}–${Math.max(...mp).toFixed(1)}`;
+}
+
+export function describeResults(results: string[]): string {
+  const by = new Map<string, number>();
+  for (const r of results) by.set(r, (by.get(r) ?? 0) + 1);
+  return [...by].map(([k, v]) => `${k} ${v}`).join(', ');
 }

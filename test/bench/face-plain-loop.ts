@@ -3,10 +3,11 @@
 // thread. Run as its own process; prints {"rate","images","backend"}.
 //   enrol <n>   one photo per step
 //   verify <n>  the seed's way: encode the enrolment photo and the snapshot, compare
+//   large <n>   one photo per step, over the large real photos (../shared/faces/deepface)
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { enrolmentPhotos, streamingSet } from './face-images.ts';
+import { enrolmentPhotos, largePhotos, streamingSet } from './face-images.ts';
 
 const require = createRequire(import.meta.url);
 const mode = process.argv[2] ?? 'enrol';
@@ -43,6 +44,9 @@ if (mode === 'verify') {
     const probes = await encode(snapshots[face]![Math.floor(i / enrolments.length) % snapshots[face]!.length]!);
     return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
   };
+} else if (mode === 'large') {
+  const photos = (await largePhotos())!.map((p) => p.bytes);
+  step = (i) => encode(photos[i % photos.length]!);
 } else {
   const photos = await enrolmentPhotos();
   step = (i) => encode(photos[i % photos.length]!);

@@ -2,6 +2,10 @@
 // (RabbitMQ and MariaDB, a worker thread per core, the enrolment's stored descriptor) next
 // to a plain single-thread face-api loop that, like the seed, encodes both the enrolment
 // photo and the snapshot for every check, on the same images in the same run.
+// Issue 13: the same on the large real photos of ../shared/faces/deepface (0.6–3.3 MP),
+// once with every photo a different employee's snapshot and once as one employee's
+// backlog, next to a plain single-thread face-api loop that encodes each photo once (the
+// service's own work per snapshot, with the enrolment's descriptor stored).
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../shared/config/config.ts';
@@ -13,18 +17,23 @@ import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
-import { streamingSet } from './face-images.ts';
+import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet } from './face-images.ts';
 import { plainLoop } from './plain-loop.ts';
 import { printTable } from './table.ts';
 
 const PLAIN_CHECKS = Number(process.env.BENCH_STREAM_PLAIN ?? 60);
 const SNAPSHOTS = Number(process.env.BENCH_STREAM_IMAGES ?? 600);
+/** Large photos: the plain loop's count (each photo once by default) and each service row's. */
+const LARGE_PLAIN = Number(process.env.BENCH_LARGE_PLAIN ?? 64);
+const LARGE_IMAGES = Number(process.env.BENCH_LARGE_IMAGES ?? 128);
 
 export async function benchFacestreaming(): Promise<void> {
   const cores = availableParallelism();
   // The baseline runs before and after the service and counts as their mean, so a machine
   // that speeds up or slows down during the run does not tilt the ratio.
   const plainBefore = await plainLoop('verify', PLAIN_CHECKS);
+  const large = await largePhotos();
+  const largeBefore = large && (await plainLoop('large', LARGE_PLAIN));
 
   const t = await createTestEnv('benchfacestream', {
     FACE_WORKERS: String(cores),
@@ -74,10 +83,33 @@ export async function benchFacestreaming(): Promise<void> {
   const results = await db.selectFrom('stream_img').select('result').execute();
   const byResult = new Map<string, number>();
   for (const r of results) byResult.set(String(r.result), (byResult.get(String(r.result)) ?? 0) + 1);
+
+  // Large real photos. Enrolments first (not timed): per photo, its employee enrolled with another photo of the same person.
+  let largeRuns: { employees: LargeRun; burst: LargeRun } | undefined;
+  if (large) {
+    const enrolWith = largeEnrolments(large);
+    const enrol = async (rows: { lan_id: string; image: Buffer }[]) => {
+      const ids: number[] = [];
+      for (const row of rows) ids.push(Number((await db.insertInto('train_img').values(row).executeTakeFirstOrThrow()).insertId));
+      await publishRaw(`${t.prefix}facetraining`, ids.map(String));
+      const settled = async () => Number((await db.selectFrom('train_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
+      while ((await settled()) < ids.length) await sleep(200);
+      return db.selectFrom('train_img').select(['lan_id', 'result', 'image']).where('id', 'in', ids).execute();
+    };
+    const first = await enrol(enrolWith.map((image, i) => ({ lan_id: `NA\\large${i}`, image })));
+    // Every snapshot is to be analysed: an employee whose photo the gate refused is enrolled again with one it took.
+    const good = first.find((r) => r.result === 'SUCCESS')!.image!;
+    await enrol([...first.filter((r) => r.result !== 'SUCCESS').map((r) => ({ lan_id: r.lan_id, image: good })), { lan_id: 'NA\\backlog', image: good }]);
+    largeRuns = {
+      employees: await largeRun(db, t.prefix, large, (n) => `NA\\large${n % large.length}`),
+      burst: await largeRun(db, t.prefix, large, () => 'NA\\backlog'),
+    };
+  }
   await running.stop();
   await t.cleanup();
   const plainAfter = await plainLoop('verify', PLAIN_CHECKS);
   const plain = { backend: plainBefore.backend, rate: (plainBefore.rate + plainAfter.rate) / 2 };
+  const largeAfter = large && (await plainLoop('large', LARGE_PLAIN));
 
   printTable(
     `Snapshots verified per second (${enrolments.length} enrolled faces × 4 webcam variants, ${EMPLOYEES} employees, ${cores} cores, backend ${analyzer.info.backend})`,
@@ -90,4 +122,47 @@ export async function benchFacestreaming(): Promise<void> {
     ],
   );
   console.log(`results: ${[...byResult].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+  if (large && largeRuns && largeBefore && largeAfter) {
+    const base = (largeBefore.rate + largeAfter.rate) / 2;
+    const ratio = (r: number) => (r / base).toFixed(2);
+    printTable(
+      `Snapshots verified per second on large real photos (${large.length} JPEGs of ${await megapixels(large)} MP from ${LARGE_PHOTOS_DIR}, ${cores} cores)`,
+      ['pipeline', 'checks', 'checks/s', 'ratio'],
+      [
+        [`plain single-thread face-api loop, each photo encoded once (${largeBefore.backend}), before the service`, LARGE_PLAIN, largeBefore.rate.toFixed(2), ''],
+        ['  the same, after the service', LARGE_PLAIN, largeAfter.rate.toFixed(2), ''],
+        ['  baseline: their mean', LARGE_PLAIN * 2, base.toFixed(2), '1.00'],
+        [`facestreaming service, every photo a different employee's snapshot (${large.length} employees), ${cores} workers`, LARGE_IMAGES, largeRuns.employees.rate.toFixed(2), ratio(largeRuns.employees.rate)],
+        [`facestreaming service, one employee's backlog in capture order, ${cores} workers`, LARGE_IMAGES, largeRuns.burst.rate.toFixed(2), ratio(largeRuns.burst.rate)],
+      ],
+    );
+    console.log(`large-photo results: ${describeResults(largeRuns.employees.results)} (per employee); ${describeResults(largeRuns.burst.results)} (one employee)`);
+  } else {
+    console.log(`\nlarge-photo rows skipped: ${LARGE_PHOTOS_DIR} is absent`);
+  }
+}
+
+interface LargeRun {
+  rate: number;
+  results: string[];
+}
+
+/** LARGE_IMAGES snapshots cycling over the large photos, one second apart, published at once in capture order; the rate from publish to the last verdict. */
+async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>['database']>['db'], prefix: string, photos: { bytes: Buffer }[], lanOf: (n: number) => string): Promise<LargeRun> {
+  const ids: number[] = [];
+  const base = Date.now() - 3_600_000;
+  // One row per insert: a few of these photos take MiBs hex-encoded.
+  for (let n = 0; n < LARGE_IMAGES; n++) {
+    const r = await db.insertInto('stream_img').values({ lan_id: lanOf(n), image: photos[n % photos.length]!.bytes, capture_time: new Date(base + n * 1000) }).executeTakeFirstOrThrow();
+    ids.push(Number(r.insertId));
+  }
+  const t0 = performance.now();
+  await publishRaw(`${prefix}facestreaming`, ids.map(String));
+  const settled = async () =>
+    Number((await db.selectFrom('stream_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
+  while ((await settled()) < ids.length) await sleep(100);
+  const rate = ids.length / ((performance.now() - t0) / 1000);
+  const results = await db.selectFrom('stream_img').select('result').where('id', 'in', ids).execute();
+  return { rate, results: results.map((r) => String(r.result)) };
 }

@@ -1,6 +1,9 @@
 // Issue 4 benchmark: enrolments per second through the facetraining service (RabbitMQ and
 // MariaDB, a worker thread per core) next to a plain single-thread face-api loop over the
 // same photos, in the same run; then RSS and live tensors along 2,000 enrolments.
+// Issue 13: the same on the large real photos of ../shared/faces/deepface (0.6–3.3 MP),
+// once with every photo a different employee and once as one employee's burst (the
+// employee's lock covers only the decision, so the burst keeps every face thread busy).
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../shared/config/config.ts';
@@ -11,12 +14,15 @@ import { runServices } from '../../shared/app/run-services.ts';
 import { service as facetraining } from '../../services/facetraining/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
-import { enrolmentPhotos } from './face-images.ts';
+import { describeResults, enrolmentPhotos, largePhotos, LARGE_PHOTOS_DIR, megapixels } from './face-images.ts';
 import { printTable } from './table.ts';
 import { engineLoop, plainLoop } from './plain-loop.ts';
 
 const PLAIN_IMAGES = Number(process.env.BENCH_FACE_PLAIN ?? 150);
 const SERVICE_IMAGES = Number(process.env.BENCH_FACE_IMAGES ?? 2000);
+/** Large photos: the plain loop's count (each photo once by default) and each service row's. */
+const LARGE_PLAIN = Number(process.env.BENCH_LARGE_PLAIN ?? 64);
+const LARGE_IMAGES = Number(process.env.BENCH_LARGE_IMAGES ?? 128);
 
 export async function benchFacetraining(): Promise<void> {
   const cores = availableParallelism();
@@ -25,6 +31,8 @@ export async function benchFacetraining(): Promise<void> {
   const plainBefore = await plainLoop('enrol', PLAIN_IMAGES);
   // Where the lead comes from: the engine's own speed on one thread, then the pool.
   const engineOne = await engineLoop(PLAIN_IMAGES);
+  const large = await largePhotos();
+  const largeBefore = large && (await plainLoop('large', LARGE_PLAIN));
 
   const t = await createTestEnv('benchfacetrain', { FACE_WORKERS: String(cores), FACETRAINING_CONCURRENCY: String(cores * 2), LOG_LEVEL: 'warn' });
   const photos = await enrolmentPhotos();
@@ -61,10 +69,17 @@ export async function benchFacetraining(): Promise<void> {
   const analysisMs = attempts.reduce((a, r) => a + Number(JSON.parse(r.detail ?? '{}').ms ?? 0), 0);
   const busy = analysisMs / (cores * seconds * 1000);
   const ok = results.filter((r) => r.result === 'SUCCESS').length;
+
+  // Large real photos, after the 2,000 (whose memory table is of small crops only).
+  const largeRuns = large && {
+    employees: await largeRun(db, t.prefix, large, (i) => `NA\\large${i}`),
+    burst: await largeRun(db, t.prefix, large, () => 'NA\\onebadge'),
+  };
   await running.stop();
   await t.cleanup();
   const plainAfter = await plainLoop('enrol', PLAIN_IMAGES);
   const plain = { backend: plainBefore.backend, rate: (plainBefore.rate + plainAfter.rate) / 2 };
+  const largeAfter = large && (await plainLoop('large', LARGE_PLAIN));
 
   printTable(
     `Enrolments per second (${photos.length} distinct face crops, ${cores} cores, backend ${analyzer.info.backend})`,
@@ -79,5 +94,41 @@ export async function benchFacetraining(): Promise<void> {
     ],
   );
   console.log(`face workers busy analysing: ${(busy * 100).toFixed(1)}% of ${cores} × ${seconds.toFixed(0)} s (mean ${(analysisMs / attempts.length).toFixed(0)} ms per image in a worker)`);
+  if (large && largeRuns && largeBefore && largeAfter) {
+    const base = (largeBefore.rate + largeAfter.rate) / 2;
+    const ratio = (r: number) => (r / base).toFixed(2);
+    printTable(
+      `Enrolments per second on large real photos (${large.length} JPEGs of ${await megapixels(large)} MP from ${LARGE_PHOTOS_DIR}, ${cores} cores)`,
+      ['pipeline', 'images', 'enrolments/s', 'ratio'],
+      [
+        [`plain single-thread face-api loop (${largeBefore.backend}), before the service`, LARGE_PLAIN, largeBefore.rate.toFixed(2), ''],
+        ['  the same, after the service', LARGE_PLAIN, largeAfter.rate.toFixed(2), ''],
+        ['  baseline: their mean', LARGE_PLAIN * 2, base.toFixed(2), '1.00'],
+        [`facetraining service, every photo a different employee, ${cores} workers`, LARGE_IMAGES, largeRuns.employees.rate.toFixed(2), ratio(largeRuns.employees.rate)],
+        [`facetraining service, one employee's burst (a re-enrolment batch), ${cores} workers`, LARGE_IMAGES, largeRuns.burst.rate.toFixed(2), ratio(largeRuns.burst.rate)],
+      ],
+    );
+    console.log(`large-photo results: ${describeResults(largeRuns.employees.results)} (per employee); ${describeResults(largeRuns.burst.results)} (one employee)`);
+  } else {
+    console.log(`\nlarge-photo rows skipped: ${LARGE_PHOTOS_DIR} is absent`);
+  }
   printTable(`Memory along ${SERVICE_IMAGES} enrolments (${ok} SUCCESS)`, ['enrolments done', 'RSS MiB (main thread + workers)', 'live tensors in a worker'], samples);
+}
+
+/** LARGE_IMAGES enrolments cycling over the large photos, published at once; the rate from publish to the last result. */
+async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>['database']>['db'], prefix: string, photos: { bytes: Buffer }[], lanOf: (i: number) => string) {
+  const ids: number[] = [];
+  // One row per insert: a few of these photos take MiBs hex-encoded.
+  for (let i = 0; i < LARGE_IMAGES; i++) {
+    const r = await db.insertInto('train_img').values({ lan_id: lanOf(i), image: photos[i % photos.length]!.bytes }).executeTakeFirstOrThrow();
+    ids.push(Number(r.insertId));
+  }
+  const t0 = performance.now();
+  await publishRaw(`${prefix}facetraining`, ids.map(String));
+  const settled = async () =>
+    Number((await db.selectFrom('train_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
+  while ((await settled()) < ids.length) await sleep(100);
+  const rate = ids.length / ((performance.now() - t0) / 1000);
+  const results = await db.selectFrom('train_img').select('result').where('id', 'in', ids).execute();
+  return { rate, results: results.map((r) => String(r.result)) };
 }

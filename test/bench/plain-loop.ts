@@ -16,7 +16,7 @@ function runLoop(script: string, args: string[]): Promise<LoopRate> {
 }
 
 /** Runs `face-plain-loop.ts` in its own process (its own TensorFlow.js, one thread) and returns its rate. */
-export function plainLoop(mode: 'enrol' | 'verify', n: number): Promise<LoopRate> {
+export function plainLoop(mode: 'enrol' | 'verify' | 'large', n: number): Promise<LoopRate> {
   return runLoop('./face-plain-loop.ts', [mode, String(n)]);
 }
 
