@@ -77,7 +77,7 @@ export function facestreamingHandler(deps: Deps) {
 
 const isJudged = (s: SnapshotRow) => s.status === 'Y' || s.status === 'F';
 
-/** The enrolment to compare with; one still being processed is waited for, but for on the last attempt. */
+/** The enrolment to compare with; a newer one still being processed is waited for (a retry), except on the last attempt. */
 async function enrolmentReady(deps: Deps, s: SnapshotRow, ctx: JobContext): Promise<EnrolmentLookup> {
   const enrolment = await deps.repo.enrolmentFor(s.lanId);
   if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
