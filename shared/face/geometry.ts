@@ -30,19 +30,6 @@ export function descriptorDistance(a: ArrayLike<number>, b: ArrayLike<number>): 
   return Math.sqrt(sum);
 }
 
-/** Moves a box found on a padded canvas back to the original image and clips it there. */
-export function unpadBox(box: Box, pad: number, width: number, height: number): Box {
-  const x0 = Math.max(0, box.x - pad);
-  const y0 = Math.max(0, box.y - pad);
-  const x1 = Math.min(width, box.x - pad + box.width);
-  const y1 = Math.min(height, box.y - pad + box.height);
-  return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
-}
-
-export function unpadPoints(points: Point[], pad: number): Point[] {
-  return points.map((p) => ({ x: p.x - pad, y: p.y - pad }));
-}
-
 export function scaleBox(box: Box, s: number): Box {
   return { x: box.x * s, y: box.y * s, width: box.width * s, height: box.height * s };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { descriptorDistance, estimatePose, landmarkShift, normalizeLandmarks, unpadBox, type Point } from '../../shared/face/geometry.ts';
+import { descriptorDistance, estimatePose, landmarkShift, normalizeLandmarks, type Point } from '../../shared/face/geometry.ts';
 import { brightness, qualityReasons, resampleRegion, sharpness, toGray, type QualityBounds } from '../../shared/face/quality.ts';
 import { decideEnrolment } from '../../shared/face/enrolment.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
@@ -35,10 +35,6 @@ test('descriptor distance, and its storage round trip', () => {
   const bytes = encodeDescriptor(d);
   assert.equal(bytes.length, 512);
   assert.deepEqual(decodeDescriptor(bytes), d);
-});
-
-test('boxes found on a padded canvas map back into the image and are clipped', () => {
-  assert.deepEqual(unpadBox({ x: 90, y: 110, width: 100, height: 100 }, 100, 120, 150), { x: 0, y: 10, width: 90, height: 100 });
 });
 
 test('normalised landmarks do not change when the same face moves or scales in the frame', () => {
