@@ -2,98 +2,34 @@
 // 13 identities), as they are and as derived material (tight head shots, faces small in
 // video stills, re-encodes, webcam frames): how often the enrolment gate accepts, how
 // often nothing is detected, and TAR/FAR of the verification decision. Measures only.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../shared/config/config.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
-import { decideEnrolment } from '../../shared/face/enrolment.ts';
-import { FaceEngine, type FaceAnalysis } from '../../shared/face/engine.ts';
+import type { AnalyzeOptions } from '../../shared/face/engine.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
-import type { QualityReason } from '../../shared/face/quality.ts';
-import { MATERIAL_KINDS, deriveMaterial } from './face-material.ts';
+import { FACES_DIR, MATERIAL_KINDS, measureRealPhotos, realPhotos, type Scores } from './face-accuracy-measure.ts';
 import { median, printTable } from './table.ts';
 
-const FACES_DIR = process.env.BENCH_FACES_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/faces/deepface');
-const KINDS = ['original', ...MATERIAL_KINDS] as const;
-type Kind = (typeof KINDS)[number];
+// BENCH_FACE_KINDS: a comma-separated subset of the derived kinds (the originals always run).
+const DERIVED = MATERIAL_KINDS.filter((k) => !process.env.BENCH_FACE_KINDS || process.env.BENCH_FACE_KINDS.split(',').includes(k));
 const THRESHOLDS = [0.5, 0.55, 0.6, 0.65];
 const FARS = [0.001, 0.01, 0.1];
 
-interface Probe {
-  /** Undefined when the material could not be derived (no face on the original). */
-  analysis?: FaceAnalysis;
-  result: string;
-  reasons: QualityReason[];
-}
-
 export async function benchFaceAccuracy(): Promise<void> {
-  const list = join(FACES_DIR, 'identities.csv');
-  if (!existsSync(list)) {
+  const photos = realPhotos();
+  if (!photos) {
     console.log(`face-accuracy: ${FACES_DIR} is absent (see ../shared/faces/README.md); skipped`);
     return;
   }
   const t0 = performance.now();
   const config = loadConfig({}).face;
   const bounds = config.quality;
-  const options = analyzeOptions(config);
+  // BENCH_FACE_OPTIONS: engine options to compare (JSON), over the configured ones.
+  const options = { ...analyzeOptions(config), ...(JSON.parse(process.env.BENCH_FACE_OPTIONS ?? '{}') as AnalyzeOptions) };
   const threshold = config.matchThreshold;
-  const photos = readFileSync(list, 'utf8')
-    .split(/\r?\n/)
-    .slice(1)
-    .filter((l) => l.trim())
-    .map((l) => {
-      const [image, identity] = l.split(',').map((s) => s.trim());
-      return { image: image!, identity: identity! };
-    });
-
-  const { engine } = await FaceEngine.load('wasm');
-  await engine.warmUp();
-
-  // probes[kind][i]: photo i in that kind of material.
-  const probes = Object.fromEntries(KINDS.map((k) => [k, [] as Probe[]])) as Record<Kind, Probe[]>;
-  const analyse = async (bytes: Buffer | undefined): Promise<Probe> => {
-    if (!bytes) return { result: 'NOT_DERIVED', reasons: [] };
-    const analysis = await engine.analyze(bytes, options);
-    const d = decideEnrolment(analysis, bounds);
-    return { analysis, result: d.result, reasons: d.reasons };
-  };
-  let analyses = 0;
-  for (const [i, p] of photos.entries()) {
-    const photo = readFileSync(join(FACES_DIR, p.image));
-    const original = await analyse(photo);
-    probes.original.push(original);
-    // The face the material is built around: the engine's most confident one on the original.
-    const best = original.analysis!.faces.reduce<FaceAnalysis['faces'][number] | undefined>((a, f) => (!a || f.score > a.score ? f : a), undefined);
-    for (const kind of MATERIAL_KINDS) {
-      const probe = await analyse(await deriveMaterial(kind, photo, best?.box, i));
-      probes[kind].push(probe);
-    }
-    analyses += 1 + MATERIAL_KINDS.filter((k) => probes[k][i]!.analysis).length;
-  }
-  const analysisSeconds = (performance.now() - t0) / 1000;
-
-  // Enrolments: each photo's original, where the gate accepts it (as the service stores them).
-  const enrolled = probes.original.map((p) => (p.result === 'SUCCESS' ? decideEnrolment(p.analysis!, bounds).face!.descriptor : undefined));
+  const m = await measureRealPhotos({ photos, kinds: DERIVED, options, bounds, threshold });
+  const { probes, enrolled, scores, kinds: KINDS } = m;
+  const { analyses, seconds: analysisSeconds } = m;
   const nEnrolled = enrolled.filter(Boolean).length;
-
-  interface Scores {
-    genuine: (number | null)[];
-    impostor: (number | null)[];
-  }
-  const scores = {} as Record<Kind, Scores>;
-  for (const kind of KINDS) {
-    const s: Scores = { genuine: [], impostor: [] };
-    for (const [a, enrolment] of enrolled.entries()) {
-      if (!enrolment) continue;
-      for (const [b, probe] of probes[kind].entries()) {
-        if (a === b || !probe.analysis) continue;
-        const d = decideVerification(enrolment, probe.analysis.faces, threshold).distance;
-        (photos[a]!.identity === photos[b]!.identity ? s.genuine : s.impostor).push(d);
-      }
-    }
-    scores[kind] = s;
-  }
   // A probe without a face is a rejection: it counts in the denominator, never as accepted.
   const rate = (ds: (number | null)[], t: number) => ds.filter((d) => d !== null && d <= t).length / ds.length;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -107,7 +43,7 @@ export async function benchFaceAccuracy(): Promise<void> {
   const g = scores.original.genuine.length;
   const im = scores.original.impostor.length;
   printTable(
-    `Face accuracy by material (${n} single-person photos, ${identities} identities, backend ${engine.info.backend}; ` +
+    `Face accuracy by material (${n} single-person photos, ${identities} identities, backend ${m.engine.backend}; ` +
       `enrolled on the ${nEnrolled} originals the gate accepts; all pairs, no cap: up to ${g} genuine / ${im} impostor per kind; threshold ${threshold}; a probe without a face counts as rejected)`,
     ['material', 'images', 'enrolment accepted', 'no face found', 'genuine pairs', 'TAR', 'impostor pairs', 'FAR', 'genuine distances', 'impostor distances'],
     KINDS.map((kind) => {
@@ -144,17 +80,23 @@ export async function benchFaceAccuracy(): Promise<void> {
     const t = allowed < imp.length ? imp[allowed]! - 1e-9 : Infinity;
     return `${pct(rate(s.genuine, t))} (t=${Number.isFinite(t) ? t.toFixed(3) : '∞'})`;
   };
+  // Every kind pooled: the verification target is stated over the real pairs and all their variants.
+  const pooled: Scores = { genuine: KINDS.flatMap((k) => scores[k].genuine), impostor: KINDS.flatMap((k) => scores[k].impostor) };
   printTable(
     'TAR at a fixed FAR (threshold that reaches it)',
-    ['material', ...FARS.map((f) => `TAR @ FAR ${f}`)],
-    KINDS.map((kind) => [kind, ...FARS.map((f) => tarAt(scores[kind], f))]),
+    ['material', ...FARS.map((f) => `TAR @ FAR ${f}`), `TAR / FAR at ${threshold}`],
+    [...KINDS.map((kind) => [kind, scores[kind]] as const), ['all kinds pooled', pooled] as const].map(([kind, s]) => [
+      kind,
+      ...FARS.map((f) => tarAt(s, f)),
+      `${pct(rate(s.genuine, threshold))} / ${pct(rate(s.impostor, threshold))}`,
+    ]),
   );
 
   // Why the gate refused: counts of each result and each quality reason, with the measures.
   const checks = ['face_size', 'score', 'brightness', 'sharpness', 'yaw', 'pitch', 'roll'] as const;
   printTable(
     `Enrolment gate outcomes by material (bounds: face ≥ ${bounds.minFaceSize} px, score ≥ ${bounds.minScore}, brightness ${bounds.minBrightness}–${bounds.maxBrightness}, sharpness ≥ ${bounds.minSharpness}, |yaw| ≤ ${bounds.maxYaw}, |pitch| ≤ ${bounds.maxPitch}, |roll| ≤ ${bounds.maxRoll}; medians over the best face)`,
-    ['material', 'SUCCESS', 'NO_FACES_FOUND', 'MULTIPLE_FACES', 'LOW_QUALITY', ...checks, 'padded retry used', 'median face px', 'median score', 'median sharpness'],
+    ['material', 'SUCCESS', 'NO_FACES_FOUND', 'MULTIPLE_FACES', 'LOW_QUALITY', ...checks, 'padded', 'second looks / image', 'mean ms', 'median face px', 'median score', 'median sharpness'],
     KINDS.map((kind) => {
       const ps = probes[kind].filter((p) => p.analysis);
       const count = (r: string) => ps.filter((p) => p.result === r).length;
@@ -168,9 +110,35 @@ export async function benchFaceAccuracy(): Promise<void> {
         count('LOW_QUALITY'),
         ...checks.map((c) => ps.filter((p) => p.reasons.some((r) => r.check === c)).length),
         ps.filter((p) => p.analysis!.padded).length,
+        (ps.reduce((a, p) => a + p.analysis!.looks, 0) / ps.length).toFixed(2),
+        (ps.reduce((a, p) => a + p.analysis!.ms, 0) / ps.length).toFixed(0),
         med(bestFaces.map((f) => f.quality.sizePx), 0),
         med(bestFaces.map((f) => f.score), 3),
         med(bestFaces.map((f) => f.quality.sharpness), 0),
+      ];
+    }),
+  );
+  // What the gate's bounds rest on: each measure's spread over the best face of every probe.
+  const spread = (xs: number[], digits: number) => {
+    if (!xs.length) return '–';
+    const v = [...xs].sort((a, b) => a - b);
+    const p = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))]!.toFixed(digits);
+    return `${v[0]!.toFixed(digits)} / ${p(0.05)} / ${p(0.95)} / ${v[v.length - 1]!.toFixed(digits)}`;
+  };
+  printTable(
+    'Quality measures of the best face per probe (min / 5th percentile / 95th percentile / max)',
+    ['material', 'face px', 'score', 'brightness', 'sharpness', '|yaw|', '|pitch|', '|roll|'],
+    KINDS.map((kind) => {
+      const qs = probes[kind].flatMap((p) => (p.analysis?.faces.length ? [p.analysis.faces.reduce((a, f) => (f.score > a.score ? f : a)).quality] : []));
+      return [
+        kind,
+        spread(qs.map((q) => q.sizePx), 0),
+        spread(qs.map((q) => q.score), 2),
+        spread(qs.map((q) => q.brightness), 0),
+        spread(qs.map((q) => q.sharpness), 0),
+        spread(qs.map((q) => Math.abs(q.pose.yaw)), 0),
+        spread(qs.map((q) => Math.abs(q.pose.pitch)), 0),
+        spread(qs.map((q) => Math.abs(q.pose.roll)), 0),
       ];
     }),
   );
@@ -192,5 +160,5 @@ export async function benchFaceAccuracy(): Promise<void> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`face-accuracy: ${analyses} analyses in ${analysisSeconds.toFixed(0)} s (one wasm thread, ${engine.info.detector} detector), whole run ${seconds.toFixed(0)} s`);
+  console.log(`face-accuracy: ${analyses} analyses in ${analysisSeconds.toFixed(0)} s (one wasm thread, ${m.engine.detector} detector), whole run ${seconds.toFixed(0)} s`);
 }

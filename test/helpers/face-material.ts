@@ -1,15 +1,15 @@
-// Derived test material for the face-accuracy benchmark: from one real photo and the face
+// Derived face material for the face-accuracy benchmark and the face tests: from one real photo and the face
 // box the engine found on it, the kinds of picture the services actually receive (tight
 // badge head shots, a face small in a video still, a harsher re-encode, a webcam frame).
 // Deterministic: every random choice comes from a PRNG seeded with the image's index.
 import sharp from 'sharp';
 import type { Box } from '../../shared/face/geometry.ts';
 
-export const MATERIAL_KINDS = ['tight', 'still-480', 'still-720', 'reencode', 'webcam'] as const;
+export const MATERIAL_KINDS = ['tight', 'badge', 'still-480', 'still-720', 'small-480', 'tall', 'reencode', 'webcam'] as const;
 export type MaterialKind = (typeof MATERIAL_KINDS)[number];
 
 /** Kinds that need the face box (the others only re-process the whole photo). */
-export const NEEDS_BOX: ReadonlySet<MaterialKind> = new Set(['tight', 'still-480', 'still-720']);
+export const NEEDS_BOX: ReadonlySet<MaterialKind> = new Set(['tight', 'badge', 'still-480', 'still-720', 'small-480', 'tall']);
 
 /** mulberry32: a small, fast, seedable PRNG in [0, 1). */
 export function prng(seed: number): () => number {
@@ -38,42 +38,64 @@ async function upright(photo: Buffer): Promise<Upright> {
 const rawOf = (u: Upright) => ({ raw: { width: u.width, height: u.height, channels: 3 as const } });
 
 /**
- * A 150×150 grayscale PNG head shot: a square of 1.1× the box's larger side around the face
- * centre, kept inside the photo (shifted, or shrunk to the photo's shorter side), so hair
- * and chin are often cut by the border, as on ID-badge crops.
+ * A 150×150 grayscale PNG head shot: a square of `factor` × the box's larger side around
+ * the face centre (shifted by `shift` of the side), kept inside the photo (moved, or shrunk
+ * to the photo's shorter side), so hair and chin are often cut by the border, as on
+ * ID-badge crops. SSD's box runs from the brows to the chin: 0.9 cuts the chin and brow,
+ * 1.1 shows the face whole, 1.3 some hair.
  */
-export async function tightCrop(photo: Buffer, box: Box): Promise<Buffer> {
+export async function tightCrop(photo: Buffer, box: Box, factor = 1.1, shift: { dx: number; dy: number } = { dx: 0, dy: 0 }): Promise<Buffer> {
   const u = await upright(photo);
-  const side = Math.min(Math.round(1.1 * Math.max(box.width, box.height)), u.width, u.height);
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
+  const side = Math.min(Math.round(factor * Math.max(box.width, box.height)), u.width, u.height);
+  const cx = box.x + box.width / 2 + shift.dx * side;
+  const cy = box.y + box.height / 2 + shift.dy * side;
   const left = clamp(Math.round(cx - side / 2), 0, u.width - side);
   const top = clamp(Math.round(cy - side / 2), 0, u.height - side);
   return sharp(u.data, rawOf(u))
     .extract({ left, top, width: side, height: side })
     .resize(150, 150)
-    .grayscale()
+    .toColourspace('b-w')
     .png()
     .toBuffer();
 }
+
+/** Tight head shots of every framing a badge system makes: 0.9–1.3× the face, a little off centre. */
+export async function badgeCrop(photo: Buffer, box: Box, index: number): Promise<Buffer> {
+  const rand = prng(index * 11 + 3);
+  const factor = [0.9, 1.0, 1.1, 1.2, 1.3][index % 5]!;
+  return tightCrop(photo, box, factor, { dx: (rand() - 0.5) * 0.1, dy: (rand() - 0.5) * 0.1 });
+}
+
+/** Where a face lands in a frame: its height as a share of the frame's, and its centre. */
+export interface Placement {
+  fraction: [number, number];
+  /** Horizontal distance of the face centre from the middle, as a share of the width. */
+  offCentre: [number, number];
+  fy: [number, number];
+}
+const STILL: Placement = { fraction: [0.15, 0.25], offCentre: [0.15, 0.3], fy: [0.4, 0.55] };
+/** Smaller than the stills the product is specified for: where the face-size bound bites. */
+const SMALL: Placement = { ...STILL, fraction: [0.1, 0.15] };
+/** A tall full-length portrait (970×2204 with a 264-pixel face, as a phone takes them). */
+export const TALL: Placement = { fraction: [0.1, 0.14], offCentre: [0, 0.1], fy: [0.18, 0.3] };
 
 /**
  * A video still: the photo scaled so the face's height is 15–25% of a `width`×`height`
  * frame, composited off-centre onto a neutral grey or an out-of-focus background, JPEG q85.
  * The photo's own rectangle shows (a picture in the frame); parts outside the frame are cut.
  */
-export async function videoStill(photo: Buffer, box: Box, index: number, width: number, height: number): Promise<Buffer> {
+export async function videoStill(photo: Buffer, box: Box, index: number, width: number, height: number, placement: Placement = STILL): Promise<Buffer> {
   const rand = prng(index * 7 + width);
   const u = await upright(photo);
-  const fraction = 0.15 + 0.1 * rand();
+  const fraction = placement.fraction[0] + (placement.fraction[1] - placement.fraction[0]) * rand();
   const scale = (fraction * height) / box.height;
   const pw = Math.max(1, Math.round(u.width * scale));
   const ph = Math.max(1, Math.round(u.height * scale));
   const scaled = await sharp(u.data, rawOf(u)).resize(pw, ph).raw().toBuffer();
   // Face centre left or right of the middle, a little above or below it.
   const side = index % 2 === 0 ? -1 : 1;
-  const fx = width * (0.5 + side * (0.15 + 0.15 * rand()));
-  const fy = height * (0.4 + 0.15 * rand());
+  const fx = width * (0.5 + side * (placement.offCentre[0] + (placement.offCentre[1] - placement.offCentre[0]) * rand()));
+  const fy = height * (placement.fy[0] + (placement.fy[1] - placement.fy[0]) * rand());
   const left = Math.round(fx - (box.x + box.width / 2) * scale);
   const top = Math.round(fy - (box.y + box.height / 2) * scale);
   // The part of the scaled photo that lands inside the frame.
@@ -131,6 +153,12 @@ export async function deriveMaterial(kind: MaterialKind, photo: Buffer, box: Box
   switch (kind) {
     case 'tight':
       return tightCrop(photo, box!);
+    case 'badge':
+      return badgeCrop(photo, box!, index);
+    case 'small-480':
+      return videoStill(photo, box!, index, 853, 480, SMALL);
+    case 'tall':
+      return videoStill(photo, box!, index, 970, 2204, TALL);
     case 'still-480':
       return videoStill(photo, box!, index, 853, 480);
     case 'still-720':
