@@ -92,6 +92,7 @@ function evaluate(deps: Deps, analysed: Exclude<Analysed, { failed: unknown }>):
     faces,
     reasons: decision.reasons,
     padded: analysis.padded,
+    looks: analysis.looks,
     backend: analysis.backend,
     image: { width: analysis.width, height: analysis.height },
     ms: analysis.ms,
