@@ -8,21 +8,19 @@
  * A script, not a test (test/run.js runs only `*.test.ts`). It writes shared/face/calibration.json,
  * which shared/face/calibration.ts reads; the fit itself is shared/face/logistic-fit.ts.
  *
- * Two kinds of material, because neither is enough alone:
- * - the project's own: the face-api demo photos through this engine (`calibration-distances.json`).
- *   Its different-person pairs are real; its same-person pairs are one photo under crops and
- *   image edits, which understates how far apart two real photos of one person land
- *   (other day, light, camera, expression, age).
- * - published statistics for this descriptor (dlib_face_recognition_resnet_model_v1, of which
- *   face-api's faceRecognitionNet is a port): same- and different-person distances over all
- *   image pairs of LFW, turned into two normal distributions below.
+ * The material is real pairs: the labelled photos of ../shared/faces/deepface (61 photos of
+ * 13 people nobody on this project made), each enrolled as the service would store it and
+ * compared with every other photo, as it is and as each derived kind the services receive
+ * (badge head shots, faces small in video stills, a tall portrait, re-encodes, webcam
+ * frames). Two photos of one person are a same-person pair; different people, a
+ * different-person pair. Published LFW statistics for this descriptor (dlib's ResNet, of
+ * which face-api's faceRecognitionNet is a port) are kept as a cross-check and a
+ * sensitivity row, not in the fit.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
-import type { Box } from '../../shared/face/geometry.ts';
-import { descriptorDistance } from '../../shared/face/geometry.ts';
 import { fitLogistic, rates, type LabelledDistance, type LogisticCurve } from '../../shared/face/logistic-fit.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -30,18 +28,7 @@ const CACHE_FILE = join(HERE, 'calibration-distances.json');
 /** Product code reads the fit from there (shared/face/calibration.ts). */
 const OUT_FILE = join(HERE, '..', '..', 'shared', 'face', 'calibration.json');
 const THRESHOLD = 0.6;
-
-/**
- * Share of each class's weight given to the project's own pairs; the published model gets
- * the rest. Same-person: small, since crops of one photo are the easy case the published
- * LFW pairs (different photos of one person) already cover. Different-person: half, since
- * the demo photos are real strangers who resemble each other (similar age, sex, styling,
- * tilted heads) and sit much closer than LFW's mostly random pairs; a colleague at the
- * desk is closer to that than to a random stranger. The sensitivity block of the output
- * shows what other shares would give.
- */
-const GENUINE_PROJECT_SHARE = 0.25;
-const IMPOSTOR_PROJECT_SHARE = 0.5;
+const REPORT_THRESHOLDS = [0.5, 0.55, 0.6, 0.65];
 /** Quantile points drawn from each published normal. */
 const MODEL_POINTS = 1000;
 
@@ -96,42 +83,50 @@ interface DistanceCache {
   engine: string;
   measuredAt: string;
   labelling: string;
-  faces: { id: string; photo: number; box: Box; score: number }[];
-  genuine: { face: string; variant: string; distance: number }[];
-  impostor: { a: string; b: string; samePhoto: boolean; distance: number }[];
-  failures: { face: string; variant: string; reason: string }[];
+  photos: number;
+  identities: number;
+  /** Per kind of material: distances (4 decimals) of same- and different-person pairs, and probes without a face. */
+  kinds: Record<string, { genuine: number[]; impostor: number[]; noFace: number }>;
 }
 
 async function main(): Promise<void> {
   const fromCache = process.argv.includes('--from-cache');
   const cache = fromCache ? (JSON.parse(readFileSync(CACHE_FILE, 'utf8')) as DistanceCache) : await measure();
-  if (!fromCache) writeFileSync(CACHE_FILE, `${JSON.stringify(cache, null, 1)}\n`);
+  if (!fromCache) writeFileSync(CACHE_FILE, `${JSON.stringify(cache)}\n`);
 
-  const genuineProject = cache.genuine.map((g) => g.distance);
-  const impostorProject = cache.impostor.map((i) => i.distance);
+  const kinds = Object.keys(cache.kinds);
+  const genuine = kinds.flatMap((k) => cache.kinds[k]!.genuine);
+  const impostor = kinds.flatMap((k) => cache.kinds[k]!.impostor);
   const published = publishedModel();
 
-  const fitWith = (genuineShare: number, impostorShare: number): LogisticCurve => {
+  // Every kind weighs the same within its class, whatever its pair count.
+  const realSamples = (share: number) =>
+    kinds.flatMap((k) => [...weighted(cache.kinds[k]!.genuine, true, share / kinds.length), ...weighted(cache.kinds[k]!.impostor, false, share / kinds.length)]);
+  const fitWith = (publishedShare: number): LogisticCurve => {
     const samples = [
-      ...weighted(genuineProject, true, genuineShare),
-      ...weighted(quantilePoints(published.genuine), true, 1 - genuineShare),
-      ...weighted(impostorProject, false, impostorShare),
-      ...weighted(quantilePoints(published.impostor), false, 1 - impostorShare),
+      ...realSamples(1 - publishedShare),
+      ...weighted(quantilePoints(published.genuine), true, publishedShare),
+      ...weighted(quantilePoints(published.impostor), false, publishedShare),
     ];
     const fit = fitLogistic(samples, { prior: 0.5 });
     if (!fit.converged) throw new Error(`the logistic fit did not converge: ${JSON.stringify(fit)}`);
     // Stored rounded; everything reported below uses the stored values, as production does.
     return { midpoint: round(fit.midpoint, 4), slope: round(fit.slope, 2) };
   };
-  const curve = fitWith(GENUINE_PROJECT_SHARE, IMPOSTOR_PROJECT_SHARE);
+  const curve = fitWith(0);
 
-  const project = rates(genuineProject, impostorProject, THRESHOLD);
+  const accuracyTable = Object.fromEntries([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8].map((d) => [d.toFixed(2), calibratedConfidence(d, curve)]));
+  // A probe without a face is a false reject of its same-person pairs: counted, never accepted.
+  const noFaceShare = (k: string) => cache.kinds[k]!.noFace;
+  const errorTable = REPORT_THRESHOLDS.map((threshold) => ({
+    threshold,
+    pooled: roundRates(rates(genuine, impostor, threshold)),
+    byKind: Object.fromEntries(kinds.map((k) => [k, roundRates(rates(cache.kinds[k]!.genuine, cache.kinds[k]!.impostor, threshold))])),
+  }));
   const model = {
     falseRejectRate: 1 - normalCdf((THRESHOLD - published.genuine.mean) / published.genuine.sd),
     falseAcceptRate: normalCdf((THRESHOLD - published.impostor.mean) / published.impostor.sd),
   };
-  const at06 = LFW_ALL_PAIRS.find((r) => r.cutoff === THRESHOLD)!;
-  const accuracyTable = Object.fromEntries([0.3, 0.4, 0.5, 0.6, 0.7, 0.8].map((d) => [d.toFixed(1), calibratedConfidence(d, curve)]));
 
   const out = {
     model: '@vladmandic/face-api/faceRecognitionNet (dlib ResNet 128-d port)',
@@ -139,58 +134,34 @@ async function main(): Promise<void> {
     midpoint: curve.midpoint,
     slope: curve.slope,
     fittedOn:
-      `Weighted maximum-likelihood logistic regression (shared/face/logistic-fit.ts) of same/different on distance, ` +
-      `classes balanced to P(same) = 0.5 before the distance is seen. Same-person class: ${pct(GENUINE_PROJECT_SHARE)} the ` +
-      `project's crop/edit pairs of one photo, ${pct(1 - GENUINE_PROJECT_SHARE)} the published LFW same-person normal; ` +
-      `different-person class: ${pct(IMPOSTOR_PROJECT_SHARE)} the project's pairs of distinct people in the face-api demo photos, ` +
-      `${pct(1 - IMPOSTOR_PROJECT_SHARE)} the published LFW different-person normal. With another prior π the curve keeps its ` +
-      `slope and its midpoint moves by ln(π/(1-π))/slope (up for π > 0.5).`,
+      `Weighted maximum-likelihood logistic regression (shared/face/logistic-fit.ts) of same/different on distance over real pairs: ` +
+      `${cache.photos} labelled photos of ${cache.identities} people (../shared/faces/deepface), each enrolled and compared with every other ` +
+      `photo as it is and as ${kinds.length - 1} derived kinds (${kinds.filter((k) => k !== 'original').join(', ')}). ` +
+      `Each kind weighs the same within its class; classes balanced to P(same) = 0.5 before the distance is seen. ` +
+      `With another prior π the curve keeps its slope and its midpoint moves by ln(π/(1-π))/slope (up for π > 0.5).`,
     samples: {
-      projectSamePerson: genuineProject.length,
-      projectDifferentPerson: impostorProject.length,
-      projectFaces: cache.faces.length,
-      engineFailures: cache.failures.length,
-      publishedModelPointsPerClass: MODEL_POINTS,
-      publishedLfwPairs: 81_875_206,
+      samePersonPairs: genuine.length,
+      differentPersonPairs: impostor.length,
+      probesWithoutFace: Object.fromEntries(kinds.map((k) => [k, noFaceShare(k)])),
+      caveat: 'Pairs of different kinds share their photos, so they are not independent: 13 people is a small crowd.',
     },
-    publishedModel: {
-      samePerson: roundNormal(published.genuine),
-      differentPerson: roundNormal(published.impostor),
+    expectedErrorRates: errorTable,
+    accuracyAtThreshold: calibratedConfidence(THRESHOLD, curve),
+    accuracyTable,
+    crossCheck: {
+      publishedLfwModel: { samePerson: roundNormal(published.genuine), differentPerson: roundNormal(published.impostor), atThreshold: roundRates(model) },
       derivation:
         `Normals fitted by least squares on the probit scale to the LFW all-pairs table (https://jackgrimes.net/projects/face_recognition): ` +
         `same-person CDF(c) = recall(c) at c = 0.3…0.6; different-person CDF(c) = recall(c)·(1/precision(c) − 1)·G/(N − G) ` +
-        `at c = 0.45…0.6, with G = ${LFW_SAME_PAIRS} same-person pairs among N = ${LFW_ALL_PAIR_COUNT} LFW pairs. ` +
-        `Cutoffs where a two-decimal figure is 0 or 1 are left out (their probit is infinite).`,
+        `at c = 0.45…0.6, with G = ${LFW_SAME_PAIRS} same-person pairs among N = ${LFW_ALL_PAIR_COUNT} LFW pairs.`,
       points: published.points,
     },
-    expectedAtThreshold: {
-      threshold: THRESHOLD,
-      projectMaterial: roundRates(project),
-      publishedModel: roundRates(model),
-      publishedTable: { falseRejectRate: round(1 - at06.recall, 4), falseAcceptRate: round(differentCdf(at06), 5) },
-      fittedMixture: {
-        falseRejectRate: round(GENUINE_PROJECT_SHARE * project.falseRejectRate + (1 - GENUINE_PROJECT_SHARE) * model.falseRejectRate, 4),
-        falseAcceptRate: round(IMPOSTOR_PROJECT_SHARE * project.falseAcceptRate + (1 - IMPOSTOR_PROJECT_SHARE) * model.falseAcceptRate, 4),
-      },
-      accuracyAtThreshold: calibratedConfidence(THRESHOLD, curve),
-      note:
-        curve.midpoint < THRESHOLD
-          ? `The midpoint is below the threshold: a match at a distance in (${curve.midpoint}, ${THRESHOLD}] reads accuracy < 0.5, ` +
-            'i.e. on this material such a pair is more likely two people than one.'
-          : `The midpoint is at or above the threshold: every match reads accuracy ≥ 0.5.`,
-    },
-    accuracyTable,
-    sensitivity: [
-      [GENUINE_PROJECT_SHARE, 0],
-      [GENUINE_PROJECT_SHARE, 1],
-      [0, IMPOSTOR_PROJECT_SHARE],
-      [1, IMPOSTOR_PROJECT_SHARE],
-    ].map(([g, i]) => ({ genuineProjectShare: g!, impostorProjectShare: i!, ...fitWith(g!, i!) })),
+    sensitivity: [0.25, 0.5].map((share) => ({ publishedLfwShare: share, ...fitWith(share) })),
     sources: SOURCES,
-    script: 'node --import tsx test/calibration/fit-calibration.ts [--from-cache]',
+    script: 'npm run fit-calibration [-- --from-cache]',
   };
   writeFileSync(OUT_FILE, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(JSON.stringify({ curve, accuracyTable, expectedAtThreshold: out.expectedAtThreshold, publishedModel: { genuine: out.publishedModel.samePerson, impostor: out.publishedModel.differentPerson }, sensitivity: out.sensitivity }, null, 2));
+  console.log(JSON.stringify({ curve, accuracyTable, pooled: errorTable.map((r) => ({ threshold: r.threshold, ...r.pooled })), samples: out.samples, crossCheck: out.crossCheck.publishedLfwModel, sensitivity: out.sensitivity }, null, 2));
 }
 
 /** The LFW table as two normals; also returns the CDF points each was fitted to. */
@@ -240,93 +211,36 @@ function weighted(distances: number[], same: boolean, share: number): LabelledDi
   return distances.map((distance) => ({ distance, same, weight: share / distances.length }));
 }
 
-/**
- * Measures the project's material with the engine: each face of the six demo photos against
- * crops and edits of itself (same person), and against every other face (different people).
- */
+/** The real photos and their derived kinds through the engine, with the service's defaults. */
 async function measure(): Promise<DistanceCache> {
   // Only here: --from-cache must run without the engine, TensorFlow or sharp.
-  const [{ FaceEngine }, { samplePhoto, cropFace, variants }, { default: sharp }] = await Promise.all([
-    import('../../shared/face/engine.ts'),
-    import('../helpers/face-images.ts'),
-    import('sharp'),
+  const [{ loadConfig }, { analyzeOptions }, { MATERIAL_KINDS, measureRealPhotos, realPhotos, FACES_DIR }] = await Promise.all([
+    import('../../shared/config/config.ts'),
+    import('../../shared/app/face-analyzer-for.ts'),
+    import('../bench/face-accuracy-measure.ts'),
   ]);
-  const { engine } = await FaceEngine.load('wasm');
-  const faces: DistanceCache['faces'] = [];
-  const reference = new Map<string, Float32Array>();
-  const photos = [1, 2, 3, 4, 5, 6] as const;
-  for (const n of photos) {
-    const analysis = await engine.analyze(samplePhoto(n));
-    analysis.faces.forEach((f, i) => {
-      const id = `${n}.${i}`;
-      faces.push({ id, photo: n, box: roundBox(f.box), score: round(f.score, 3) });
-      reference.set(id, f.descriptor);
-    });
-  }
-
-  const rotate = (deg: number) => (img: Buffer) => sharp(img).rotate(deg, { background: '#808080' }).jpeg({ quality: 92 }).toBuffer();
-  const edits: [string, (photo: Buffer, box: Box) => Promise<Buffer>][] = [
-    ['crop margin 0.1', (p, b) => cropFace(p, b, 0.1)],
-    ['crop margin 0.25', (p, b) => cropFace(p, b, 0.25)],
-    ['crop margin 0.5', (p, b) => cropFace(p, b, 0.5)],
-    ['crop 0.25, 160 px', (p, b) => cropFace(p, b, 0.25, { size: 160 })],
-    ['crop 0.25, 100 px', (p, b) => cropFace(p, b, 0.25, { size: 100 })],
-    ['crop 0.25, JPEG q30', (p, b) => cropFace(p, b, 0.25, { quality: 30 })],
-    ['crop 0.25, JPEG q10', (p, b) => cropFace(p, b, 0.25, { quality: 10 })],
-    ['crop 0.25, grayscale', async (p, b) => variants.grayscale(await cropFace(p, b, 0.25))],
-    ['crop 0.25, brightened', async (p, b) => variants.brightened(await cropFace(p, b, 0.25))],
-    ['crop 0.25, darkened x0.35', async (p, b) => variants.darkened(await cropFace(p, b, 0.25), 0.35)],
-    ['crop 0.25, blur sigma 1.5', async (p, b) => variants.blurred(await cropFace(p, b, 0.25), 1.5)],
-    ['crop 0.25, blur sigma 3', async (p, b) => variants.blurred(await cropFace(p, b, 0.25), 3)],
-    ['crop 0.5, rotated +10°', async (p, b) => rotate(10)(await cropFace(p, b, 0.5))],
-    ['crop 0.5, rotated -10°', async (p, b) => rotate(-10)(await cropFace(p, b, 0.5))],
-    ['crop 0.5, rotated +20°', async (p, b) => rotate(20)(await cropFace(p, b, 0.5))],
-    ['crop 0.25, mirrored', async (p, b) => sharp(await cropFace(p, b, 0.25)).flop().jpeg({ quality: 92 }).toBuffer()],
-    ['crop 0.25, stored sideways + EXIF orientation', async (p, b) => variants.exifRotated(await cropFace(p, b, 0.25))],
-  ];
-  const genuine: DistanceCache['genuine'] = [];
-  const failures: DistanceCache['failures'] = [];
-  for (const face of faces) {
-    const photo = samplePhoto(face.photo as (typeof photos)[number]);
-    for (const [variant, make] of edits) {
-      const analysis = await engine.analyze(await make(photo, face.box));
-      // A wide crop can catch a neighbour's face too; the face cropped for is the biggest.
-      const target = analysis.faces.reduce<(typeof analysis.faces)[number] | undefined>((best, f) => (!best || f.box.width * f.box.height > best.box.width * best.box.height ? f : best), undefined);
-      if (!target) {
-        failures.push({ face: face.id, variant, reason: 'no face found' });
-        continue;
-      }
-      genuine.push({ face: face.id, variant, distance: round(descriptorDistance(reference.get(face.id)!, target.descriptor), 4) });
-    }
-    process.stderr.write(`${face.id} `);
-  }
-  process.stderr.write('\n');
-
-  const impostor: DistanceCache['impostor'] = [];
-  for (let i = 0; i < faces.length; i++) {
-    for (let j = i + 1; j < faces.length; j++) {
-      const a = faces[i]!;
-      const b = faces[j]!;
-      impostor.push({ a: a.id, b: b.id, samePhoto: a.photo === b.photo, distance: round(descriptorDistance(reference.get(a.id)!, reference.get(b.id)!), 4) });
-    }
-  }
+  const photos = realPhotos();
+  if (!photos) throw new Error(`${FACES_DIR} is absent: the fit needs the real photos (../shared/faces/README.md), or --from-cache`);
+  const face = loadConfig({}).face;
+  const m = await measureRealPhotos({ photos, kinds: [...MATERIAL_KINDS], options: analyzeOptions(face), bounds: face.quality, threshold: THRESHOLD });
+  const r4 = (d: number) => round(d, 4);
   return {
-    description:
-      'Descriptor distances of the face-api demo photos (node_modules/@vladmandic/face-api/demo/sample1-6.jpg) through ' +
-      "shared/face/engine.ts (wasm). Face ids are photo.index in the engine's order. genuine: the face as found in the " +
-      'whole photo against the same face re-cropped and edited (one photo of one person: far easier than two photos). ' +
-      'impostor: every pair of distinct faces, each from the whole photo.',
-    engine: engine.info.model,
-    measuredAt: new Date().toISOString().slice(0, 10),
-    labelling:
-      'Every face is taken as a different person. Two faces in one photo are different people by construction; across photos, ' +
-      'the distances of cross-photo pairs are distributed like those of same-photo pairs (no cluster of near pairs), and the ' +
-      'nearest cross-photo pairs (1.2–4.3, 1.1–2.0, 1.2–4.0, 5.1–6.3, 1.2–3.2) were checked by eye: different people. ' +
-      '1.2–3.2 is the least certain (similar colouring); at 0.59 it changes the different-person false-accept count by one.',
-    faces,
-    genuine,
-    impostor,
-    failures,
+    description: 'Descriptor distances of real pairs: every enrolled original against every other photo, per kind of material',
+    engine: `@vladmandic/face-api@${m.engine.faceApiVersion} on ${m.engine.backend}, ${m.engine.detector} detector`,
+    measuredAt: new Date().toISOString(),
+    labelling: 'identities.csv of ../shared/faces/deepface (from the deepface project\'s labelled pair lists)',
+    photos: photos.length,
+    identities: new Set(photos.map((p) => p.identity)).size,
+    kinds: Object.fromEntries(
+      m.kinds.map((k) => [
+        k,
+        {
+          genuine: m.scores[k].genuine.filter((d): d is number => d !== null).map(r4),
+          impostor: m.scores[k].impostor.filter((d): d is number => d !== null).map(r4),
+          noFace: m.scores[k].genuine.filter((d) => d === null).length,
+        },
+      ]),
+    ),
   };
 }
 
@@ -367,10 +281,6 @@ function roundRates(r: { falseRejectRate: number; falseAcceptRate: number }): { 
 
 function roundNormal(n: Normal): Normal {
   return { mean: round(n.mean, 4), sd: round(n.sd, 4) };
-}
-
-function roundBox(b: Box): Box {
-  return { x: Math.round(b.x), y: Math.round(b.y), width: Math.round(b.width), height: Math.round(b.height) };
 }
 
 function pct(share: number): string {
