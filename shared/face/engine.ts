@@ -57,6 +57,8 @@ export interface AnalyzeOptions extends DecodeOptions {
   maxSecondLooks?: number;
   /** A second look's region: this × the detection's larger side, so the face is ~45% of it. @default 2.2 */
   lookFactor?: number;
+  /** Only detections smaller than this share of the image's longer side, or touching its border, get a look. @default 0.4 */
+  lookBelowShare?: number;
   /** When nothing is found, look again at the whole image with a neutral margin (tight head shots). @default true */
   paddedRetry?: boolean;
   /**
@@ -270,7 +272,16 @@ export class FaceEngine {
     const lookFactor = opts.lookFactor ?? 2.2;
     const detect = (t: Tensor, min: number) => this.faceapi.detectAllFaces(t, new this.faceapi.SsdMobilenetv1Options({ minConfidence: min, maxResults: 50 }));
     const first = await detect(input, Math.min(minConfidence, opts.candidateConfidence ?? 0.3));
-    const doubtful = first.filter((d) => d.score < doubtfulScore).sort((a, b) => b.score - a.score);
+    const anyCounted = first.some((d) => d.score >= minConfidence);
+    const largest = Math.max(width, height);
+    const lookBelowShare = opts.lookBelowShare ?? 0.4;
+    // A look helps a face that is small in the frame or cut by its border; around a face that
+    // already fills much of the image it shows the detector nearly what it saw. Candidates
+    // under the floor are only chased when nothing reached it.
+    const doubtful = first
+      .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || !anyCounted))
+      .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
+      .sort((a, b) => b.score - a.score);
     const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
     const found: Found[] = first.filter((d) => !looked.includes(d) && d.score >= minConfidence).map((detection) => ({ detection, canvas: input, imageBox: detection.box }));
     let floatInput: Tensor | undefined;
@@ -324,4 +335,11 @@ function fuseDetector(faceapi: FaceApi, tf: Tf): EngineInfo['detector'] {
   } catch (err) {
     return `face-api (${(err as Error).message})`;
   }
+}
+
+/** Within 2% of the image's edge: the border may cut the face. */
+function touchesBorder(b: Box, width: number, height: number): boolean {
+  const mx = width * 0.02;
+  const my = height * 0.02;
+  return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
 }
