@@ -73,3 +73,9 @@ export async function badImages(): Promise<Record<string, Buffer>> {
     gif: await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } }).gif().toBuffer(),
   };
 }
+
+/** The two faces of sample photo 6 the tests crop (second and fourth from the left), as the engine boxes them. */
+export async function sampleSubjects(engine: { analyze(bytes: Uint8Array): Promise<{ faces: { box: Box }[] }> }): Promise<{ subject: Box; other: Box }> {
+  const faces = (await engine.analyze(samplePhoto(6))).faces.sort((a, b) => a.box.x - b.box.x);
+  return { subject: faces[1]!.box, other: faces[3]!.box };
+}

@@ -7,14 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceEngine } from '../../shared/face/engine.ts';
-import { loadConfig } from '../../shared/config/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import type { Box } from '../../shared/face/geometry.ts';
-import { service as facetraining } from '../../services/facetraining/main.ts';
-import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { captureLogger, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
-import { cropFace, nonFaceImages, samplePhoto } from '../helpers/face-images.ts';
+import { publishRaw, waitFor } from '../helpers/runtime-harness.ts';
+import { cropFace, nonFaceImages, samplePhoto, sampleSubjects } from '../helpers/face-images.ts';
+import { startFaceServices } from '../helpers/face-services.ts';
 
 /** Analysis time over elapsed time above which two threads must have run at once (one thread gives at most 1). */
 const OVERLAP = 1.25;
@@ -33,12 +31,8 @@ before(async () => {
     VIGIL_RETRY_DELAYS: '500ms',
   });
   const { engine } = await FaceEngine.load('auto');
-  const faces = (await engine.analyze(samplePhoto(6))).faces.sort((a, b) => a.box.x - b.box.x);
-  subject = faces[1]!.box;
-  other = faces[3]!.box;
-  const { logger } = captureLogger('warn');
-  running = await startApp(loadConfig(t.env), [facetraining, facestreaming], logger);
-  await waitFor('the consumers', () => running.consumers.every((c) => c.attached), 60_000);
+  ({ subject, other } = await sampleSubjects(engine));
+  running = await startFaceServices(t);
 });
 after(async () => {
   await running?.stop();

@@ -24,7 +24,7 @@ import { alertOutboxRepository } from '../../db/repositories/alert-outbox.reposi
 import { facetrainingHandler } from '../../services/facetraining/handler.ts';
 import { facestreamingHandler } from '../../services/facestreaming/handler.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { cropFace, nonFaceImages, samplePhoto } from '../helpers/face-images.ts';
+import { cropFace, nonFaceImages, samplePhoto, sampleSubjects } from '../helpers/face-images.ts';
 
 const THREADS = 2;
 const CONCURRENCY = 4;
@@ -44,9 +44,7 @@ before(async () => {
   face = t.config.face;
   locks = createLockManager({ db: t.database().db, namespace: t.databaseName });
   ({ engine } = await FaceEngine.load('auto'));
-  const faces = (await engine.analyze(samplePhoto(6))).faces.sort((a, b) => a.box.x - b.box.x);
-  subject = faces[1]!.box;
-  other = faces[3]!.box;
+  ({ subject, other } = await sampleSubjects(engine));
 });
 after(async () => {
   await t.cleanup();

@@ -10,13 +10,11 @@ import sharp from 'sharp';
 import { FaceEngine } from '../../shared/face/engine.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import type { Box } from '../../shared/face/geometry.ts';
-import { loadConfig } from '../../shared/config/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
-import { service as facetraining } from '../../services/facetraining/main.ts';
-import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { captureLogger, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
+import { publishRaw, waitFor } from '../helpers/runtime-harness.ts';
 import { tightCrop, videoStill, TALL } from '../helpers/face-material.ts';
+import { startFaceServices } from '../helpers/face-services.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/faces');
 /** file → identity, as in ../shared/faces/deepface/identities.csv. */
@@ -37,9 +35,7 @@ before(async () => {
     assert.equal(faces.length, 1, `${name}: one face on the original`);
     boxes.set(name, faces[0]!.box);
   }
-  const { logger } = captureLogger('warn');
-  running = await startApp(loadConfig(t.env), [facetraining, facestreaming], logger);
-  await waitFor('the consumers', () => running.consumers.every((c) => c.attached), 60_000);
+  running = await startFaceServices(t);
 });
 after(async () => {
   await running?.stop();

@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { FaceEngine } from '../../shared/face/engine.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
-import { loadConfig } from '../../shared/config/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import type { Box } from '../../shared/face/geometry.ts';
-import { service as facetraining } from '../../services/facetraining/main.ts';
-import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
-import { captureLogger, drainQueue, metricValue, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
-import { badImages, cropFace, nonFaceImages, samplePhoto, variants } from '../helpers/face-images.ts';
+import { drainQueue, metricValue, publishRaw, waitFor } from '../helpers/runtime-harness.ts';
+import { badImages, cropFace, nonFaceImages, samplePhoto, variants, sampleSubjects } from '../helpers/face-images.ts';
+import { startFaceServices } from '../helpers/face-services.ts';
 
 const HOOK = 'https://alerts.example.org/vigil';
 let t: TestEnv;
@@ -30,13 +28,9 @@ before(async () => {
     VIGIL_MAX_ATTEMPTS: '40',
   });
   const { engine } = await FaceEngine.load('auto');
-  const faces = (await engine.analyze(samplePhoto(6))).faces.sort((a, b) => a.box.x - b.box.x);
-  subject = faces[1]!.box;
-  other = faces[3]!.box;
+  ({ subject, other } = await sampleSubjects(engine));
   enrolment = await cropFace(samplePhoto(6), subject, 0.5);
-  const { logger } = captureLogger('warn');
-  running = await startApp(loadConfig(t.env), [facetraining, facestreaming], logger);
-  await waitFor('the consumers', () => running.consumers.every((c) => c.attached), 60_000);
+  running = await startFaceServices(t);
 });
 after(async () => {
   await running?.stop();

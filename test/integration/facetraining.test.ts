@@ -8,7 +8,7 @@ import type { Box } from '../../shared/face/geometry.ts';
 import { service as facetraining } from '../../services/facetraining/main.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { captureLogger, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
-import { badImages, cropFace, nonFaceImages, samplePhoto, variants } from '../helpers/face-images.ts';
+import { badImages, cropFace, nonFaceImages, samplePhoto, variants, sampleSubjects } from '../helpers/face-images.ts';
 
 let t: TestEnv;
 let running: RunningApp;
@@ -19,9 +19,7 @@ before(async () => {
   t = await createTestEnv('facetraining', { FACE_WORKERS: '2', FACETRAINING_CONCURRENCY: '2' });
   // The test finds the faces in the sample photo with the same engine, to crop them.
   const { engine } = await FaceEngine.load('auto');
-  const faces = (await engine.analyze(samplePhoto(6))).faces.sort((a, b) => a.box.x - b.box.x);
-  subject = faces[1]!.box;
-  other = faces[3]!.box;
+  ({ subject, other } = await sampleSubjects(engine));
   const { logger } = captureLogger('warn');
   running = await startApp(loadConfig(t.env), [facetraining], logger);
   await waitFor('the consumer', () => running.consumers[0]!.attached, 60_000);
