@@ -228,7 +228,7 @@ export class FaceEngine {
     const gray = toGray(img.rgb, img.width, img.height);
     const faces = found.map((f): AnalyzedFace => {
       const r = f.result!;
-      const box = clipBox(f.look ? boxFromLook(r.detection.box, f.look) : r.detection.box, img.width, img.height);
+      const box = clipBox(f.box, img.width, img.height);
       const points = f.look ? pointsFromLook(r.landmarks.positions, f.look) : r.landmarks.positions.map((p) => ({ x: p.x, y: p.y }));
       const region = resampleRegion(gray, box, QUALITY_REGION_SIZE);
       const original = scaleBox(box, scale);
@@ -283,7 +283,7 @@ export class FaceEngine {
       .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
       .sort((a, b) => b.score - a.score);
     const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
-    const found: Found[] = first.filter((d) => !looked.includes(d) && d.score >= minConfidence).map((detection) => ({ detection, canvas: input, imageBox: detection.box }));
+    const found: Found[] = first.filter((d) => !looked.includes(d) && d.score >= minConfidence).map((detection) => ({ detection, canvas: input, box: detection.box, score: detection.score }));
     let floatInput: Tensor | undefined;
     const render = (look: Look) => {
       floatInput ??= this.tf.tidy(() => this.tf.expandDims(this.tf.cast(input, 'float32'), 0));
@@ -298,19 +298,19 @@ export class FaceEngine {
         const look = lookAround(d.box, lookFactor);
         const canvas = render(look);
         const confirmed = confirmingDetection(await detect(canvas, minConfidence), look, d.box);
-        if (confirmed) found.push({ detection: confirmed, canvas, look, imageBox: boxFromLook(confirmed.box, look) });
+        if (confirmed) found.push({ detection: confirmed, canvas, look, box: boxFromLook(confirmed.box, look), score: confirmed.score });
       }
       if (found.length === 0 && (opts.paddedRetry ?? true)) {
         // Detectors miss faces that fill the frame or touch its border (ID-badge crops).
         const look = lookAtAll(width, height, 1.8);
         const canvas = render(look);
-        for (const detection of await detect(canvas, minConfidence)) found.push({ detection, canvas, look, imageBox: boxFromLook(detection.box, look) });
+        for (const detection of await detect(canvas, minConfidence)) found.push({ detection, canvas, look, box: boxFromLook(detection.box, look), score: detection.score });
       }
     } finally {
       floatInput?.dispose();
     }
     // Two candidates confirmed as the same face, or a look that also saw a neighbour.
-    const faces = suppressOverlaps(found.map((f) => ({ ...f, box: f.imageBox, score: f.detection.score })));
+    const faces = suppressOverlaps(found);
     const minSecondaryScore = opts.minSecondaryScore ?? 0.8;
     return faces.filter((f, i) => i === 0 || f.score >= minSecondaryScore);
   }
@@ -321,8 +321,9 @@ interface Found {
   /** The tensor it was found on: the input, or a second look's canvas. */
   canvas: Tensor;
   look?: Look;
-  /** Its box in the (decoded) image's pixels. */
-  imageBox: Box;
+  /** Its box in the (decoded) image's pixels, not clipped. */
+  box: Box;
+  score: number;
   result?: FaceApiResult;
 }
 
