@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EnrolmentLookup, FacestreamingRepository, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
 import type { AlertRoute } from '../../shared/contract/messages.ts';
-import type { FaceAnalyzer } from '../../shared/face/face-analyzer.ts';
+import { analyzeOrInvalid, type FaceAnalyzer, type ImageAnalysis } from '../../shared/face/face-analyzer.ts';
 import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts';
-import type { FaceAnalysis } from '../../shared/face/engine.ts';
 import { normalizeLandmarks } from '../../shared/face/geometry.ts';
 import { judgeImpersonation } from '../../shared/face/impersonation.ts';
 import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
-import { errorCode, errorMessage } from '../../shared/errors.ts';
 import { buildAlert } from './alerts.ts';
 
 export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
@@ -17,7 +15,7 @@ export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
  * What the face engine made of one snapshot's bytes, kept without the bytes: their sha256
  * is what the impersonation trace compares. Needs no lock and no history.
  */
-export type SnapshotAnalysis = { sha256: string } & ({ analysis: FaceAnalysis } | { invalid: string });
+export type SnapshotAnalysis = { sha256: string } & ImageAnalysis;
 
 /** What analysing a snapshot reads. */
 export interface AnalyseDeps {
@@ -45,12 +43,7 @@ export const needsAnalysis = (enrolment: EnrolmentLookup): boolean => enrolment.
 export async function analyseSnapshot(deps: AnalyseDeps, streamImgId: number): Promise<SnapshotAnalysis> {
   const image = (await deps.repo.imageOf(streamImgId)) ?? Buffer.alloc(0);
   const sha256 = createHash('sha256').update(image).digest('hex');
-  try {
-    return { sha256, analysis: await deps.faces.analyze(image) };
-  } catch (err) {
-    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
-    return { sha256, invalid: errorMessage(err) };
-  }
+  return { sha256, ...(await analyzeOrInvalid(deps.faces, image)) };
 }
 
 /**

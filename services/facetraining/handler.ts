@@ -1,8 +1,7 @@
 import type { FacetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
 import type { TrainResult } from '../../shared/contract/result-codes.ts';
 import { decideEnrolment } from '../../shared/face/enrolment.ts';
-import type { FaceAnalysis } from '../../shared/face/engine.ts';
-import type { FaceAnalyzer } from '../../shared/face/face-analyzer.ts';
+import { analyzeOrInvalid, type FaceAnalyzer, type ImageAnalysis } from '../../shared/face/face-analyzer.ts';
 import type { QualityBounds } from '../../shared/face/quality.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -20,7 +19,7 @@ export interface Deps {
 }
 
 /** What the face engine said about the photo, why the bytes are not a usable image, or how the analysis failed. */
-type Analysed = { analysis: FaceAnalysis } | { invalid: string } | { failed: unknown };
+type Analysed = ImageAnalysis | { failed: unknown };
 
 /**
  * Checks an enrolment photo and stores its descriptor; every attempt leaves a process_status row.
@@ -41,7 +40,7 @@ export function facetrainingHandler(deps: Deps) {
     }
     if (row.status === 'Y' || row.status === 'F') return 'duplicate';
 
-    const analysed = await analyse(deps, row.image);
+    const analysed: Analysed = await analyzeOrInvalid(deps.faces, row.image ?? new Uint8Array(0)).catch((failed: unknown) => ({ failed }));
     ctx.signal.throwIfAborted();
 
     // One employee's enrolments are decided and recorded one at a time, across every replica.
@@ -68,14 +67,6 @@ export function facetrainingHandler(deps: Deps) {
   };
 }
 
-async function analyse(deps: Deps, image: Buffer | null): Promise<Analysed> {
-  try {
-    return { analysis: await deps.faces.analyze(image ?? new Uint8Array(0)) };
-  } catch (err) {
-    return errorCode(err) === 'INVALID_IMAGE' ? { invalid: errorMessage(err) } : { failed: err };
-  }
-}
-
 interface Evaluation {
   result: TrainResult;
   numFaces: number | null;
@@ -83,7 +74,7 @@ interface Evaluation {
   descriptor?: { values: Float32Array; model: string; box: unknown; score: number; quality: unknown };
 }
 
-function evaluate(deps: Deps, analysed: Exclude<Analysed, { failed: unknown }>): Evaluation {
+function evaluate(deps: Deps, analysed: ImageAnalysis): Evaluation {
   if ('invalid' in analysed) return { result: 'INVALID_IMAGE', numFaces: null, detail: { reason: analysed.invalid } };
   const { analysis } = analysed;
   const decision = decideEnrolment(analysis, deps.bounds);

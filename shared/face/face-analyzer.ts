@@ -1,3 +1,4 @@
+import { errorCode, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerPool } from '../runtime/worker-pool.ts';
 import type { AnalyzeOptions, FaceAnalysis, FaceBackendChoice } from './engine.ts';
@@ -10,6 +11,19 @@ export interface FaceAnalyzer {
   workers: number;
   analyze(bytes: Uint8Array): Promise<FaceAnalysis>;
   close(): Promise<void>;
+}
+
+/** An image's analysis, or why its bytes are not a usable image: an answer (`INVALID_IMAGE`), not a failure. */
+export type ImageAnalysis = { analysis: FaceAnalysis } | { invalid: string };
+
+/** The analysis of `bytes`; unusable bytes are an answer, every other failure (a thread died) throws. */
+export async function analyzeOrInvalid(faces: Pick<FaceAnalyzer, 'analyze'>, bytes: Uint8Array): Promise<ImageAnalysis> {
+  try {
+    return { analysis: await faces.analyze(bytes) };
+  } catch (err) {
+    if (errorCode(err) !== 'INVALID_IMAGE') throw err;
+    return { invalid: errorMessage(err) };
+  }
 }
 
 /** A thread whose heap grew past this share of its size after warm-up is replaced once idle. */
