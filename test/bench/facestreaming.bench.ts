@@ -19,6 +19,7 @@ import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet } from './face-images.ts';
 import { plainLoop } from './plain-loop.ts';
+import { publishAndSettle } from './settle.ts';
 import { printTable } from './table.ts';
 
 const PLAIN_CHECKS = Number(process.env.BENCH_STREAM_PLAIN ?? 60);
@@ -157,12 +158,5 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('stream_img').values({ lan_id: lanOf(n), image: photos[n % photos.length]!.bytes, capture_time: new Date(base + n * 1000) }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  const t0 = performance.now();
-  await publishRaw(`${prefix}facestreaming`, ids.map(String));
-  const settled = async () =>
-    Number((await db.selectFrom('stream_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
-  while ((await settled()) < ids.length) await sleep(100);
-  const rate = ids.length / ((performance.now() - t0) / 1000);
-  const results = await db.selectFrom('stream_img').select('result').where('id', 'in', ids).execute();
-  return { rate, results: results.map((r) => String(r.result)) };
+  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
 }

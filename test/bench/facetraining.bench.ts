@@ -15,6 +15,7 @@ import { service as facetraining } from '../../services/facetraining/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { describeResults, enrolmentPhotos, largePhotos, LARGE_PHOTOS_DIR, megapixels } from './face-images.ts';
+import { publishAndSettle } from './settle.ts';
 import { printTable } from './table.ts';
 import { engineLoop, plainLoop } from './plain-loop.ts';
 
@@ -123,12 +124,5 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('train_img').values({ lan_id: lanOf(i), image: photos[i % photos.length]!.bytes }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  const t0 = performance.now();
-  await publishRaw(`${prefix}facetraining`, ids.map(String));
-  const settled = async () =>
-    Number((await db.selectFrom('train_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
-  while ((await settled()) < ids.length) await sleep(100);
-  const rate = ids.length / ((performance.now() - t0) / 1000);
-  const results = await db.selectFrom('train_img').select('result').where('id', 'in', ids).execute();
-  return { rate, results: results.map((r) => String(r.result)) };
+  return publishAndSettle(db, 'train_img', `${prefix}facetraining`, ids);
 }
