@@ -8,7 +8,7 @@ import { decideEnrolment } from '../../shared/face/enrolment.ts';
 import { FaceEngine, type AnalyzeOptions, type FaceAnalysis } from '../../shared/face/engine.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
 import type { QualityBounds, QualityReason } from '../../shared/face/quality.ts';
-import { MATERIAL_KINDS, deriveMaterial, type MaterialKind } from '../helpers/face-material.ts';
+import { deriveMaterial, type MaterialKind } from '../helpers/face-material.ts';
 
 export const FACES_DIR = process.env.BENCH_FACES_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/faces/deepface');
 export type Kind = 'original' | MaterialKind;
@@ -100,4 +100,3 @@ export async function measureRealPhotos(opts: { photos: RealPhoto[]; kinds: Mate
   return { photos, kinds, probes, enrolled, scores, engine: engine.info, analyses, seconds: (performance.now() - t0) / 1000 };
 }
 
-export { MATERIAL_KINDS };

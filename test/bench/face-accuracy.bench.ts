@@ -6,7 +6,8 @@ import { loadConfig } from '../../shared/config/config.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
 import type { AnalyzeOptions } from '../../shared/face/engine.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
-import { FACES_DIR, MATERIAL_KINDS, measureRealPhotos, realPhotos, type Scores } from './face-accuracy-measure.ts';
+import { MATERIAL_KINDS } from '../helpers/face-material.ts';
+import { FACES_DIR, measureRealPhotos, realPhotos, type Scores } from './face-accuracy-measure.ts';
 import { median, printTable } from './table.ts';
 
 // BENCH_FACE_KINDS: a comma-separated subset of the derived kinds (the originals always run).

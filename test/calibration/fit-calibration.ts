@@ -116,12 +116,13 @@ async function main(): Promise<void> {
   const curve = fitWith(0);
 
   const accuracyTable = Object.fromEntries([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8].map((d) => [d.toFixed(2), calibratedConfidence(d, curve)]));
-  // A probe without a face is a false reject of its same-person pairs: counted, never accepted.
-  const noFaceShare = (k: string) => cache.kinds[k]!.noFace;
+  // A probe without a face rejects its same-person pairs: in the error rates it is a false
+  // reject (an infinite distance), never an accept; the fit, which needs a distance, leaves it out.
+  const missed = (k: string) => Array<number>(cache.kinds[k]!.noFace).fill(Number.POSITIVE_INFINITY);
   const errorTable = REPORT_THRESHOLDS.map((threshold) => ({
     threshold,
-    pooled: roundRates(rates(genuine, impostor, threshold)),
-    byKind: Object.fromEntries(kinds.map((k) => [k, roundRates(rates(cache.kinds[k]!.genuine, cache.kinds[k]!.impostor, threshold))])),
+    pooled: roundRates(rates([...genuine, ...kinds.flatMap(missed)], impostor, threshold)),
+    byKind: Object.fromEntries(kinds.map((k) => [k, roundRates(rates([...cache.kinds[k]!.genuine, ...missed(k)], cache.kinds[k]!.impostor, threshold))])),
   }));
   const model = {
     falseRejectRate: 1 - normalCdf((THRESHOLD - published.genuine.mean) / published.genuine.sd),
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     samples: {
       samePersonPairs: genuine.length,
       differentPersonPairs: impostor.length,
-      probesWithoutFace: Object.fromEntries(kinds.map((k) => [k, noFaceShare(k)])),
+      probesWithoutFace: Object.fromEntries(kinds.map((k) => [k, cache.kinds[k]!.noFace])),
       caveat: 'Pairs of different kinds share their photos, so they are not independent: 13 people is a small crowd.',
     },
     expectedErrorRates: errorTable,
@@ -214,10 +215,11 @@ function weighted(distances: number[], same: boolean, share: number): LabelledDi
 /** The real photos and their derived kinds through the engine, with the service's defaults. */
 async function measure(): Promise<DistanceCache> {
   // Only here: --from-cache must run without the engine, TensorFlow or sharp.
-  const [{ loadConfig }, { analyzeOptions }, { MATERIAL_KINDS, measureRealPhotos, realPhotos, FACES_DIR }] = await Promise.all([
+  const [{ loadConfig }, { analyzeOptions }, { measureRealPhotos, realPhotos, FACES_DIR }, { MATERIAL_KINDS }] = await Promise.all([
     import('../../shared/config/config.ts'),
     import('../../shared/app/face-analyzer-for.ts'),
     import('../bench/face-accuracy-measure.ts'),
+    import('../helpers/face-material.ts'),
   ]);
   const photos = realPhotos();
   if (!photos) throw new Error(`${FACES_DIR} is absent: the fit needs the real photos (../shared/faces/README.md), or --from-cache`);
@@ -281,10 +283,6 @@ function roundRates(r: { falseRejectRate: number; falseAcceptRate: number }): { 
 
 function roundNormal(n: Normal): Normal {
   return { mean: round(n.mean, 4), sd: round(n.sd, 4) };
-}
-
-function pct(share: number): string {
-  return `${Math.round(share * 100)}%`;
 }
 
 await main();
