@@ -139,6 +139,59 @@ export interface VideoJobTable {
   next_published_at: Date | null;
 }
 
+/** `vigil import`: a file's and a shard's status (a shard's comes from its files). */
+export type ImportStatus = 'missing' | 'uploading' | 'uploaded' | 'failed';
+
+export interface ImportJobTable {
+  /** Short and printable, random. */
+  id: string;
+  /** SHA-256 of the directory's real path, the regex, the extensions and the bucket. */
+  job_key_sha256: string;
+  directory: string;
+  regex: string;
+  /** Comma-separated, lower case, without dots. */
+  extensions: string;
+  bucket: string;
+  /** JSON: the hook data of the last run. */
+  hook_data: string | null;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  runs: ColumnType<number, number | undefined, number>;
+  unmatched: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface ImportShardTable {
+  job_id: string;
+  shard_index: number;
+  item_count: number;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface ImportFileTable {
+  id: Generated<number>;
+  job_id: string;
+  shard_index: number;
+  rel_path_sha256: string;
+  /** Relative to the job's directory, `/`-separated. */
+  rel_path: string;
+  size: number;
+  mtime_ms: number;
+  camera: string;
+  epoch: number;
+  object_key: string;
+  sha256: string | null;
+  etag: string | null;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  uploaded_at: Date | null;
+  published_at: Date | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -149,6 +202,9 @@ export interface Database {
   snapshot_face: SnapshotFaceTable;
   face_alert: FaceAlertTable;
   video_job: VideoJobTable;
+  import_job: ImportJobTable;
+  import_shard: ImportShardTable;
+  import_file: ImportFileTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;
