@@ -6,6 +6,7 @@ import * as m20261121T1000 from './migrations/20261121T1000-face-descriptor.ts';
 import * as m20261121T1100 from './migrations/20261121T1100-snapshot-evidence.ts';
 import * as m20261121T1200 from './migrations/20261121T1200-video-job.ts';
 import * as m20261201T0900 from './migrations/20261201T0900-video-job-deaths.ts';
+import * as m20261201T1000 from './migrations/20261201T1000-upload.ts';
 import * as m20261201T1100 from './migrations/20261201T1100-import-job.ts';
 
 /**
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261121T1100-snapshot-evidence': m20261121T1100,
   '20261121T1200-video-job': m20261121T1200,
   '20261201T0900-video-job-deaths': m20261201T0900,
+  '20261201T1000-upload': m20261201T1000,
   '20261201T1100-import-job': m20261201T1100,
 };
 

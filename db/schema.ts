@@ -192,6 +192,50 @@ export interface ImportFileTable {
   published_at: Date | null;
 }
 
+export type UploadTarget = 'library' | 'facebook';
+/** `pending` to run, `running`, `postponed` until `next_attempt_at` (Facebook's rate limit), `done`, `failed` for good, `dead_lettered` after the retries. */
+export type UploadStatus = 'pending' | 'running' | 'postponed' | 'done' | 'failed' | 'dead_lettered';
+
+export interface UploadTable {
+  id: Generated<number>;
+  key_sha256: string;
+  job_key_sha256: string;
+  job_key: string;
+  target: UploadTarget;
+  source_bucket: string;
+  source_key: string;
+  status: ColumnType<UploadStatus, UploadStatus | undefined, UploadStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  postponements: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date | null;
+  republished_at: Date | null;
+  /** The upload job (JSON), as the sweeper republishes it. */
+  job: string;
+  source_etag: string | null;
+  source_bytes: number | null;
+  remote_id: string | null;
+  url: string | null;
+  fb_video_id: string | null;
+  fb_session_id: string | null;
+  fb_offset: number | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  worker: string | null;
+  transfer_ms: number | null;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface UploadNoticeTable {
+  id: Generated<number>;
+  job_key_sha256: string;
+  speaker_index: number;
+  notification: string;
+  created_at: CreatedAt;
+  published_at: Date | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -202,6 +246,8 @@ export interface Database {
   snapshot_face: SnapshotFaceTable;
   face_alert: FaceAlertTable;
   video_job: VideoJobTable;
+  upload: UploadTable;
+  upload_notice: UploadNoticeTable;
   import_job: ImportJobTable;
   import_shard: ImportShardTable;
   import_file: ImportFileTable;
