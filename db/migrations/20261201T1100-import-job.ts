@@ -23,7 +23,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('extensions', 'varchar(255)', (c) => c.notNull())
     .addColumn('bucket', 'varchar(63)', (c) => c.notNull())
     // JSON: the hook data of the last run (global settings and per-camera overrides).
-    .addColumn('hook_data', 'mediumtext')
+    .addColumn('hook_data', sql`mediumtext`)
     // missing | uploading | uploaded | failed (from the shards)
     .addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('missing'))
     .addColumn('runs', 'integer', (c) => c.notNull().defaultTo(0))
