@@ -79,6 +79,8 @@ export interface FacebookUploadResult {
   videoId: string;
   /** Absolute: the API's permalink_url is relative to https://www.facebook.com. */
   url: string;
+  /** Set when the permalink could not be read (the video is published all the same): `url` is then the watch link. */
+  permalinkError?: VigilError;
 }
 
 const FACEBOOK_WEB = 'https://www.facebook.com';
@@ -136,7 +138,19 @@ export class FacebookClient {
       await this.transferAll(session, req);
       await this.finish(session, req);
     }
-    return { videoId: session.videoId, url: await this.permalink(session.videoId, req.signal) };
+    return this.published(session.videoId, req.signal);
+  }
+
+  /**
+   * The video is on the Page once finish succeeded, so a failed permalink read must not
+   * fail the upload (a retry would publish again): the watch link names it as well.
+   */
+  private async published(videoId: string, signal: AbortSignal | undefined): Promise<FacebookUploadResult> {
+    try {
+      return { videoId, url: await this.permalink(videoId, signal) };
+    } catch (err) {
+      return { videoId, url: `${FACEBOOK_WEB}/watch/?v=${encodeURIComponent(videoId)}`, permalinkError: err as VigilError };
+    }
   }
 
   private async begin(req: FacebookUploadRequest): Promise<Session> {

@@ -266,3 +266,25 @@ test('a wrong token is an auth error too; a server that is gone is transient; ne
   assert.match((err as Error).message, /ECONNREFUSED/);
   assertNoToken(err);
 });
+
+test('a permalink that cannot be read does not fail a published upload: the watch link and the reason instead', async () => {
+  await withServer(async (s) => {
+    s.rateLimitNext({ code: 4, phase: 'permalink' });
+    const result = await client(s).upload({ source: await fileChunkSource(file), title: 't', description: 'd' });
+    assert.equal(result.url, `https://www.facebook.com/watch/?v=${result.videoId}`);
+    assert.equal(result.permalinkError?.code, 'FACEBOOK_RATE_LIMITED');
+    assert.equal(s.video(result.videoId)!.sha256, sha);
+    assert.deepEqual(s.requests.filter((r) => r.phase !== 'transfer').map((r) => [r.phase, r.outcome]), [['start', 'ok'], ['finish', 'ok'], ['permalink', 'error 4']]);
+  });
+});
+
+test('a video the API refuses (too small): FacebookRejectedError, permanent, after one request', async () => {
+  await withServer(async (s) => {
+    const tiny = join(dir, 'tiny.mp4');
+    await writeFile(tiny, randomBytes(100));
+    const err = await client(s).upload({ source: await fileChunkSource(tiny), title: 't', description: 'd' }).then(() => undefined, (e: unknown) => e);
+    assert.equal((err as { code?: string }).code, 'FACEBOOK_REJECTED');
+    assert.ok(isPermanent(err));
+    assert.deepEqual(s.requests.map((r) => [r.phase, r.outcome]), [['start', 'error 6000/1363022']]);
+  });
+});
