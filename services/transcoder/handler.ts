@@ -217,6 +217,7 @@ function logStored(log: Logger, rowId: number, r: EncodeResult): void {
       clips: r.clips.length,
       clipsStoredDuringEncode: r.clips.filter((c) => c.duringEncode).length,
       framesKept: r.frames?.counts.kept,
+      framesStoredDuringEncode: r.frames?.storedDuringEncode,
       framesDropped: r.frames?.counts.dropped,
       ffmpegMs: Math.round(r.ffmpegMs),
       afterFfmpegMs: Math.round(r.totalMs - r.ffmpegMs),

@@ -34,6 +34,7 @@ export const service: ServiceModule = {
         limits: t.limits,
         encode: t.encode,
         dead: t.dead,
+        frameUploads: t.frameUploads,
       },
       work: { root, minFreeBytes: t.minFreeDiskBytes },
       metrics: app.metrics,

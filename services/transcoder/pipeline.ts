@@ -1,15 +1,16 @@
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
 import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
 import { durationTolerance, type VideoInfo } from '../../shared/media/ffprobe.ts';
 import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
+import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
 import { decoderPixelBound, type MediaLimits } from '../../shared/media/media-limits.ts';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
 import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
-import { collectClips, collectFrames, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
+import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import type { JobPlan, WorkPlan } from './plan.ts';
@@ -18,7 +19,10 @@ import type { JobPlan, WorkPlan } from './plan.ts';
  * The media half of a job, on local files and the store: one ffmpeg pass, and every output
  * verified and uploaded. Clips go up while ffmpeg still encodes the next one: the segment
  * muxer adds a row to its list as it ends a clip, and opens the next file only after it has
- * closed that one, so "listed, and the next file exists" means a clip is complete.
+ * closed that one, so "listed, and the next file exists" means a clip is complete. Frames
+ * go up as soon as their verdict is final (shared/media/frame-watcher.ts), a few at a time,
+ * and every judged JPEG leaves the work folder once dropped or stored; what is left when
+ * ffmpeg exits is the last seconds that needed the end of the stream.
  */
 
 export interface MediaSettings {
@@ -33,6 +37,8 @@ export interface MediaSettings {
   encode: H264Options;
   /** Thresholds; whether to drop dead frames at all is the job's. */
   dead: Omit<DeadFrameOptions, 'enabled'>;
+  /** Frame uploads at a time (`TRANSCODER_FRAME_UPLOADS`). @default 8 */
+  frameUploads?: number;
 }
 
 export type OutputStore = Pick<ObjectStore, 'upload' | 'head' | 'delete'>;
@@ -49,7 +55,7 @@ export interface StoredClip {
 
 export interface EncodeResult {
   clips: StoredClip[];
-  frames?: { bucket: string; prefix: string; every: number; counts: FrameCounts };
+  frames?: { bucket: string; prefix: string; every: number; counts: FrameCounts; storedDuringEncode: number };
   ffmpegMs: number;
   /** From the start of the pass until every output was stored. */
   totalMs: number;
@@ -71,6 +77,7 @@ export interface EncodeOptions {
 
 const POLL_MS = 250;
 const FRAME_UPLOADS = 8;
+const DELETES = 8;
 
 /**
  * Encodes and stores; on a permanent failure what was already uploaded is deleted again.
@@ -135,6 +142,18 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
       clips.push(await storeClip(o, uploads, clip, signal, { verified: false, duringEncode }));
     }).catch(fail);
   };
+  const frameUploads = new TaskPool(o.media.frameUploads ?? FRAME_UPLOADS, fail);
+  let framesDuringEncode = 0;
+  const onFrame = async (f: JudgedFrame): Promise<void> => {
+    if (f.verdict.dead) return rm(f.path, { force: true });
+    frameUploads.add(async () => {
+      if (signal.aborted) return;
+      await uploads.put(w.frames.bucket, f.name, f.path, 'image/jpeg', signal);
+      if (ffmpegRunning) framesDuringEncode++;
+      await rm(f.path, { force: true });
+    });
+  };
+  const frames = new FrameWatcher(outputs.frames, o.plan.stem, frameOpts.dead, onFrame);
 
   const run = runFfmpeg(args, {
     ...memoryLimit(o.media), ffmpegPath: o.media.ffmpegPath, stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal,
@@ -143,14 +162,14 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
   const exited = run.then(() => undefined, () => undefined);
   const watcher = outputs.clips.segmentList ? new ClipWatcher(outputs.clips, o.plan.stem, enqueue) : undefined;
   const watching = (async () => {
-    while (watcher && ffmpegRunning && !signal.aborted) {
-      await watcher.poll(false);
+    while (ffmpegRunning && !signal.aborted) {
+      await watcher?.poll(false);
+      await frames.poll(false);
       await Promise.race([sleep(POLL_MS), exited]);
     }
   })().catch(fail);
 
   let result: FfmpegRunResult;
-  let frames: Awaited<ReturnType<typeof collectFrames>>;
   try {
     try {
       result = await run;
@@ -160,25 +179,25 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
       ffmpegRunning = false;
       await watching;
     }
+    if (failure) throw failure;
     checkFullyDecoded(result, total);
     await o.onEncoded();
     if (watcher) await watcher.poll(true);
     else for (const c of await collectClips(outputs.clips, total, o.plan.stem)) enqueue(c);
-    frames = await collectFrames(outputs.frames, o.plan.stem, frameOpts);
-    await Promise.all([
-      uploading,
-      eachLimited(frames.kept, FRAME_UPLOADS, signal, (f) => uploads.put(w.frames.bucket, f.name, f.path, 'image/jpeg', signal)).catch(fail),
-    ]);
+    // Only the tail is left: the frames within the look-ahead of the end, and the last JPEG.
+    await frames.poll(true);
+    await Promise.all([uploading, frameUploads.idle()]);
     if (failure) throw failure;
     if (clips.length === 0) throw new PermanentError('OUTPUT_MISSING', 'ffmpeg exited without writing a clip');
   } catch (err) {
     stop.abort(err);
-    await uploading;
+    // Nothing may still be on its way to the store when the caller removes what was written.
+    await Promise.all([uploading, frameUploads.idle()]);
     throw err;
   }
   return {
     clips,
-    frames: { bucket: w.frames.bucket, prefix: `${o.plan.stem}/`, every: frames.every, counts: frames.counts },
+    frames: { bucket: w.frames.bucket, prefix: `${o.plan.stem}/`, every: outputs.frames.every, counts: frames.counts(), storedDuringEncode: framesDuringEncode },
     ffmpegMs: result.elapsedMs,
     totalMs: performance.now() - started,
   };
@@ -289,7 +308,45 @@ class Uploads {
 
   async removeAll(): Promise<void> {
     const never = new AbortController().signal;
-    await eachLimited(this.written.splice(0), FRAME_UPLOADS, never, (o) => this.store.delete(o.bucket, o.key).catch(() => undefined));
+    await eachLimited(this.written.splice(0), DELETES, never, (o) => this.store.delete(o.bucket, o.key).catch(() => undefined));
+  }
+}
+
+/**
+ * Runs tasks `limit` at a time in the order added; a failing task goes to `onError`, which
+ * here aborts the job, and the tasks check the job's signal before they start.
+ */
+class TaskPool {
+  private active = 0;
+  private readonly queue: (() => Promise<void>)[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  add(task: () => Promise<void>): void {
+    this.queue.push(task);
+    this.pump();
+  }
+
+  /** Settles once nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.active < this.limit && this.queue.length > 0) {
+      const task = this.queue.shift()!;
+      this.active++;
+      task().catch(this.onError).finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queue.length === 0) for (const w of this.waiters.splice(0)) w();
+      });
+    }
   }
 }
 

@@ -28,6 +28,8 @@ export interface TranscoderConfig {
   encode: Required<Pick<H264Options, 'preset' | 'crf'>>;
   /** `TRANSCODER_BLACK_PIXEL_THRESHOLD`, `_BLACK_PERCENT`, `_FREEZE_NOISE_DB`, `_FREEZE_SECONDS`, `_BLUR_THRESHOLD`. @default DEAD_FRAME_DEFAULTS */
   dead: Required<Omit<DeadFrameOptions, 'enabled'>>;
+  /** `TRANSCODER_FRAME_UPLOADS`: frames uploaded at a time while ffmpeg encodes (each is a small JPEG). @default 8 */
+  frameUploads: number;
   /** Job defaults (CONTRACT.md, "Video job"); a job's own fields win. Buckets come from `BUCKET_*`. */
   split: VideoJobDefaults['split'];
   frames: VideoJobDefaults['frames'];
@@ -81,6 +83,7 @@ export function readTranscoderConfig(r: EnvReader): TranscoderConfig {
       freezeMinSeconds: r.number('TRANSCODER_FREEZE_SECONDS', d.freezeMinSeconds, 0.1, 3600),
       blurThreshold: r.number('TRANSCODER_BLUR_THRESHOLD', d.blurThreshold, 0.1, 1000),
     },
+    frameUploads: r.int('TRANSCODER_FRAME_UPLOADS', 8, 1, 64),
     split: {
       maxSeconds: r.number('TRANSCODER_SPLIT_ABOVE_SECONDS', 240, 1, 86_400),
       clipSeconds: r.number('TRANSCODER_CLIP_SECONDS', 120, 1, 86_400),

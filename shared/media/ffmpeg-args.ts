@@ -174,7 +174,9 @@ export interface FrameOutputs {
  * `amount=0` makes blackframe tag every frame, so the threshold is applied in
  * frame-select.ts with the others. Nothing is dropped in the graph: JPEGs are numbered
  * in output order, and output k is source frame k × every only while every selected
- * frame is written; dead ones are deleted afterwards.
+ * frame is written; dead ones are deleted once judged. `direct=1` writes each printed line
+ * at once instead of 32 KiB at a time, so the prints can be read while ffmpeg runs
+ * (frame-watcher.ts judges and hands over frames during the pass).
  */
 function framesChain(inLabel: string, outLabel: string, framesDir: string, o: FrameOptions): { graph: string; outputs: FrameOutputs } {
   const every = o.every ?? 10;
@@ -191,12 +193,12 @@ function framesChain(inLabel: string, outLabel: string, framesDir: string, o: Fr
   outputs.sampledMetadata = join(framesDir, 'sampled.txt');
   const graph = [
     `[${inLabel}]freezedetect=n=${dead.freezeNoiseDb}dB:d=${secs(dead.freezeMinSeconds)}`,
-    `metadata=mode=print:file=${escapeFilterPath(fileUrl(outputs.freezeMetadata))}`,
+    `metadata=mode=print:direct=1:file=${escapeFilterPath(fileUrl(outputs.freezeMetadata))}`,
     select,
     scale,
     `blackframe=amount=0:threshold=${dead.blackPixelThreshold}`,
     'blurdetect',
-    `metadata=mode=print:file=${escapeFilterPath(fileUrl(outputs.sampledMetadata))}[${outLabel}]`,
+    `metadata=mode=print:direct=1:file=${escapeFilterPath(fileUrl(outputs.sampledMetadata))}[${outLabel}]`,
   ].join(',');
   return { graph, outputs };
 }

@@ -47,23 +47,50 @@ const HEADER = /^frame:\s*(\d+)\s+pts:\s*(\S+)\s+pts_time:\s*(\S+)/;
 
 /** Parses the text of one `metadata=mode=print:file=…` output. Unknown lines are skipped. */
 export function parseMetadataPrint(text: string): MetadataFrame[] {
-  const frames: MetadataFrame[] = [];
-  let current: MetadataFrame | undefined;
-  for (const line of text.split(/\r?\n/)) {
+  const reader = new MetadataPrintReader();
+  reader.push(text);
+  reader.end();
+  return reader.frames;
+}
+
+/**
+ * Reads a print as it grows (`direct=1` writes each line as it is printed): feed it the
+ * appended text; only whole lines are taken, so `frames` never holds half a line. The
+ * last frame may still be missing tags that ffmpeg has yet to write.
+ */
+export class MetadataPrintReader {
+  readonly frames: MetadataFrame[] = [];
+  private partial = '';
+
+  push(text: string): void {
+    const all = this.partial + text;
+    const cut = all.lastIndexOf('\n') + 1;
+    this.partial = all.slice(cut);
+    for (const line of all.slice(0, cut).split('\n')) this.line(line);
+  }
+
+  /** The file is complete: a last line without a newline counts too. */
+  end(): void {
+    this.line(this.partial);
+    this.partial = '';
+  }
+
+  private line(raw: string): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const m = HEADER.exec(line);
     if (m) {
-      current = { frame: Number(m[1]), tags: {} };
+      const f: MetadataFrame = { frame: Number(m[1]), tags: {} };
       const pts = Number(m[2]);
       const ptsTime = Number(m[3]);
-      if (Number.isFinite(pts)) current.pts = pts;
-      if (Number.isFinite(ptsTime)) current.ptsTime = ptsTime;
-      frames.push(current);
-      continue;
+      if (Number.isFinite(pts)) f.pts = pts;
+      if (Number.isFinite(ptsTime)) f.ptsTime = ptsTime;
+      this.frames.push(f);
+      return;
     }
     const eq = line.indexOf('=');
+    const current = this.frames.at(-1);
     if (current && eq > 0) current.tags[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  return frames;
 }
 
 /** A frozen stretch in seconds; `end` is missing when the video ended frozen. */

@@ -1,19 +1,18 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PermanentError } from '../errors.ts';
-import { buildTrimArgs, type FrameOptions, type FrameOutputs, type H264Options, type TranscodeOutputs } from './ffmpeg-args.ts';
+import { buildTrimArgs, type H264Options, type TranscodeOutputs } from './ffmpeg-args.ts';
 import type { InputSafety } from './input-safety.ts';
 import { runFfmpeg, type FfmpegRunOptions } from './ffmpeg-runner.ts';
 import { probeVideo, type VideoInfo } from './ffprobe.ts';
-import { countVerdicts, freezeIntervals, judgeFrames, parseMetadataPrint, type FrameCounts, type FrameVerdict } from './frame-select.ts';
 import { verifyMp4 } from './mp4-verify.ts';
-import { clipObjectName, frameObjectName } from './output-names.ts';
+import { clipObjectName } from './output-names.ts';
 import { parseSegmentList } from './segment-list.ts';
 
 /**
- * The ffmpeg layer's work on local files: collecting (and naming) the outputs of the one
- * clips-and-frames pass that services/transcoder/pipeline.ts runs, and a trim with fades
- * end to end. Storage, job state and deleting the source belong to the service.
+ * The ffmpeg layer's work on local files: collecting (and naming) the clips of the one
+ * clips-and-frames pass that services/transcoder/pipeline.ts runs (its frames: see
+ * frame-watcher.ts), and a trim with fades end to end. Storage, job state and deleting
+ * the source belong to the service.
  */
 
 export interface MediaToolOptions extends InputSafety {
@@ -33,13 +32,6 @@ export interface ClipFile {
   endSeconds: number;
 }
 
-export interface FrameFile {
-  path: string;
-  /** Object name per the contract: `<stem>/<stem>_f000120.jpg`. */
-  name: string;
-  sourceIndex: number;
-}
-
 /** The clips as written: the segment list when split, else the single planned file. */
 export async function collectClips(outputs: TranscodeOutputs, durationSeconds: number, stem: string): Promise<ClipFile[]> {
   if (!outputs.split || !outputs.segmentList) {
@@ -54,40 +46,6 @@ export async function collectClips(outputs: TranscodeOutputs, durationSeconds: n
     startSeconds: e.startSeconds,
     endSeconds: e.endSeconds,
   }));
-}
-
-const JPEG_NAME = /^f_(\d{6,})\.jpg$/;
-
-/**
- * Reads the metadata the pass printed, judges every sampled frame, deletes the dead JPEGs
- * and names the kept ones by their source frame index.
- */
-export async function collectFrames(
-  outputs: FrameOutputs,
-  stem: string,
-  opts: FrameOptions,
-): Promise<{ every: number; kept: FrameFile[]; counts: FrameCounts; verdicts: FrameVerdict[] }> {
-  const files = (await readdir(outputs.dir)).map((f) => JPEG_NAME.exec(f)).filter((m): m is RegExpExecArray => m !== null);
-  const byOutput = new Map(files.map((m) => [Number(m[1]), join(outputs.dir, m[0])]));
-  let verdicts: FrameVerdict[];
-  if (outputs.sampledMetadata && outputs.freezeMetadata) {
-    const sampled = parseMetadataPrint(await readFile(outputs.sampledMetadata, 'utf8'));
-    const freezes = freezeIntervals(parseMetadataPrint(await readFile(outputs.freezeMetadata, 'utf8')));
-    verdicts = judgeFrames(sampled, freezes, outputs.every, opts.dead);
-    if (verdicts.length !== byOutput.size) {
-      throw new PermanentError('FRAMES_MISMATCH', `${byOutput.size} JPEGs written but ${verdicts.length} frames measured in ${outputs.dir}`);
-    }
-  } else {
-    verdicts = [...byOutput.keys()].sort((a, b) => a - b).map((k) => ({ outputIndex: k, sourceIndex: k * outputs.every }));
-  }
-  const kept: FrameFile[] = [];
-  for (const v of verdicts) {
-    const path = byOutput.get(v.outputIndex);
-    if (path === undefined) throw new PermanentError('FRAMES_MISMATCH', `no JPEG for sampled frame ${v.outputIndex} in ${outputs.dir}`);
-    if (v.dead) await rm(path, { force: true });
-    else kept.push({ path, name: frameObjectName(stem, v.sourceIndex), sourceIndex: v.sourceIndex });
-  }
-  return { every: outputs.every, kept, counts: countVerdicts(verdicts), verdicts };
 }
 
 export interface TrimWorkOptions extends MediaToolOptions {

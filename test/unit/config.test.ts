@@ -98,6 +98,7 @@ const BAD: [variable: string, value: string, expected: RegExp][] = [
   ['TRANSCODER_DROP_DEAD_FRAMES', 'sometimes', /true or false/],
   ['TRANSCODER_DELETE_SOURCE', 'later', /true or false/],
   ['TRANSCODER_FADE_SECONDS', '90', /number from 0 to 60/],
+  ['TRANSCODER_FRAME_UPLOADS', '0', /integer from 1 to 64/],
 ];
 
 test('transcoder: defaults follow the contract and the media layer; values are read', () => {
@@ -111,6 +112,7 @@ test('transcoder: defaults follow the contract and the media layer; values are r
     timeLimitMs: 3 * 3_600_000,
     encode: { preset: 'veryfast', crf: 23 },
     dead: { blackPixelThreshold: 32, blackPercent: 98, freezeNoiseDb: -60, freezeMinSeconds: 2, blurThreshold: 12 },
+    frameUploads: 8,
     split: { maxSeconds: 240, clipSeconds: 120 },
     frames: { every: 10, width: 1280, height: 720, dropDead: true },
     deleteSource: true,

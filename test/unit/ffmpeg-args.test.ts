@@ -105,9 +105,9 @@ test('frames: every Nth frame, scaled to fit, freezedetect before select, blackf
   assert.deepEqual(args, [
     '-y', ...SAFE_IN,
     '-filter_complex',
-    "[0:v:0]freezedetect=n=-60dB:d=2,metadata=mode=print:file=file\\\\:/w/frames/freeze.txt,select='not(mod(n\\,10))'," +
+    "[0:v:0]freezedetect=n=-60dB:d=2,metadata=mode=print:direct=1:file=file\\\\:/w/frames/freeze.txt,select='not(mod(n\\,10))'," +
       "scale='min(1280,iw)':'min(720,ih)':force_original_aspect_ratio=decrease,blackframe=amount=0:threshold=32,blurdetect," +
-      'metadata=mode=print:file=file\\\\:/w/frames/sampled.txt[frames]',
+      'metadata=mode=print:direct=1:file=file\\\\:/w/frames/sampled.txt[frames]',
     '-map', '[frames]', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '3', '-start_number', '0', '-f', 'image2',
     'file:/w/frames/f_%06d.jpg',
   ]);
