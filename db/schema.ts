@@ -218,6 +218,7 @@ export interface UploadTable {
   fb_video_id: string | null;
   fb_session_id: string | null;
   fb_offset: number | null;
+  fb_end_offset: number | null;
   last_error_code: string | null;
   last_error: string | null;
   worker: string | null;

@@ -9,6 +9,7 @@ export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>
   facetraining: async () => (await import('./facetraining/main.ts')).service,
   facestreaming: async () => (await import('./facestreaming/main.ts')).service,
   transcoder: async () => (await import('./transcoder/main.ts')).service,
+  uploader: async () => (await import('./uploader/main.ts')).service,
 };
 
 export function availableServices(): ServiceName[] {

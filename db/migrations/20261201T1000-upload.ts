@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
  * SHA-256 of `<job key>|<target>` when the job is redelivered or republished, so a target
  * that is done is never uploaded twice. The job itself is kept (JSON) so a postponed
  * target can be republished by the sweeper with nothing lost. A Facebook upload keeps its
- * session (video id, session id, confirmed offset) to resume instead of starting again.
+ * session (video id, session id, the range it asked for next) to resume instead of starting again.
  *
  * `upload_notice`: the outbox of the speakers' emails, one row per job and speaker:
  * recorded when every target is done, published to the notifier, then marked.
@@ -41,6 +41,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('fb_video_id', 'varchar(100)')
     .addColumn('fb_session_id', 'varchar(200)')
     .addColumn('fb_offset', 'bigint')
+    .addColumn('fb_end_offset', 'bigint')
     .addColumn('last_error_code', 'varchar(64)')
     .addColumn('last_error', 'text')
     .addColumn('worker', 'varchar(128)')

@@ -7,6 +7,7 @@ import { ConfigError, EnvReader, type Env } from './env-reader.ts';
 import { readFaceConfig, type FaceConfig } from './face-config.ts';
 import { readMediaConfig, readTranscoderConfig, type MediaConfig, type TranscoderConfig } from './media-config.ts';
 import { readBucketsConfig, readObjectStoreConfig, type BucketsConfig } from './storage-config.ts';
+import { readUploaderConfig, type UploaderConfig } from './uploader-config.ts';
 
 /**
  * Everything Vigil reads from the environment. Each section is read by its own file
@@ -27,6 +28,7 @@ export interface Config {
   media: MediaConfig;
   transcoder: TranscoderConfig;
   face: FaceConfig;
+  uploader: UploaderConfig;
   /** `vigil rescue` republishes rows left in N or P longer than this. @default 15 min */
   rescueAgeMs: number;
   /** @default 'info' */
@@ -68,6 +70,7 @@ export function loadConfig(env: Env = process.env): Config {
     media: readMediaConfig(r),
     transcoder: readTranscoderConfig(r),
     face: readFaceConfig(r),
+    uploader: readUploaderConfig(r),
     rescueAgeMs: r.duration('VIGIL_RESCUE_AGE', 15 * 60_000, 0, 30 * 24 * 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),

@@ -19,6 +19,9 @@ import { PermanentError, TransientError } from '../errors.ts';
 import { checkBucketName, checkKeyPrefix, checkObjectKey } from './object-key.ts';
 import { createS3Client, type S3ClientOptions, type S3Connection } from './s3-client.ts';
 import { toStorageError } from './storage-errors.ts';
+import { copyWithinStore, type CopyOptions, type ObjectRef } from './object-copy.ts';
+
+export type { CopyOptions, ObjectRef } from './object-copy.ts';
 
 export interface ObjectInfo {
   size: number;
@@ -37,6 +40,12 @@ export interface ListedObject {
 }
 
 export interface DownloadOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  /** Refuse an object whose ETag is no longer this one (replaced since it was first read). */
+  ifMatch?: string;
   signal?: AbortSignal;
 }
 
@@ -82,6 +91,15 @@ export interface ObjectStore {
   bucketExists(bucket: string): Promise<boolean>;
   /** Streams the object to `filePath`; nothing is left at `filePath` when it fails. */
   download(bucket: string, key: string, filePath: string, opts?: DownloadOptions): Promise<{ size: number; etag: string | undefined }>;
+  /** Bytes `[start, end)` of the object, in memory: one chunk of a chunked transfer. */
+  readRange(bucket: string, key: string, start: number, end: number, opts?: ReadOptions): Promise<Buffer>;
+  /** The object as a stream, never held whole, with its size, ETag and content type. */
+  openRead(bucket: string, key: string, opts?: ReadOptions): Promise<{ body: Readable; size: number; etag: string | undefined; contentType: string | undefined }>;
+  /**
+   * Copies an object of `size` bytes within this store, server-side (CopyObject, or
+   * UploadPartCopy parts above `multipartAbove`): no byte passes through this process.
+   */
+  copy(from: ObjectRef, to: ObjectRef, size: number, opts?: CopyOptions): Promise<{ etag: string | undefined }>;
   /**
    * Uploads a file (by path) or a stream; multipart when larger than one part. A stream
    * is consumed, and destroyed when the upload fails.
@@ -275,6 +293,50 @@ export class S3ObjectStore implements ObjectStore {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  async readRange(bucket: string, key: string, start: number, end: number, opts: ReadOptions = {}): Promise<Buffer> {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+      throw new RangeError(`readRange needs 0 <= start < end (got ${start}, ${end})`);
+    }
+    const { body } = await this.openRead(bucket, key, { ...opts, range: `bytes=${start}-${end - 1}` });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        chunks.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (err) {
+      throw toStorageError(err, { op: 'read', bucket }, opts.signal);
+    }
+    if (size !== end - start) throw new TransientError('STORAGE_UNAVAILABLE', `read in bucket ${bucket}: got ${size} of ${end - start} bytes`);
+    return Buffer.concat(chunks, size);
+  }
+
+  async openRead(bucket: string, key: string, opts: ReadOptions & { range?: string } = {}) {
+    checkBucketName(bucket);
+    checkObjectKey(key);
+    try {
+      opts.signal?.throwIfAborted();
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: opts.range, IfMatch: opts.ifMatch }),
+        { abortSignal: opts.signal },
+      );
+      const body = res.Body as Readable | undefined;
+      if (body === undefined) throw new TransientError('STORAGE_UNAVAILABLE', `read in bucket ${bucket}: the response had no body`);
+      return { body, size: res.ContentLength ?? 0, etag: res.ETag, contentType: res.ContentType };
+    } catch (err) {
+      throw toStorageError(err, { op: 'read', bucket }, opts.signal);
+    }
+  }
+
+  async copy(from: ObjectRef, to: ObjectRef, size: number, opts: CopyOptions = {}): Promise<{ etag: string | undefined }> {
+    for (const o of [from, to]) {
+      checkBucketName(o.bucket);
+      checkObjectKey(o.key);
+    }
+    return copyWithinStore(this.client, from, to, size, opts);
   }
 
   /** Closes the client's connections: the store owns the client it was given. */

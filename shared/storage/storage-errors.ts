@@ -7,7 +7,7 @@ import { NETWORK_ERROR_CODES, PermanentError, TransientError, VigilError } from 
  * a plain Error with the name, HTTP status and request id instead.
  */
 
-export type StorageOperation = 'ensureBucket' | 'download' | 'upload' | 'head' | 'delete' | 'list';
+export type StorageOperation = 'ensureBucket' | 'download' | 'read' | 'upload' | 'copy' | 'head' | 'delete' | 'list';
 
 interface SdkLikeError {
   name?: unknown;

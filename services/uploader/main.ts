@@ -1,0 +1,66 @@
+import { uploaderRepository } from '../../db/repositories/uploader.repository.ts';
+import type { ServiceModule } from '../../shared/app/app-context.ts';
+import { CODECS } from '../../shared/contract/messages.ts';
+import { createObjectStore } from '../../shared/storage/object-store.ts';
+import { FacebookClient } from './facebook-client.ts';
+import { uploadToFacebook } from './facebook-target.ts';
+import { uploaderHandler } from './handler.ts';
+import { libraryUrl, uploadToLibrary } from './library-target.ts';
+import { startSweeper } from './sweeper.ts';
+
+export const service: ServiceModule = {
+  name: 'uploader',
+  async create(app) {
+    const { uploader: u, buckets } = app.config;
+    // Only the configured buckets are ever created; a job naming another source bucket that is missing fails.
+    const source = createObjectStore(app.config.s3, {}, { creatableBuckets: Object.values(buckets) });
+    const library = u.library.store ? createObjectStore(u.library.store, {}, { creatableBuckets: [buckets.library] }) : source;
+    const libraryLocation = u.library.store ?? app.config.s3;
+    const facebook = u.facebook && new FacebookClient(u.facebook);
+    const repo = uploaderRepository(app.database.db);
+    const handle = uploaderHandler({
+      repo,
+      locks: app.locks,
+      targets: {
+        library: (job, _row, signal) =>
+          uploadToLibrary(
+            {
+              source, library, sameStore: library === source, bucket: buckets.library,
+              urlOf: (key) => libraryUrl({ publicUrl: u.library.publicUrl, endpoint: libraryLocation.endpoint, region: libraryLocation.region }, buckets.library, key),
+              multipartCopyAboveBytes: u.library.multipartCopyAboveBytes,
+              copyPartBytes: u.library.copyPartBytes,
+            },
+            job,
+            signal,
+          ),
+        facebook: (job, row, signal) => uploadToFacebook({ client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag) }, job, row, signal),
+      },
+      defaultTargets: u.defaultTargets,
+      publishNotice: (n) => app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
+      rateLimitWaitMs: u.rateLimitWaitMs,
+      maxPostpones: u.maxPostpones,
+      worker: app.workerName,
+      maxAttempts: app.config.broker.maxAttempts,
+    });
+    const sweeper = startSweeper({
+      repo,
+      publish: (body, messageId) => app.publisher.sendToQueue('uploader', body, { messageId, contentType: 'application/json' }),
+      intervalMs: u.sweepIntervalMs,
+      log: app.logger.child({ service: 'uploader' }),
+    });
+    return {
+      definition: {
+        service: 'uploader',
+        queue: 'uploader',
+        concurrency: app.config.concurrency.uploader,
+        codec: CODECS.uploader,
+        handle,
+      },
+      async close() {
+        await sweeper.stop();
+        source.close();
+        if (library !== source) library.close();
+      },
+    };
+  },
+};
