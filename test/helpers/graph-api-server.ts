@@ -35,7 +35,7 @@ export interface GraphRequestRecord {
   tokenInUrl: boolean;
   /** The HTTP status answered; undefined when the connection was cut instead. */
   status?: number;
-  /** `ok`, `error <code>/<subcode>`, `bare-400` or `cut`. */
+  /** `ok`, `error <code>/<subcode>`, `bare-400`, `cut` or `stalled`. */
   outcome: string;
 }
 
@@ -67,6 +67,8 @@ export interface CutFault {
   afterBytes: number;
   /** Take the whole chunk first, then cut before answering: the answer is lost, the offset moved. */
   afterCommit?: boolean;
+  /** Instead of cutting, stop reading and never answer (the client's timeout ends it); nothing of the chunk counts. */
+  stall?: boolean;
 }
 
 export interface GraphApiServer {
@@ -281,8 +283,8 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
             // Gone mid-chunk: nothing of it counts.
             cutDone = true;
             record.chunkBytes = cut.afterBytes;
-            record.outcome = 'cut';
-            req.socket.destroy();
+            record.outcome = cut.stall ? 'stalled' : 'cut';
+            if (!cut.stall) req.socket.destroy();
             return;
           }
           state.hash.update(bytes);
@@ -312,6 +314,10 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
       for await (const bytes of req) {
         if (cutDone) return;
         parser.write(bytes as Buffer);
+        if (cutDone && cut?.stall) {
+          if (!req.socket.destroyed) await once(req.socket, 'close');
+          return;
+        }
       }
       parser.end();
     } catch (err) {

@@ -166,6 +166,17 @@ test('a transfer whose answer is lost after the API took it: the retry is told t
   });
 });
 
+test('a transfer that stalls times out and is sent again at the same offset', async () => {
+  await withServer(async (s) => {
+    s.cutNextTransfer({ afterBytes: 200_000, stall: true });
+    const result = await client(s, { requestTimeoutMs: 2000 }).upload({ source: await fileChunkSource(file), title: 't', description: 'd' });
+    const ts = transfers(s);
+    assert.deepEqual(ts.slice(0, 2).map((r) => [r.startOffset, r.outcome]), [[0, 'stalled'], [0, 'ok']]);
+    assert.deepEqual(offsetsOf(ts), [0, ...chunkStarts(0)]);
+    assert.equal(s.video(result.videoId)!.sha256, sha);
+  });
+});
+
 test('a connection cut again and again: transient after chunkRetries retries, the session kept for later', async () => {
   await withServer(async (s) => {
     for (let i = 0; i < 3; i++) s.cutNextTransfer({ afterBytes: 1000 });
