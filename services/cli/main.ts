@@ -3,6 +3,7 @@ import { ConfigError } from '../../shared/config/config.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { registerEnrollAndSnapshot } from './commands/enroll-snapshot.ts';
+import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerPublish } from './commands/publish.ts';
 import { registerQueues } from './commands/queues.ts';
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRescue(program, ctx);
   registerDeleteUser(program, ctx);
   registerDoctor(program, ctx);
+  registerImport(program, ctx);
   return program;
 }
 

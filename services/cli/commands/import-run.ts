@@ -1,0 +1,234 @@
+import { realpath, stat } from 'node:fs/promises';
+import type { ImportRepository, NewImportFile } from '../../../db/repositories/import.repository.ts';
+import type { ImportStatus } from '../../../db/schema.ts';
+import type { VideoJob } from '../../../shared/contract/messages.ts';
+import { errorCode, errorMessage, PermanentError } from '../../../shared/errors.ts';
+import { walkFolder, type FoundFile } from '../../../shared/import/folder-walk.ts';
+import { FileChangingError, uploadHashed } from '../../../shared/import/hashed-upload.ts';
+import { cameraSettings, framesSize, type HookData } from '../../../shared/import/hook-data.ts';
+import { compileNamePattern, matchVideoName } from '../../../shared/import/name-pattern.ts';
+import { planShards } from '../../../shared/import/shard-plan.ts';
+import type { ObjectStore } from '../../../shared/storage/object-store.ts';
+import type { ImportProgress } from './import-progress.ts';
+
+export interface ImportDeps {
+  repo: ImportRepository;
+  store: ObjectStore;
+  /** Publishes a transcoder job (the queue's topology declared first). */
+  publish(job: VideoJob): Promise<void>;
+  progress(total: { files: number; bytes: number }): ImportProgress;
+  now(): number;
+  newJobId(): string;
+}
+
+export interface ImportOptions {
+  dir: string;
+  /** As given: JavaScript or Python named groups. */
+  regex: string;
+  /** Lower case, without dots. @default ['avi', 'mp4'] */
+  extensions: string[];
+  bucket: string;
+  hookData: HookData | undefined;
+  /** Files per new shard. @default 256 */
+  shardSize: number;
+  /** Files uploaded at once. @default 4 */
+  concurrency: number;
+  /** A file modified less than this long ago is still being written and left for later. @default 5s */
+  settleMs: number;
+}
+
+export interface ImportResult {
+  jobId: string;
+  resumed: boolean;
+  status: ImportStatus;
+  uploaded: number;
+  /** Already uploaded (not read again), or left for a later run. */
+  skipped: number;
+  failed: number;
+  /** Transcoder jobs published by this run (earlier runs' unpublished ones included). */
+  published: number;
+  /** Uploaded, but the transcoder job could not be published; the next run publishes it. */
+  unpublished: number;
+  /** Paths (relative to the folder) whose names gave no camera and epoch. */
+  unmatched: string[];
+  /** Everything found and not uploaded for a reason, unmatched names included. */
+  passedOver: { path: string; reason: string }[];
+}
+
+interface Work {
+  id: number;
+  shard: number;
+  file: FoundFile;
+  key: string;
+  camera: string;
+}
+
+/**
+ * `vigil import <dir>`: walk the folder, name each video by the regex, record the job and
+ * its shards, upload each file (hashed from the same read), publish one transcoder job per
+ * uploaded file. A second run of the same import resumes: uploaded files are not read
+ * again, failed ones and new ones are uploaded, unpublished jobs are published.
+ */
+export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<ImportResult> {
+  const { repo } = deps;
+  const root = await realDirectory(o.dir);
+  const re = compileNamePattern(o.regex);
+  const { files: found, passedOver: walkNotes } = await walkFolder(root, o.extensions);
+  const passedOver = walkNotes.map((n) => ({ path: n.relPath, reason: n.reason }));
+  const unmatched: string[] = [];
+  const named: { file: FoundFile; camera: string; epoch: number; key: string }[] = [];
+  for (const file of found) {
+    const m = matchVideoName(re, file.relPath, `${root}/${file.relPath}`, file.ext);
+    if (m.ok) named.push({ file, ...m.video });
+    else {
+      unmatched.push(file.relPath);
+      passedOver.push({ path: file.relPath, reason: m.reason });
+    }
+  }
+
+  const { job, resumed } = await repo.findOrCreateJob({ directory: root, regex: o.regex, extensions: o.extensions, bucket: o.bucket }, deps.newJobId());
+  await repo.startRun(job.id, { hookData: o.hookData === undefined ? null : JSON.stringify(o.hookData), unmatched: unmatched.length });
+  const known = new Map((await repo.files(job.id)).map((r) => [r.relPath, r]));
+  const keyOwner = new Map([...known.values()].map((r) => [r.key, r.relPath]));
+  const todo: Work[] = [];
+  const fresh: NewImportFile[] = [];
+  const unpublished: { id: number; key: string; camera: string; sha256: string }[] = [];
+  let skipped = 0;
+  for (const n of named) {
+    const row = known.get(n.file.relPath);
+    if (row === undefined) {
+      const owner = keyOwner.get(n.key);
+      if (owner !== undefined) {
+        passedOver.push({ path: n.file.relPath, reason: `it names the same object (${n.key}) as ${owner}` });
+        continue;
+      }
+      keyOwner.set(n.key, n.file.relPath);
+      fresh.push({ relPath: n.file.relPath, size: n.file.size, mtimeMs: n.file.mtimeMs, camera: n.camera, epoch: n.epoch, key: n.key, shardIndex: -1 });
+      continue;
+    }
+    const unchanged = row.size === n.file.size && row.mtimeMs === n.file.mtimeMs;
+    if (row.status === 'uploaded' && unchanged) {
+      skipped += 1;
+      if (row.publishedAt === null && row.sha256 !== null) unpublished.push({ id: row.id, key: row.key, camera: row.camera, sha256: row.sha256 });
+      continue;
+    }
+    // Changed since it was uploaded: new content under the same key.
+    if (row.status === 'uploaded') await repo.resetFile(row.id, n.file);
+    todo.push({ id: row.id, shard: row.shardIndex, file: n.file, key: row.key, camera: row.camera });
+  }
+  if (fresh.length > 0) {
+    const plan = planShards((await repo.shards(job.id)).map((s) => ({ index: s.index, itemCount: s.itemCount })), fresh.length, o.shardSize);
+    fresh.forEach((f, i) => (f.shardIndex = plan.assignments[i]!));
+    await repo.addFiles(job.id, fresh, plan.shards);
+    const rows = new Map((await repo.files(job.id)).map((r) => [r.relPath, r]));
+    const byPath = new Map(named.map((n) => [n.file.relPath, n.file]));
+    for (const f of fresh) {
+      const r = rows.get(f.relPath)!;
+      todo.push({ id: r.id, shard: r.shardIndex, file: byPath.get(f.relPath)!, key: r.key, camera: r.camera });
+    }
+    for (const s of plan.shards) await repo.refreshShard(job.id, s.index);
+  }
+  todo.sort((a, b) => a.shard - b.shard || a.id - b.id);
+
+  const progress = deps.progress({ files: todo.length, bytes: todo.reduce((s, w) => s + w.file.size, 0) });
+  for (const p of passedOver) progress.note(`passed over ${p.path}: ${p.reason}`);
+  let published = 0;
+  let publishFailed = 0;
+  const publishFor = async (f: { id: number; key: string; camera: string; sha256: string }): Promise<boolean> => {
+    const frames = framesSize(cameraSettings(o.hookData, f.camera));
+    // The content's hash in the id: the same upload published twice is one job to the
+    // transcoder, new content under the key is a new one.
+    const videoJob: VideoJob = { jobId: `import:${job.id}:${f.id}:${f.sha256.slice(0, 16)}`, source: { bucket: o.bucket, key: f.key }, ...(frames && { frames }) };
+    try {
+      await deps.publish(videoJob);
+    } catch (err) {
+      publishFailed += 1;
+      progress.note(`uploaded ${f.key} but could not queue its transcoder job (${errorMessage(err)}); the next run queues it`);
+      return false;
+    }
+    await repo.markPublished(f.id);
+    published += 1;
+    return true;
+  };
+  // The outbox's second half for earlier runs: stored, never published.
+  for (const f of unpublished) await publishFor(f);
+
+  let uploaded = 0;
+  let failed = 0;
+  const started = new Set<number>();
+  const uploadOne = async (w: Work): Promise<void> => {
+    if (deps.now() - w.file.mtimeMs < o.settleMs) {
+      const ago = ((deps.now() - w.file.mtimeMs) / 1000).toFixed(1);
+      await repo.recordLeftForLater(w.id, { code: 'FILE_CHANGING', message: `modified ${ago} s ago: still being written (--settle)` });
+      skipped += 1;
+      progress.fileDone('later', `skipped ${w.file.relPath}: modified ${ago} s ago, still being written; left for a later run`, w.file.size);
+      return;
+    }
+    await repo.markUploading(w.id);
+    if (!started.has(w.shard)) {
+      started.add(w.shard);
+      await repo.refreshShard(job.id, w.shard);
+    }
+    try {
+      const up = await uploadHashed(deps.store, o.bucket, w.key, w.file, { metadata: { 'vigil-import-job': job.id }, contentType: contentType(w.file.ext) });
+      await repo.recordUploaded(w.id, up);
+      uploaded += 1;
+      progress.fileDone('uploaded', `uploaded ${w.file.relPath} as ${w.key} (sha256 ${up.sha256.slice(0, 12)}…)`, w.file.size);
+      await publishFor({ id: w.id, key: w.key, camera: w.camera, sha256: up.sha256 });
+    } catch (err) {
+      if (err instanceof FileChangingError) {
+        await repo.recordLeftForLater(w.id, { code: err.code, message: err.message });
+        skipped += 1;
+        progress.fileDone('later', `skipped ${w.file.relPath}: ${err.message}; left for a later run`, w.file.size);
+      } else {
+        await repo.recordFailed(w.id, { code: errorCode(err), message: errorMessage(err) });
+        failed += 1;
+        progress.fileDone('failed', `failed ${w.file.relPath}: ${errorMessage(err)}`, w.file.size);
+      }
+    }
+  };
+  await eachLimited(todo, o.concurrency, async (w) => {
+    await uploadOne(w);
+    await repo.refreshShard(job.id, w.shard);
+  });
+  progress.end();
+  const status = (await repo.findJob(job.id))?.status ?? 'missing';
+  return { jobId: job.id, resumed, status, uploaded, skipped, failed, published, unpublished: publishFailed, unmatched, passedOver };
+}
+
+async function realDirectory(dir: string): Promise<string> {
+  let root: string;
+  try {
+    root = await realpath(dir);
+  } catch (err) {
+    throw new PermanentError('IMPORT_DIR', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, err);
+  }
+  if (!(await stat(root)).isDirectory()) throw new PermanentError('IMPORT_DIR', `${dir} is not a folder`);
+  return root;
+}
+
+/**
+ * Runs `fn` over the items, `limit` at a time, in order. A thrown error (the database gone)
+ * stops new work and rejects once the running ones have settled; per-file outcomes are
+ * handled inside `fn`.
+ */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let fatal: unknown;
+  const worker = async () => {
+    while (fatal === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        fatal ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (fatal !== undefined) throw fatal;
+}
+
+function contentType(ext: string): string | undefined {
+  return { mp4: 'video/mp4', avi: 'video/x-msvideo', mov: 'video/quicktime', mkv: 'video/x-matroska' }[ext];
+}

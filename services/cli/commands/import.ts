@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { importRepository, type ImportRepository } from '../../../db/repositories/import.repository.ts';
+import { parseDuration } from '../../../shared/config/env-reader.ts';
+import { CODECS } from '../../../shared/contract/messages.ts';
+import { parseHookData, type HookData } from '../../../shared/import/hook-data.ts';
+import { parseExtensions } from '../../../shared/import/name-pattern.ts';
+import { DEFAULT_SHARD_SIZE, shardStatus } from '../../../shared/import/shard-plan.ts';
+import { createObjectStore } from '../../../shared/storage/object-store.ts';
+import type { CliContext } from '../context.ts';
+import { createProgress } from './import-progress.ts';
+import { runImport, type ImportResult } from './import-run.ts';
+
+interface ImportCliOptions {
+  regex?: string;
+  /** @default 'avi,mp4' */
+  ext: string;
+  hookDataJson?: string;
+  hookDataJsonFile?: string;
+  /** @default 256 */
+  shardSize: number;
+  /** @default 4 */
+  concurrency: number;
+  /** @default 5 s */
+  settle?: number;
+  json?: boolean;
+}
+
+export function registerImport(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('import')
+    .description('batch-import a folder of camera videos: upload each to BUCKET_SOURCE as <camera>/<epoch>.<ext> and queue a transcoder job per file; re-running the same import resumes it')
+    .argument('<dir>', 'the folder, walked recursively (symbolic links are not followed)')
+    // Checked in the action: a required option here would be required of `import status` too.
+    .option('--regex <re>', 'named groups camera and epoch, (?<camera>…) or (?P<camera>…); must match the whole path relative to <dir>, or else the absolute path')
+    .option('--ext <list>', 'extensions to import, comma-separated', 'avi,mp4')
+    .option('--hook-data-json <json>', 'settings for every camera with per-camera overrides under "cameras" (img_x_size, img_y_size, img_y_size_extraction, …)')
+    .option('--hook-data-json-file <path>', 'the same, from a file')
+    .option('--shard-size <n>', 'files per shard of the job', positiveInt(1, 100_000), DEFAULT_SHARD_SIZE)
+    .option('--concurrency <n>', 'files uploaded at once', positiveInt(1, 64), 4)
+    .option('--settle <duration>', 'a file modified more recently than this is still being written and left for a later run (default: 5s)', duration)
+    .option('--json', 'print one JSON document: {"jobId","uploaded","skipped","failed","unmatched":[…],…}')
+    .action(async (dir: string, opts: ImportCliOptions) => {
+      if (opts.regex === undefined) throw new Error("--regex is required: named groups camera and epoch, e.g. '.*/(?P<camera>\\w+?)-(?P<epoch>\\d+)\\.mp4'");
+      const regex = opts.regex;
+      const extensions = parseExtensions(opts.ext);
+      const hookData = await readHookData(opts);
+      const config = ctx.config();
+      const bucket = config.buckets.source;
+      const store = createObjectStore(config.s3, {}, { creatableBuckets: [bucket] });
+      try {
+        await store.ensureBucket(bucket);
+        const result = await ctx.withDatabase((db) =>
+          ctx.withPublisher((publisher) =>
+            runImport(
+              {
+                repo: importRepository(db, shardStatus),
+                store,
+                publish: (job) => publisher.sendToQueue('transcoder', CODECS.transcoder.encode(job), { messageId: job.jobId, contentType: 'application/json' }),
+                progress: (total) => createProgress(ctx.io.err, process.stderr.isTTY === true && !opts.json, total),
+                now: Date.now,
+                newJobId,
+              },
+              { dir, regex, extensions, bucket, hookData, shardSize: opts.shardSize, concurrency: opts.concurrency, settleMs: opts.settle ?? 5_000 },
+            ),
+          ),
+        );
+        if (result.failed > 0 || result.unpublished > 0) ctx.exitCode = 1;
+        ctx.print(!!opts.json, result, () => summary(result));
+      } finally {
+        store.close();
+      }
+    });
+
+  cmd
+    .command('status')
+    .description('an import job and its shard map')
+    .argument('<job-id>', 'as printed by vigil import')
+    .option('--json', 'print one JSON document: {"jobId","status","shards":[…],…}')
+    .action(async (jobId: string, own: { json?: boolean }) => {
+      // `import status <id> --json`: the parent `import` has a --json of its own, which
+      // takes the flag unless the root program parses options positionally.
+      const json = !!own.json || !!cmd.opts<{ json?: boolean }>().json;
+      const doc = await ctx.withDatabase((db) => statusDocument(importRepository(db, shardStatus), jobId));
+      if (doc === undefined) throw new Error(`no import job ${JSON.stringify(jobId.slice(0, 40))}`);
+      ctx.print(json, doc, () => statusText(doc));
+    });
+}
+
+/** 12 characters of a-z and 2-7 (60 bits): printable, easy to type and to select. */
+function newJobId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  return [...randomBytes(12)].map((b) => alphabet[b & 31]).join('');
+}
+
+async function readHookData(opts: ImportCliOptions): Promise<HookData | undefined> {
+  if (opts.hookDataJson !== undefined && opts.hookDataJsonFile !== undefined) {
+    throw new Error('give --hook-data-json or --hook-data-json-file, not both');
+  }
+  if (opts.hookDataJson !== undefined) return parseHookData(opts.hookDataJson, '--hook-data-json');
+  if (opts.hookDataJsonFile === undefined) return undefined;
+  const path = opts.hookDataJsonFile;
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read --hook-data-json-file ${path}: ${err.code ?? err.message}`);
+  });
+  return parseHookData(text, `--hook-data-json-file ${path}`);
+}
+
+function summary(r: ImportResult): string {
+  const lines = [
+    `import ${r.jobId}${r.resumed ? ' (resumed)' : ''}: ${r.uploaded} uploaded, ${r.skipped} skipped, ${r.failed} failed, ${r.unmatched.length} unmatched; ${r.published} transcoder jobs queued; job ${r.status}`,
+  ];
+  if (r.unpublished > 0) lines.push(`${r.unpublished} uploaded files still wait for their transcoder job: run the same import again`);
+  if (r.failed > 0) lines.push(`see: vigil import status ${r.jobId}`);
+  return `${lines.join('\n')}\n`;
+}
+
+interface StatusDocument {
+  jobId: string;
+  status: string;
+  directory: string;
+  regex: string;
+  extensions: string[];
+  bucket: string;
+  runs: number;
+  unmatched: number;
+  createdAt: string;
+  updatedAt: string;
+  files: { total: number; missing: number; uploading: number; uploaded: number; failed: number };
+  shards: { shardId: number; itemCount: number; status: string; missing: number; uploading: number; uploaded: number; failed: number }[];
+  /** Failed files, and files left with a reason (still being written), up to 100. */
+  problems: { path: string; key: string; status: string; code: string | null; error: string | null }[];
+}
+
+async function statusDocument(repo: ImportRepository, jobId: string): Promise<StatusDocument | undefined> {
+  const job = await repo.findJob(jobId);
+  if (job === undefined) return undefined;
+  const shards = await repo.shards(job.id);
+  const files = { total: 0, missing: 0, uploading: 0, uploaded: 0, failed: 0 };
+  for (const s of shards) {
+    for (const [k, n] of Object.entries(s.counts)) files[k as keyof typeof files] += n;
+    files.total += s.itemCount;
+  }
+  return {
+    jobId: job.id,
+    status: job.status,
+    directory: job.directory,
+    regex: job.regex,
+    extensions: job.extensions,
+    bucket: job.bucket,
+    runs: job.runs,
+    unmatched: job.unmatched,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    files,
+    shards: shards.map((s) => ({ shardId: s.index, itemCount: s.itemCount, status: s.status, ...s.counts })),
+    problems: await repo.failures(job.id, 100),
+  };
+}
+
+function statusText(d: StatusDocument): string {
+  const out = [
+    `import ${d.jobId}: ${d.status}`,
+    `  ${d.directory} (${d.extensions.join(', ')}) → ${d.bucket}, regex ${d.regex}`,
+    `  ${d.files.total} files: ${d.files.uploaded} uploaded, ${d.files.failed} failed, ${d.files.missing + d.files.uploading} to do; ${d.unmatched} unmatched names in the last of ${d.runs} runs`,
+    '  shard  items  status     uploaded  failed',
+    ...d.shards.map((s) => `  ${String(s.shardId).padStart(5)}  ${String(s.itemCount).padStart(5)}  ${s.status.padEnd(9)}  ${String(s.uploaded).padStart(8)}  ${String(s.failed).padStart(6)}`),
+    ...d.problems.map((p) => `  ${p.status} ${p.path}: ${p.code ?? ''} ${p.error ?? ''}`.trimEnd()),
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+function positiveInt(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function duration(v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 0, 5s or 2m');
+  return ms;
+}

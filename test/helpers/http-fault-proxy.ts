@@ -1,0 +1,46 @@
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy on loopback in front of a real server (s3rver), for fault injection per
+ * request: while `failWhen` holds for a request, its connection is cut before anything is
+ * forwarded (as a network failure mid-upload), on every retry too. `seen` records every
+ * request as `METHOD path`.
+ */
+export class HttpFaultProxy {
+  failWhen: ((req: IncomingMessage) => boolean) | undefined;
+  cuts = 0;
+  readonly seen: string[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(target: string): Promise<HttpFaultProxy> {
+    const t = new URL(target);
+    let proxy!: HttpFaultProxy;
+    const server = createServer((req, res) => {
+      proxy.seen.push(`${req.method} ${req.url}`);
+      if (proxy.failWhen?.(req)) {
+        proxy.cuts += 1;
+        req.socket.destroy();
+        return;
+      }
+      const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new HttpFaultProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return proxy;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
