@@ -121,22 +121,19 @@ export class FacebookClient {
     const size = req.source.size;
     let session: Session;
     if (req.resume) {
-      const start = req.resume.startOffset;
-      session = { ...req.resume, endOffset: req.resume.endOffset ?? Math.min(size, start + RESUME_CHUNK_BYTES) };
+      const { startOffset, endOffset } = req.resume;
+      session = { ...req.resume, endOffset: endOffset ?? Math.min(size, startOffset + RESUME_CHUNK_BYTES) };
       try {
-        await this.transferAll(session, req);
-        await this.finish(session, req);
+        await this.transferAndFinish(session, req);
       } catch (err) {
         // Facebook forgets sessions after a while; the saved one counts for nothing then.
         if (!(err instanceof FacebookSessionExpiredError)) throw err;
         session = await this.begin(req);
-        await this.transferAll(session, req);
-        await this.finish(session, req);
+        await this.transferAndFinish(session, req);
       }
     } else {
       session = await this.begin(req);
-      await this.transferAll(session, req);
-      await this.finish(session, req);
+      await this.transferAndFinish(session, req);
     }
     return this.published(session.videoId, req.signal);
   }
@@ -164,6 +161,11 @@ export class FacebookClient {
     const session: Session = { videoId, sessionId, ...rangeOf('start', body, req.source.size) };
     await req.onSession?.(saved(session));
     return session;
+  }
+
+  private async transferAndFinish(session: Session, req: FacebookUploadRequest): Promise<void> {
+    await this.transferAll(session, req);
+    await this.finish(session, req);
   }
 
   /** Sends the ranges the API asks for until it has every byte; `session` moves along. */
