@@ -178,7 +178,7 @@ export interface GraphFailure {
  */
 export function classifyGraphFailure(f: GraphFailure): VigilError {
   const e = parseGraphError(f.body);
-  const graph: GraphDetail = { httpStatus: f.httpStatus, graphCode: e?.code, graphSubcode: e?.error_subcode, fbtraceId: e?.fbtrace_id };
+  const graph: GraphDetail = { httpStatus: f.httpStatus, graphCode: e?.code, graphSubcode: e?.error_subcode, fbtraceId: traceId(e?.fbtrace_id) };
   const what = describe(f, e);
   const code = e?.code;
   const subcode = e?.error_subcode;
@@ -216,7 +216,8 @@ function describe(f: GraphFailure, e: GraphErrorBody | undefined): string {
   const parts = [`HTTP ${f.httpStatus}`];
   if (e?.code !== undefined) parts.push(`code ${e.code}${e.error_subcode !== undefined ? `/${e.error_subcode}` : ''}`);
   if (e?.type) parts.push(scrubSecrets(e.type, f.accessToken).slice(0, 64));
-  if (e?.fbtrace_id) parts.push(`fbtrace_id ${scrubSecrets(e.fbtrace_id, f.accessToken).slice(0, 64)}`);
+  const trace = traceId(e?.fbtrace_id);
+  if (trace) parts.push(`fbtrace_id ${trace}`);
   const message = e?.message ? `: ${scrubSecrets(e.message, f.accessToken).slice(0, 300)}` : e === undefined ? ': no Graph error in the answer' : '';
   return `Facebook ${f.phase} failed (${parts.join(', ')})${message}`;
 }
@@ -234,6 +235,11 @@ export function networkFailure(phase: GraphPhase, err: unknown, accessToken: str
   const cause = new Error(scrubSecrets(`${name}${code ? ` ${code}` : ''}: ${messageOf(inner) ?? messageOf(err) ?? ''}`, accessToken).slice(0, 300));
   cause.name = name;
   return new FacebookUnavailableError(`Facebook ${phase} ${reason}`, { network: true, cause });
+}
+
+/** Facebook's trace ids are short base64-like strings; anything else is not repeated. */
+function traceId(v: string | undefined): string | undefined {
+  return v !== undefined && /^[A-Za-z0-9+/=_-]{1,64}$/.test(v) ? v : undefined;
 }
 
 function errorName(err: unknown): string {

@@ -14,6 +14,9 @@ export interface HeaderSource {
   get(name: string): string | null;
 }
 
+/** A wait longer than this is not believed (a garbled header must not park an upload for years). */
+export const MAX_WAIT_MS = 7 * 24 * 3_600_000;
+
 export const USAGE_HEADERS = ['x-business-use-case-usage', 'x-page-usage', 'x-app-usage', 'x-ad-account-usage'] as const;
 
 /** The longest `estimated_time_to_regain_access` (minutes) in one usage header's JSON; undefined when none. */
@@ -70,5 +73,5 @@ export function retryAfterFromHeaders(headers: HeaderSource, now = Date.now()): 
   }
   const retryAfter = retryAfterHeaderMs(headers.get('retry-after'), now);
   if (retryAfter !== undefined) longest = Math.max(longest ?? 0, retryAfter);
-  return longest === undefined ? undefined : Math.round(longest);
+  return longest === undefined ? undefined : Math.round(Math.min(longest, MAX_WAIT_MS));
 }

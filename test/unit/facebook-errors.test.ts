@@ -16,7 +16,7 @@ import {
   scrubSecrets,
   type GraphPhase,
 } from '../../services/uploader/facebook-errors.ts';
-import { regainMinutes, retryAfterFromHeaders, retryAfterHeaderMs } from '../../services/uploader/facebook-usage.ts';
+import { MAX_WAIT_MS, regainMinutes, retryAfterFromHeaders, retryAfterHeaderMs } from '../../services/uploader/facebook-usage.ts';
 
 const TOKEN = 'EAAGm0PX4ZCpsBAKZBtoken0123456789';
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -112,6 +112,9 @@ test('messages name the phase, status, code, subcode and trace id, and never the
   assert.match(err.message, /^Facebook finish failed \(HTTP 400, code 190\/463, OAuthException, fbtrace_id AxYz\): Error validating/);
   for (const text of [err.message, inspect(err), JSON.stringify(err), err.stack ?? '']) assert.ok(!text.includes(TOKEN), text);
   assert.deepEqual((err as FacebookAuthError).graph, { httpStatus: 400, graphCode: 190, graphSubcode: 463, fbtraceId: 'AxYz' });
+  const odd = classify(400, graphBody({ code: 100, fbtrace_id: `x ${TOKEN} y` }));
+  assert.equal((odd as FacebookRejectedError).graph.fbtraceId, undefined, 'a trace id that is not one is not repeated');
+  assert.ok(!odd.message.includes(TOKEN));
 });
 
 test('scrubSecrets removes the token, its URL-encoded form and credential-shaped text', () => {
@@ -156,6 +159,7 @@ test('usage headers: the longest regain time of any header, Retry-After, garbage
   assert.equal(retryAfterFromHeaders(h, NOW), 20 * 60_000);
   assert.equal(retryAfterFromHeaders(headers({ 'retry-after': '30' }), NOW), 30_000);
   assert.equal(retryAfterFromHeaders(headers(), NOW), undefined);
+  assert.equal(retryAfterFromHeaders(headers({ 'x-page-usage': '{"estimated_time_to_regain_access":1e300}' }), NOW), MAX_WAIT_MS, 'capped');
 });
 
 test('parseGraphError reads codes given as numbers or digit strings, and nothing else', () => {
