@@ -86,7 +86,7 @@ const DEFAULTS: VideoJobDefaults = { ...videoJobDefaults(loadConfig({})), output
 const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, memoryLimitBytes: 4 * 1024 ** 3, limits: MEDIA_LIMIT_DEFAULTS, encode: FAST, dead: DEAD };
 
 /** An object store in a local folder: `<root>/<bucket>/<key>`. */
-function folderStore(root: string): OutputStore & { keys(bucket: string): Promise<string[]>; path(bucket: string, key: string): string } {
+function folderStore(root: string, events: string[] = []): OutputStore & { keys(bucket: string): Promise<string[]>; path(bucket: string, key: string): string } {
   const path = (bucket: string, key: string) => join(root, bucket, key);
   const keys = async (bucket: string): Promise<string[]> => {
     const entries = await readdir(join(root, bucket), { recursive: true, withFileTypes: true }).catch(() => []);
@@ -99,6 +99,7 @@ function folderStore(root: string): OutputStore & { keys(bucket: string): Promis
       assert.equal(typeof source, 'string', 'the pipeline uploads files');
       await mkdir(dirname(path(bucket, key)), { recursive: true });
       await copyFile(source as string, path(bucket, key));
+      events.push(`stored ${bucket}/${key}`);
       return { etag: undefined };
     },
     async head(bucket, key) {
@@ -114,10 +115,13 @@ function folderStore(root: string): OutputStore & { keys(bucket: string): Promis
 /** The production pipeline (services/transcoder/pipeline.ts) on a local file, as the handler calls it after its probe. */
 async function transcode(input: string, key: string, name: string): Promise<{
   info: VideoInfo; res: EncodeResult; workDir: string; store: ReturnType<typeof folderStore>; progress: number[]; progressAtEncoded: number | undefined;
+  /** Each object stored, and `ffmpeg exited` where the pipeline said so, in order. */
+  events: string[];
 }> {
   const workDir = join(dir, `job-${name}`);
   await mkdir(workDir);
-  const store = folderStore(join(dir, `store-${name}`));
+  const events: string[] = [];
+  const store = folderStore(join(dir, `store-${name}`), events);
   const info = await probeVideo(input);
   const progress: number[] = [];
   let progressAtEncoded: number | undefined;
@@ -129,9 +133,10 @@ async function transcode(input: string, key: string, name: string): Promise<{
     },
     onEncoded: async () => {
       progressAtEncoded = progress.length;
+      events.push('ffmpeg exited');
     },
   });
-  return { info, res, workDir, store, progress, progressAtEncoded };
+  return { info, res, workDir, store, progress, progressAtEncoded, events };
 }
 
 test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame minus the dead ones, one ffmpeg pass', async () => {
@@ -173,6 +178,21 @@ test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame min
   assert.ok(progress.length >= 2, `${progress.length} progress blocks`);
   assert.equal(progressAtEncoded, progress.length, 'the last progress block came before ffmpeg exited');
   assert.ok(Math.abs((progress.at(-1) ?? 0) - 300) < 1);
+});
+
+test('frames are stored while ffmpeg still encodes; after it exits only the last seconds are left', async () => {
+  const { res, events } = await transcode(five, 'cam2/1511893900.avi', 'five-order');
+  const exited = events.indexOf('ffmpeg exited');
+  assert.ok(exited > 0, 'the pipeline said when ffmpeg exited');
+  const frames = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('stored frames/'));
+  assert.equal(frames.length, 151);
+  const before = frames.filter(([, i]) => i < exited).length;
+  assert.equal(res.frames?.storedDuringEncode, before);
+  // Frames at 298 and 299 s are within the look-ahead of the end (2 s + 1 s): they wait for it.
+  const after = frames.filter(([, i]) => i > exited).map(([e]) => Number(/_f(\d+)\.jpg$/.exec(e)![1]));
+  assert.ok(before > 0, `no frame was stored before ffmpeg exited: ${JSON.stringify(events.slice(0, exited + 1))}`);
+  assert.ok(after.includes(2990), 'the last frame waits for the end of the stream');
+  assert.ok(after.length < before, `${after.length} frames stored after ffmpeg exited, ${before} before`);
 });
 
 test('a 60 s AVI becomes one <stem>.mp4, all of its every-10th frames kept', async () => {

@@ -153,6 +153,7 @@ test('a 5-minute XviD/MP3 AVI: 3 verified clips and every 10th frame minus the d
 
   const stored = lines.find((l) => l.msg === 'video job outputs stored' && l.clips === 3);
   assert.ok(stored && stored.clipsStoredDuringEncode >= 1, `clips uploaded while ffmpeg still encoded: ${JSON.stringify(stored)}`);
+  assert.ok(stored.framesStoredDuringEncode >= 1 && stored.framesStoredDuringEncode <= 151, `frames uploaded while ffmpeg still encoded: ${JSON.stringify(stored)}`);
   const m = running.app.metrics;
   assert.equal(await metricValue(m, 'vigil_transcode_frames_total', { verdict: 'kept' }), 151);
   assert.equal(await metricValue(m, 'vigil_transcode_frames_total', { verdict: 'frozen' }), 59);
