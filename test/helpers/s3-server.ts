@@ -22,7 +22,10 @@ const SECRET_KEY = 'S3RVER';
 // also exits when the test process dies (the IPC channel closes), leaving no orphan.
 const CHILD = `
 const S3rver = require(process.argv[1]);
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2] });
+// s3rver 3.x checks V2 signatures only; the 5.x fork checks V4 too, and its canonical
+// request differs from the SDK's, so it is told to accept a mismatch (as 3.x does for V4).
+// The access key must still be its own.
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2], allowMismatchedSignatures: process.argv[3] === 'fork' });
 server.run().then(
   (addr) => process.send({ port: addr.port }),
   (err) => { console.error(err); process.exit(1); },
@@ -30,15 +33,23 @@ server.run().then(
 process.on('disconnect', () => process.exit(0));
 `;
 
+export interface S3ServerOptions {
+  /**
+   * `s3rver` (3.x), or its maintained fork `@20minutes/s3rver` (5.x), which also
+   * implements UploadPartCopy (the multipart server-side copy). @default 's3rver'
+   */
+  implementation?: 's3rver' | '@20minutes/s3rver';
+}
+
 /**
  * A real S3-protocol server (s3rver) on 127.0.0.1 and a free port, storing into a fresh
  * temporary directory. One per test file; use random bucket names within it.
  */
-export async function startS3Server(): Promise<S3TestServer> {
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-s3-'));
-  const s3rverPath = createRequire(import.meta.url).resolve('s3rver');
+  const s3rverPath = createRequire(import.meta.url).resolve(opts.implementation ?? 's3rver');
   let stderr = '';
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, dir], {
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, dir, opts.implementation === '@20minutes/s3rver' ? 'fork' : 'classic'], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -11,6 +11,11 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private blocked = false;
   cuts = 0;
+  /** Bytes forwarded each way, over every connection: what a client really sent and received. */
+  bytesToTarget = 0;
+  bytesFromTarget = 0;
+  /** Sees every chunk forwarded to the target (e.g. to find a request header in the traffic). */
+  tap: ((chunk: Buffer) => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -35,6 +40,11 @@ export class TcpProxy {
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
+      client.on('data', (d: Buffer) => {
+        proxy.bytesToTarget += d.length;
+        proxy.tap?.(d);
+      });
+      upstream.on('data', (d: Buffer) => (proxy.bytesFromTarget += d.length));
       client.pipe(upstream);
       upstream.pipe(client);
     });
