@@ -54,10 +54,3 @@ export function shardStatus(c: StatusCounts): ShardStatus {
   if (c.missing === 0) return 'uploaded';
   return 'missing';
 }
-
-/** A job's status from its shards', by the same rule; a job without files is `missing`. */
-export function jobStatus(shards: readonly ShardStatus[]): ShardStatus {
-  const count = (s: ShardStatus) => shards.filter((x) => x === s).length;
-  if (shards.length === 0) return 'missing';
-  return shardStatus({ missing: count('missing'), uploading: count('uploading'), uploaded: count('uploaded'), failed: count('failed') });
-}

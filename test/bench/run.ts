@@ -3,6 +3,7 @@
 import { benchFaceAccuracy } from './face-accuracy.bench.ts';
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
+import { benchImport } from './import.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
 import { benchTranscoder } from './transcoder.bench.ts';
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   facestreaming: benchFacestreaming,
   transcoder: benchTranscoder,
   'face-accuracy': benchFaceAccuracy,
+  import: benchImport,
 };
 
 const wanted = process.argv.slice(2);

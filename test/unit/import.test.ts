@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cameraSettings, framesSize, parseHookData } from '../../shared/import/hook-data.ts';
+import { compileNamePattern, matchVideoName, parseExtensions, toJavaScriptRegex, wantedExtension } from '../../shared/import/name-pattern.ts';
+import { planShards, shardStatus } from '../../shared/import/shard-plan.ts';
+
+test('Python named groups and back-references become JavaScript ones; escaped parentheses stay literal', () => {
+  assert.equal(toJavaScriptRegex('.*/(?P<camera>\\w+?)\\-(?P<epoch>\\d+)\\.mp4'), '.*/(?<camera>\\w+?)\\-(?<epoch>\\d+)\\.mp4');
+  assert.equal(toJavaScriptRegex('(?P<camera>a)(?P=camera)'), '(?<camera>a)\\k<camera>');
+  assert.equal(toJavaScriptRegex('\\(?P<x>'), '\\(?P<x>');
+  assert.equal(toJavaScriptRegex('(?<camera>\\w+)-(?<epoch>\\d+)'), '(?<camera>\\w+)-(?<epoch>\\d+)');
+});
+
+test('the regex needs both groups and must compile; it matches the whole relative path, else the absolute one', () => {
+  assert.throws(() => compileNamePattern('(?P<camera>\\w+)'), { code: 'BAD_IMPORT_REGEX', message: /named group "epoch"/ });
+  assert.throws(() => compileNamePattern('(?P<camera>\\w+'), { code: 'BAD_IMPORT_REGEX', message: /not a valid regular expression/ });
+  const seed = compileNamePattern('.*/(?P<camera>\\w+?)\\-(?P<epoch>\\d+)\\.mp4');
+  assert.deepEqual(matchVideoName(seed, 'a/b/cam1-1511893800.mp4', '/in/a/b/cam1-1511893800.mp4', 'mp4'), {
+    ok: true,
+    video: { camera: 'cam1', epoch: 1511893800, key: 'cam1/1511893800.mp4' },
+  });
+  // At the top of the folder the relative path has no slash: the absolute path matches.
+  assert.equal(matchVideoName(seed, 'cam1-1511893800.mp4', '/in/cam1-1511893800.mp4', 'mp4').ok, true);
+  // Anchored: a match inside the name is not a match.
+  const bare = compileNamePattern('(?<camera>\\w+?)-(?<epoch>\\d+)\\.mp4');
+  assert.deepEqual(matchVideoName(bare, 'x/cam1-1.mp4', '/in/x/cam1-1.mp4', 'mp4'), { ok: false, reason: 'the name does not match --regex' });
+  assert.equal(matchVideoName(bare, 'cam1-1.mp4', '/in/cam1-1.mp4', 'mp4').ok, true);
+});
+
+test('camera and epoch must make a safe key: nothing is guessed', () => {
+  const loose = compileNamePattern('(?<camera>.+)_(?<epoch>.+)\\.(avi|AVI)');
+  const m = (name: string) => matchVideoName(loose, name, `/in/${name}`, name.slice(-3));
+  assert.deepEqual(m('cam.1_1511893800.AVI'), { ok: true, video: { camera: 'cam.1', epoch: 1511893800, key: 'cam.1/1511893800.avi' } });
+  for (const bad of ['../x_1.avi', 'a/b_1.avi', '.._1.avi', 'cam\u202e1_1.avi', 'cam 1_1.avi', `${'c'.repeat(129)}_1.avi`]) {
+    const r = m(bad);
+    assert.equal(r.ok, false, bad);
+    assert.match(!r.ok ? r.reason : '', /camera name/, bad);
+  }
+  for (const bad of ['cam1_-5.avi', 'cam1_1.5.avi', 'cam1_1511893800000.avi', 'cam1_x.avi']) {
+    const r = m(bad);
+    assert.equal(r.ok, false, bad);
+    assert.match(!r.ok ? r.reason : '', /epoch/, bad);
+  }
+  // Leading zeros name the same second.
+  assert.deepEqual(m('cam1_0042.avi'), { ok: true, video: { camera: 'cam1', epoch: 42, key: 'cam1/42.avi' } });
+});
+
+test('--ext: a sorted, de-duplicated list of lower-case extensions; files are chosen case-insensitively', () => {
+  assert.deepEqual(parseExtensions('mp4, .AVI,avi'), ['avi', 'mp4']);
+  assert.throws(() => parseExtensions(' , '), { code: 'BAD_IMPORT_REGEX' });
+  assert.throws(() => parseExtensions('mp4,../x'), { code: 'BAD_IMPORT_REGEX' });
+  assert.equal(wantedExtension('a.MP4', ['mp4']), 'mp4');
+  assert.equal(wantedExtension('.mp4', ['mp4']), undefined);
+  assert.equal(wantedExtension('a.mkv', ['mp4']), undefined);
+});
+
+test('hook data: per-camera values over global ones, field by field; frames from img_x_size × img_y_size', () => {
+  const hook = parseHookData(
+    JSON.stringify({
+      plan: 'plus',
+      img_y_size_extraction: 1080,
+      img_x_size_cover: 1920,
+      img_y_size_cover: 1080,
+      img_x_size: 640,
+      img_y_size: 360,
+      cameras: { cam1: { plan: 'pro', img_x_size: 1280, img_y_size: 720 }, cam2: { img_y_size: 1440 } },
+    }),
+    'test',
+  );
+  const cam1 = cameraSettings(hook, 'cam1');
+  assert.deepEqual([cam1.plan, cam1.img_x_size, cam1.img_y_size, cam1.img_x_size_cover], ['pro', 1280, 720, 1920]);
+  assert.deepEqual(framesSize(cam1), { width: 1280, height: 720 });
+  assert.deepEqual(framesSize(cameraSettings(hook, 'other')), { width: 640, height: 360 });
+  // The seed's rule: extraction is raised to the larger image height.
+  assert.equal(cameraSettings(hook, 'cam2').img_y_size_extraction, 1440);
+  // Only the extraction height: it is the frames' height, the width left to the transcoder.
+  assert.deepEqual(framesSize(cameraSettings(parseHookData('{"img_y_size_extraction":480}', 't'), 'x')), { height: 480 });
+  assert.equal(framesSize(cameraSettings(undefined, 'x')), undefined);
+  // `cameras` names are data, not prototype keys.
+  assert.deepEqual(framesSize(cameraSettings(parseHookData('{"img_x_size":320}', 't'), 'constructor')), { width: 320 });
+});
+
+test('hook data: bad JSON, unknown names and bad sizes are refused naming the field', () => {
+  assert.throws(() => parseHookData('{', '--hook-data-json'), { code: 'BAD_HOOK_DATA', message: /--hook-data-json is not valid JSON/ });
+  assert.throws(() => parseHookData('{"img_x_sise":640}', 'h'), { code: 'BAD_HOOK_DATA', message: /h: \(top level\): Unrecognized key.*img_x_sise/ });
+  assert.throws(() => parseHookData('{"cameras":{"cam1":{"img_y_size":0}}}', 'h'), { message: /h: cameras\.cam1\.img_y_size: / });
+  assert.throws(() => parseHookData('{"plan":"gold"}', 'h'), { message: /h: plan: / });
+});
+
+test('shard planning: the last shard is filled first, then new ones; old files never move', () => {
+  assert.deepEqual(planShards([], 5, 2), { assignments: [0, 0, 1, 1, 2], shards: [{ index: 0, itemCount: 2 }, { index: 1, itemCount: 2 }, { index: 2, itemCount: 1 }] });
+  assert.deepEqual(planShards([{ index: 0, itemCount: 2 }, { index: 1, itemCount: 1 }], 2, 2), {
+    assignments: [1, 2],
+    shards: [{ index: 1, itemCount: 2 }, { index: 2, itemCount: 1 }],
+  });
+  // A shard larger than a later, smaller size is left as it is.
+  assert.deepEqual(planShards([{ index: 0, itemCount: 5 }], 1, 2), { assignments: [1], shards: [{ index: 1, itemCount: 1 }] });
+  assert.deepEqual(planShards([{ index: 0, itemCount: 1 }], 0, 2), { assignments: [], shards: [] });
+  assert.throws(() => planShards([], 1, 0), RangeError);
+});
+
+test('a shard\'s status from its files\' (and a job\'s from its shards\'): failed, then uploading, then missing, else uploaded', () => {
+  const c = (missing: number, uploading: number, uploaded: number, failed: number) => ({ missing, uploading, uploaded, failed });
+  assert.equal(shardStatus(c(0, 0, 3, 0)), 'uploaded');
+  assert.equal(shardStatus(c(1, 0, 2, 0)), 'missing');
+  assert.equal(shardStatus(c(1, 1, 1, 0)), 'uploading');
+  assert.equal(shardStatus(c(0, 1, 1, 1)), 'failed');
+});
