@@ -127,13 +127,13 @@ export async function benchTranscoder(): Promise<void> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   printTable(
     `Transcoder: 5-minute XviD/MP3 AVI at ${FPS} fps, libx264 ${encode.preset} crf ${encode.crf} + AAC, ${availableParallelism()} cores`,
-    ['size', 'pipeline', 'seconds', 'ratio vs (1)', 'ratio vs (2)'],
+    ['pipeline', 'size', 'seconds', 'ratio vs (1)', 'ratio vs (2)'],
     results.flatMap((r) => {
       const one = mean(r.one);
       return [
-        [r.size, '(1) seed: AVI→MP4, re-encode each clip from it, every frame as JPEG, keep every 10th (no upload)', r.seed.toFixed(1), '1.00', ratio(r.seed, one)],
-        [r.size, `(2) one ffmpeg command: clips + every 10th frame + dead-frame detection (no upload; ${r.one.map((x) => x.toFixed(1)).join(' s, ')} s before and after the service)`, one.toFixed(1), ratio(one, r.seed), '1.00'],
-        [r.size, 'transcoder service: publish → source deleted (download, pass, verify, uploads to s3rver)', r.service.toFixed(1), ratio(r.service, r.seed), ratio(r.service, one)],
+        ['(1) seed: AVI→MP4, re-encode each clip from it, every frame as JPEG, keep every 10th (no upload)', r.size, r.seed.toFixed(1), '1.00', ratio(r.seed, one)],
+        [`(2) one ffmpeg command: clips + every 10th frame + dead-frame detection (no upload; mean of ${r.one.map((x) => x.toFixed(1)).join(' s before and ')} s after)`, r.size, one.toFixed(1), ratio(one, r.seed), '1.00'],
+        ['transcoder service: publish → source deleted (download, pass, verify, uploads to s3rver)', r.size, r.service.toFixed(1), ratio(r.service, r.seed), ratio(r.service, one)],
       ];
     }),
   );

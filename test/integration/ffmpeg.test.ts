@@ -18,7 +18,7 @@ import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore
 import { planJob } from '../../services/transcoder/plan.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
-import type { VideoJobDefaults } from '../../shared/contract/messages.ts';
+import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { videoJobDefaults } from '../../shared/config/media-config.ts';
 import { decoderPixelBound, MEDIA_LIMIT_DEFAULTS } from '../../shared/media/media-limits.ts';
@@ -113,7 +113,7 @@ function folderStore(root: string, events: string[] = []): OutputStore & { keys(
 }
 
 /** The production pipeline (services/transcoder/pipeline.ts) on a local file, as the handler calls it after its probe. */
-async function transcode(input: string, key: string, name: string): Promise<{
+async function transcode(input: string, key: string, name: string, job: Omit<VideoJob, 'source'> = {}): Promise<{
   info: VideoInfo; res: EncodeResult; workDir: string; store: ReturnType<typeof folderStore>; progress: number[]; progressAtEncoded: number | undefined;
   /** Each object stored, and `ffmpeg exited` where the pipeline said so, in order. */
   events: string[];
@@ -126,7 +126,7 @@ async function transcode(input: string, key: string, name: string): Promise<{
   const progress: number[] = [];
   let progressAtEncoded: number | undefined;
   const res = await encodeAndStore({
-    input, workDir, info, plan: planJob({ source: { bucket: 'avi', key } }, DEFAULTS, { nextQueues: [], outputBuckets: ['video'], framesBuckets: ['frames'] }), media: MEDIA, store, signal: new AbortController().signal,
+    input, workDir, info, plan: planJob({ ...job, source: { bucket: 'avi', key } }, DEFAULTS, { nextQueues: [], outputBuckets: ['video'], framesBuckets: ['frames'] }), media: MEDIA, store, signal: new AbortController().signal,
     onProgress: (seconds, total) => {
       assert.equal(total, info.durationSeconds);
       progress.push(seconds);
@@ -205,6 +205,15 @@ test('a 60 s AVI becomes one <stem>.mp4, all of its every-10th frames kept', asy
   assert.ok(Math.abs(info.durationSeconds - 60) < 0.3);
   assert.ok(isFastStart(await readTopLevelBoxes(path)));
   assert.deepEqual(res.frames?.counts, { kept: 60, dropped: { black: 0, frozen: 0, blurred: 0 } });
+});
+
+test('without dead-frame detection every sampled JPEG is stored, handed over as image2 closes it', async () => {
+  const { res, store, workDir } = await transcode(minute, 'cam3.avi', 'minute-all', { frames: { dropDead: false, every: 5 } });
+  assert.deepEqual(res.frames?.counts, { kept: 120, dropped: { black: 0, frozen: 0, blurred: 0 } });
+  const kept = await store.keys('frames');
+  assert.equal(kept.length, 120);
+  assert.deepEqual([kept[0], kept[1], kept.at(-1)], ['cam3/cam3_f000000.jpg', 'cam3/cam3_f000005.jpg', 'cam3/cam3_f000595.jpg']);
+  assert.deepEqual((await readdir(join(workDir, 'frames'))).filter((f) => f.endsWith('.jpg')), []);
 });
 
 async function meanVolumeDb(path: string, start: number, seconds: number): Promise<number> {
