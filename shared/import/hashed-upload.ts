@@ -49,6 +49,7 @@ export async function uploadHashed(
     if (code === 'ENOENT') throw new FileChangingError(`the file is gone since the folder was read (${code})`);
     throw new PermanentError('FILE_UNREADABLE', `the file cannot be read (${code})`, err);
   }
+  let read: ReturnType<typeof handle.createReadStream> | undefined;
   try {
     const before = await handle.stat();
     if (!before.isFile()) throw new PermanentError('FILE_UNREADABLE', 'not a regular file');
@@ -63,7 +64,7 @@ export async function uploadHashed(
         cb(null, chunk);
       },
     });
-    const read = handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
+    read = handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
     read.on('error', (err) => tee.destroy(err));
     read.pipe(tee);
     const { etag } = await store.upload(bucket, key, tee, {
@@ -79,6 +80,8 @@ export async function uploadHashed(
     }
     return { sha256: hash.digest('hex'), etag, size: bytes, mtimeMs: file.mtimeMs };
   } finally {
+    // A failed upload stops reading; the stream must let go of the handle before it closes.
+    read?.destroy();
     await handle.close();
   }
 }
