@@ -167,6 +167,7 @@ test('second run resumes: only the failed file, the one no longer being written 
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as RunDoc;
   assert.deepEqual([doc.jobId, doc.resumed, doc.uploaded, doc.skipped, doc.failed, doc.status], [jobId, true, 3, 5, 0, 'uploaded']);
+  assert.match(r.stderr, new RegExp(`resuming import ${jobId} \\(same folder, regex, extensions and bucket\\): 3 files to upload, 5 already uploaded, 1 unmatched`));
   assert.deepEqual(puts().sort(), ['cam4/1511894400.mp4', 'cam5/1511894500.mp4', 'cam6/1511894600.mp4']);
 
   const map = await shardMap(jobId);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { cameraSettings, framesSize, parseHookData } from '../../shared/import/hook-data.ts';
 import { compileNamePattern, matchVideoName, parseExtensions, toJavaScriptRegex, wantedExtension } from '../../shared/import/name-pattern.ts';
 import { planShards, shardStatus } from '../../shared/import/shard-plan.ts';
+import { createProgress } from '../../services/cli/commands/import-progress.ts';
 
 test('Python named groups and back-references become JavaScript ones; escaped parentheses stay literal', () => {
   assert.equal(toJavaScriptRegex('.*/(?P<camera>\\w+?)\\-(?P<epoch>\\d+)\\.mp4'), '.*/(?<camera>\\w+?)\\-(?<epoch>\\d+)\\.mp4');
@@ -105,4 +106,22 @@ test('a shard\'s status from its files\' (and a job\'s from its shards\'): faile
   assert.equal(shardStatus(c(1, 0, 2, 0)), 'missing');
   assert.equal(shardStatus(c(1, 1, 1, 0)), 'uploading');
   assert.equal(shardStatus(c(0, 1, 1, 1)), 'failed');
+});
+
+test('progress: plain lines without a terminal, a bar redrawn in place on one', () => {
+  let plain = '';
+  const p = createProgress((t) => (plain += t), false, { files: 2, bytes: 2e6 });
+  p.note('passed over x.mp4: the name does not match --regex');
+  p.fileDone('uploaded', 'uploaded a.mp4 as cam1/1.mp4', 1e6);
+  p.fileDone('failed', 'failed b.mp4: refused', 1e6);
+  p.end();
+  assert.equal(plain, 'passed over x.mp4: the name does not match --regex\nuploaded a.mp4 as cam1/1.mp4\nfailed b.mp4: refused\n');
+  let tty = '';
+  const b = createProgress((t) => (tty += t), true, { files: 2, bytes: 2e6 });
+  b.fileDone('uploaded', 'uploaded a.mp4 as cam1/1.mp4', 1e6);
+  b.fileDone('failed', 'failed b.mp4: refused', 1e6);
+  b.end();
+  assert.ok(!tty.includes('uploaded a.mp4'), 'uploads only move the bar');
+  assert.match(tty, /\r\x1b\[2Kfailed b\.mp4: refused\n/);
+  assert.match(tty, /\[#{30}\] 2\/2 files 2\.0 MB\/2\.0 MB [\d.]+ MB\/s\n$/);
 });

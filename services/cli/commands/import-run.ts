@@ -131,6 +131,9 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
   todo.sort((a, b) => a.shard - b.shard || a.id - b.id);
 
   const progress = deps.progress({ files: todo.length, bytes: todo.reduce((s, w) => s + w.file.size, 0) });
+  progress.note(
+    `${resumed ? 'resuming import' : 'import'} ${job.id}${resumed ? ' (same folder, regex, extensions and bucket)' : ''}: ${todo.length} files to upload, ${skipped} already uploaded, ${unmatched.length} unmatched`,
+  );
   for (const p of passedOver) progress.note(`passed over ${p.path}: ${p.reason}`);
   let published = 0;
   let publishFailed = 0;
