@@ -75,69 +75,20 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
   const re = compileNamePattern(o.regex);
   const { files: found, passedOver: walkNotes } = await walkFolder(root, o.extensions);
   const passedOver = walkNotes.map((n) => ({ path: n.relPath, reason: n.reason }));
-  const unmatched: string[] = [];
-  const named: { file: FoundFile; camera: string; epoch: number; key: string }[] = [];
-  for (const file of found) {
-    const m = matchVideoName(re, file.relPath, `${root}/${file.relPath}`, file.ext);
-    if (m.ok) named.push({ file, ...m.video });
-    else {
-      unmatched.push(file.relPath);
-      passedOver.push({ path: file.relPath, reason: m.reason });
-    }
-  }
-
+  const { named, unmatched } = nameFiles(re, root, found, passedOver);
   const { job, resumed } = await repo.findOrCreateJob({ directory: root, regex: o.regex, extensions: o.extensions, bucket: o.bucket }, deps.newJobId());
   await repo.startRun(job.id, { hookData: o.hookData === undefined ? null : JSON.stringify(o.hookData), unmatched: unmatched.length });
-  const known = new Map((await repo.files(job.id)).map((r) => [r.relPath, r]));
-  const keyOwner = new Map([...known.values()].map((r) => [r.key, r.relPath]));
-  const todo: Work[] = [];
-  const fresh: NewImportFile[] = [];
-  const unpublished: { id: number; key: string; camera: string; sha256: string }[] = [];
-  let skipped = 0;
-  for (const n of named) {
-    const row = known.get(n.file.relPath);
-    if (row === undefined) {
-      const owner = keyOwner.get(n.key);
-      if (owner !== undefined) {
-        passedOver.push({ path: n.file.relPath, reason: `it names the same object (${n.key}) as ${owner}` });
-        continue;
-      }
-      keyOwner.set(n.key, n.file.relPath);
-      fresh.push({ relPath: n.file.relPath, size: n.file.size, mtimeMs: n.file.mtimeMs, camera: n.camera, epoch: n.epoch, key: n.key, shardIndex: -1 });
-      continue;
-    }
-    const unchanged = row.size === n.file.size && row.mtimeMs === n.file.mtimeMs;
-    if (row.status === 'uploaded' && unchanged) {
-      skipped += 1;
-      if (row.publishedAt === null && row.sha256 !== null) unpublished.push({ id: row.id, key: row.key, camera: row.camera, sha256: row.sha256 });
-      continue;
-    }
-    // Changed since it was uploaded: new content under the same key.
-    if (row.status === 'uploaded') await repo.resetFile(row.id, n.file);
-    todo.push({ id: row.id, shard: row.shardIndex, file: n.file, key: row.key, camera: row.camera });
-  }
-  if (fresh.length > 0) {
-    const plan = planShards((await repo.shards(job.id)).map((s) => ({ index: s.index, itemCount: s.itemCount })), fresh.length, o.shardSize);
-    fresh.forEach((f, i) => (f.shardIndex = plan.assignments[i]!));
-    await repo.addFiles(job.id, fresh, plan.shards);
-    const rows = new Map((await repo.files(job.id)).map((r) => [r.relPath, r]));
-    const byPath = new Map(named.map((n) => [n.file.relPath, n.file]));
-    for (const f of fresh) {
-      const r = rows.get(f.relPath)!;
-      todo.push({ id: r.id, shard: r.shardIndex, file: byPath.get(f.relPath)!, key: r.key, camera: r.camera });
-    }
-    for (const s of plan.shards) await repo.refreshShard(job.id, s.index);
-  }
-  todo.sort((a, b) => a.shard - b.shard || a.id - b.id);
+  const { todo, unpublished, alreadyUploaded } = await recordFiles(repo, job.id, named, o.shardSize, passedOver);
+  let skipped = alreadyUploaded;
 
   const progress = deps.progress({ files: todo.length, bytes: todo.reduce((s, w) => s + w.file.size, 0) });
   progress.note(
-    `${resumed ? 'resuming import' : 'import'} ${job.id}${resumed ? ' (same folder, regex, extensions and bucket)' : ''}: ${todo.length} files to upload, ${skipped} already uploaded, ${unmatched.length} unmatched`,
+    `${resumed ? 'resuming import' : 'import'} ${job.id}${resumed ? ' (same folder, regex, extensions and bucket)' : ''}: ${todo.length} files to upload, ${alreadyUploaded} already uploaded, ${unmatched.length} unmatched`,
   );
   for (const p of passedOver) progress.note(`passed over ${p.path}: ${p.reason}`);
   let published = 0;
   let publishFailed = 0;
-  const publishFor = async (f: { id: number; key: string; camera: string; sha256: string }): Promise<boolean> => {
+  const publishFor = async (f: Unpublished): Promise<boolean> => {
     const frames = framesSize(cameraSettings(o.hookData, f.camera));
     // The content's hash in the id: the same upload published twice is one job to the
     // transcoder, new content under the key is a new one.
@@ -197,6 +148,81 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
   progress.end();
   const status = (await repo.findJob(job.id))?.status ?? 'missing';
   return { jobId: job.id, resumed, status, uploaded, skipped, failed, published, unpublished: publishFailed, unmatched, passedOver };
+}
+
+type Named = { file: FoundFile; camera: string; epoch: number; key: string };
+type Unpublished = { id: number; key: string; camera: string; sha256: string };
+
+/** Each file's camera and epoch from its path; the others are unmatched, with the reason. */
+function nameFiles(re: RegExp, root: string, found: FoundFile[], passedOver: ImportResult['passedOver']): { named: Named[]; unmatched: string[] } {
+  const named: Named[] = [];
+  const unmatched: string[] = [];
+  for (const file of found) {
+    const m = matchVideoName(re, file.relPath, `${root}/${file.relPath}`, file.ext);
+    if (m.ok) named.push({ file, ...m.video });
+    else {
+      unmatched.push(file.relPath);
+      passedOver.push({ path: file.relPath, reason: m.reason });
+    }
+  }
+  return { named, unmatched };
+}
+
+/**
+ * The files found against the job's rows: uploaded and unchanged ones are skipped (and
+ * their transcoder job queued if it never was), changed, failed and missing ones are to
+ * upload, new ones are added to the shards. A new file naming the object of another file
+ * of the job is passed over.
+ */
+async function recordFiles(
+  repo: ImportRepository,
+  jobId: string,
+  named: Named[],
+  shardSize: number,
+  passedOver: ImportResult['passedOver'],
+): Promise<{ todo: Work[]; unpublished: Unpublished[]; alreadyUploaded: number }> {
+  const known = new Map((await repo.files(jobId)).map((r) => [r.relPath, r]));
+  const keyOwner = new Map([...known.values()].map((r) => [r.key, r.relPath]));
+  const todo: Work[] = [];
+  const fresh: NewImportFile[] = [];
+  const unpublished: Unpublished[] = [];
+  let alreadyUploaded = 0;
+  for (const n of named) {
+    const row = known.get(n.file.relPath);
+    if (row === undefined) {
+      const owner = keyOwner.get(n.key);
+      if (owner !== undefined) {
+        passedOver.push({ path: n.file.relPath, reason: `it names the same object (${n.key}) as ${owner}` });
+        continue;
+      }
+      keyOwner.set(n.key, n.file.relPath);
+      fresh.push({ relPath: n.file.relPath, size: n.file.size, mtimeMs: n.file.mtimeMs, camera: n.camera, epoch: n.epoch, key: n.key, shardIndex: -1 });
+      continue;
+    }
+    const unchanged = row.size === n.file.size && row.mtimeMs === n.file.mtimeMs;
+    if (row.status === 'uploaded' && unchanged) {
+      alreadyUploaded += 1;
+      if (row.publishedAt === null && row.sha256 !== null) unpublished.push({ id: row.id, key: row.key, camera: row.camera, sha256: row.sha256 });
+      continue;
+    }
+    // Changed since it was uploaded: new content under the same key.
+    if (row.status === 'uploaded') await repo.resetFile(row.id, n.file);
+    todo.push({ id: row.id, shard: row.shardIndex, file: n.file, key: row.key, camera: row.camera });
+  }
+  if (fresh.length > 0) {
+    const plan = planShards((await repo.shards(jobId)).map((s) => ({ index: s.index, itemCount: s.itemCount })), fresh.length, shardSize);
+    fresh.forEach((f, i) => (f.shardIndex = plan.assignments[i]!));
+    await repo.addFiles(jobId, fresh, plan.shards);
+    const rows = new Map((await repo.files(jobId)).map((r) => [r.relPath, r]));
+    const byPath = new Map(named.map((n) => [n.file.relPath, n.file]));
+    for (const f of fresh) {
+      const r = rows.get(f.relPath)!;
+      todo.push({ id: r.id, shard: r.shardIndex, file: byPath.get(f.relPath)!, key: r.key, camera: r.camera });
+    }
+    for (const s of plan.shards) await repo.refreshShard(jobId, s.index);
+  }
+  todo.sort((a, b) => a.shard - b.shard || a.id - b.id);
+  return { todo, unpublished, alreadyUploaded };
 }
 
 async function realDirectory(dir: string): Promise<string> {
