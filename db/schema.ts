@@ -237,6 +237,42 @@ export interface UploadNoticeTable {
   published_at: Date | null;
 }
 
+/** pending → sending → sent; failed and folded are final too; dead_lettered waits for a replay. */
+export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'folded' | 'dead_lettered';
+
+export interface NotificationTable {
+  id: Generated<number>;
+  key_sha256: string;
+  idempotency_key: string;
+  /** Where the key came from: `producer` (idempotencyKey), `message_id`, `content` (a hash). */
+  key_source: 'producer' | 'message_id' | 'content';
+  channel: 'email' | 'webhook';
+  /** JSON arrays of addresses or webhook targets. */
+  recipients: string;
+  delivered_to: string | null;
+  folded_to: string | null;
+  template: string;
+  /** JSON: the notification's `data`. */
+  data: string | null;
+  status: ColumnType<NotificationStatus, NotificationStatus | undefined, NotificationStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  message_id: string;
+  provider_message_id: string | null;
+  provider_response: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  worker: string | null;
+  created_at: CreatedAt;
+  sending_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface NotificationRateTable {
+  recipient_sha256: string;
+  window_start: Date;
+  sent: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -252,6 +288,8 @@ export interface Database {
   import_job: ImportJobTable;
   import_shard: ImportShardTable;
   import_file: ImportFileTable;
+  notification: NotificationTable;
+  notification_rate: NotificationRateTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;
