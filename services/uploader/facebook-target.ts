@@ -8,7 +8,7 @@ import { s3ChunkSource } from './s3-chunk-source.ts';
 export interface FacebookTarget {
   /** Undefined when `FACEBOOK_PAGE_ID` and `FACEBOOK_PAGE_TOKEN` are not set. */
   client: Pick<FacebookClient, 'upload'> | undefined;
-  source: Pick<ObjectStore, 'head' | 'readRange'>;
+  source: Pick<ObjectStore, 'head' | 'openRead'>;
   saveSession(uploadId: number, session: SavedSession, sourceEtag: string | undefined): Promise<void>;
   /** Sessions are saved at most this often while chunks go (each one is a database write); the API corrects an older offset. @default 1000 */
   saveEveryMs?: number;
@@ -35,14 +35,10 @@ export async function uploadToFacebook(t: FacebookTarget, job: UploadJob, row: U
     saved = { sessionId: session.sessionId, at: now };
     await t.saveSession(row.id, session, src.etag);
   };
-  const result = await t.client.upload({
-    source: s3ChunkSource(t.source, job.source, src.size, src.etag),
-    title: job.title,
-    description: facebookDescription(job),
-    ...(resume && { resume }),
-    onSession,
-    signal,
-  });
+  const source = s3ChunkSource(t.source, job.source, src.size, src.etag);
+  const result = await t.client
+    .upload({ source, title: job.title, description: facebookDescription(job), ...(resume && { resume }), onSession, signal })
+    .finally(() => source.close());
   return { remoteId: result.videoId, url: result.url, sourceEtag: src.etag, sourceBytes: src.size };
 }
 

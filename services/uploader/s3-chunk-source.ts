@@ -1,17 +1,50 @@
+import type { Readable } from 'node:stream';
+import { TransientError } from '../../shared/errors.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { toStorageError } from '../../shared/storage/storage-errors.ts';
 import type { ChunkSource } from './facebook-client.ts';
 
+export interface S3ChunkSource extends ChunkSource {
+  /** Ends the GET still open (an upload that failed or stopped half-way). */
+  close(): void;
+}
+
 /**
- * The source object as the Facebook client reads it: ranged GETs, never the whole object,
- * never a local copy. While one chunk is sent the next one (the same length, right after
- * it, which is what the API asks for next) is already being read, so the transfer does not
- * wait for the store between chunks; at most two chunks are in memory. `ifMatch` makes a
- * source replaced in the middle of the upload fail instead of mixing two videos.
+ * The source object as the Facebook client reads it, without a local copy: one GET from
+ * the first offset asked for to the end of the object, read chunk by chunk as the API asks
+ * (it asks for the ranges in order). While a chunk is sent the next one is already being
+ * read, so at most two chunks are in memory and the transfer never waits for the store.
+ * An offset out of order (the API corrected it, a resumed session) opens a new GET there;
+ * so does a GET that broke (the store's socket timed out while a slow chunk was sent).
+ * One stream instead of a ranged GET per chunk halves the CPU the reads take.
+ * `etag` makes a source replaced in the middle of the upload fail instead of mixing two videos.
  */
-export function s3ChunkSource(store: Pick<ObjectStore, 'readRange'>, ref: { bucket: string; key: string }, size: number, etag: string | undefined): ChunkSource {
+export function s3ChunkSource(store: Pick<ObjectStore, 'openRead'>, ref: { bucket: string; key: string }, size: number, etag: string | undefined): S3ChunkSource {
+  let stream: { body: Readable; chunks: AsyncIterator<Buffer>; leftover: Buffer | undefined; pos: number } | undefined;
   let ahead: { start: number; end: number; data: Promise<Buffer> } | undefined;
-  const fetchRange = (start: number, end: number, signal?: AbortSignal) => {
-    const data = store.readRange(ref.bucket, ref.key, start, end, { ifMatch: etag, signal });
+  // Reads are chained: the read-ahead and the next read never take from the stream at once.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const open = async (start: number, signal?: AbortSignal) => {
+    stream?.body.destroy();
+    const { body } = await store.openRead(ref.bucket, ref.key, { ifMatch: etag, signal, range: `bytes=${start}-` });
+    stream = { body, chunks: body[Symbol.asyncIterator](), leftover: undefined, pos: start };
+  };
+  const take = async (start: number, end: number, signal?: AbortSignal): Promise<Buffer> => {
+    for (let tries = 0; ; tries++) {
+      if (stream?.pos !== start) await open(start, signal);
+      try {
+        return await takeFromStream(stream!, end - start);
+      } catch (err) {
+        stream?.body.destroy();
+        stream = undefined;
+        if (tries >= 1 || signal?.aborted) throw toStorageError(err, { op: 'read', bucket: ref.bucket }, signal);
+      }
+    }
+  };
+  const enqueue = (start: number, end: number, signal?: AbortSignal) => {
+    const data = queue.then(() => take(start, end, signal));
+    queue = data.catch(() => undefined);
     // A read ahead nobody asks for must not become an unhandled rejection.
     data.catch(() => undefined);
     return data;
@@ -20,13 +53,38 @@ export function s3ChunkSource(store: Pick<ObjectStore, 'readRange'>, ref: { buck
     size,
     read(start, end, signal) {
       const hit = ahead !== undefined && ahead.start === start && ahead.end === end;
-      const data = hit ? ahead!.data : fetchRange(start, end, signal);
+      const data = hit ? ahead!.data : enqueue(start, end, signal);
       ahead = undefined;
       if (end < size) {
         const next = Math.min(size, end + (end - start));
-        ahead = { start: end, end: next, data: fetchRange(end, next, signal) };
+        ahead = { start: end, end: next, data: enqueue(end, next, signal) };
       }
       return data;
     },
+    close() {
+      ahead = undefined;
+      stream?.body.destroy();
+      stream = undefined;
+    },
   };
+}
+
+async function takeFromStream(s: { chunks: AsyncIterator<Buffer>; leftover: Buffer | undefined; pos: number }, n: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(n);
+  let filled = 0;
+  while (filled < n) {
+    let chunk = s.leftover;
+    s.leftover = undefined;
+    if (chunk === undefined) {
+      const next = await s.chunks.next();
+      if (next.done) throw new TransientError('STORAGE_UNAVAILABLE', `the source object ended at ${s.pos + filled} bytes`);
+      chunk = next.value;
+    }
+    const used = Math.min(chunk.length, n - filled);
+    chunk.copy(out, filled, 0, used);
+    filled += used;
+    if (used < chunk.length) s.leftover = chunk.subarray(used);
+  }
+  s.pos += n;
+  return out;
 }

@@ -46,6 +46,8 @@ export interface DownloadOptions {
 export interface ReadOptions {
   /** Refuse an object whose ETag is no longer this one (replaced since it was first read). */
   ifMatch?: string;
+  /** An HTTP byte range of the object, e.g. `bytes=1048576-` (`openRead` only). @default the whole object */
+  range?: string;
   signal?: AbortSignal;
 }
 
@@ -314,7 +316,7 @@ export class S3ObjectStore implements ObjectStore {
     return Buffer.concat(chunks, size);
   }
 
-  async openRead(bucket: string, key: string, opts: ReadOptions & { range?: string } = {}) {
+  async openRead(bucket: string, key: string, opts: ReadOptions = {}) {
     checkBucketName(bucket);
     checkObjectKey(key);
     try {

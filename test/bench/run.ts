@@ -6,12 +6,14 @@ import { benchFacetraining } from './facetraining.bench.ts';
 import { benchImport } from './import.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
 import { benchTranscoder } from './transcoder.bench.ts';
+import { benchUploader } from './uploader.bench.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   runtime: benchRuntime,
   facetraining: benchFacetraining,
   facestreaming: benchFacestreaming,
   transcoder: benchTranscoder,
+  uploader: benchUploader,
   'face-accuracy': benchFaceAccuracy,
   import: benchImport,
 };

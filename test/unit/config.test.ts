@@ -244,3 +244,63 @@ test('durations', () => {
   assert.equal(parseDuration('-1s'), undefined);
   assert.equal(parseDuration('soon'), undefined);
 });
+
+test('uploader: defaults; Facebook only when page and token are both set, the token never echoed; library store, URL and copy sizes', () => {
+  const d = loadConfig({}).uploader;
+  assert.deepEqual(d.defaultTargets, ['library']);
+  assert.equal(d.facebook, undefined);
+  assert.equal(d.rateLimitWaitMs, 6 * 3_600_000);
+  assert.equal(d.maxPostpones, 8);
+  assert.equal(d.sweepIntervalMs, 60_000);
+  assert.deepEqual(d.library, { store: undefined, publicUrl: undefined, multipartCopyAboveBytes: 5 * 1024 ** 3, copyPartBytes: 512 * 1024 ** 2 });
+
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
+  writeFileSync(join(dir, 'token'), 'EAAB-page-token\n');
+  const u = loadConfig({
+    UPLOADER_DEFAULT_TARGETS: 'library, facebook',
+    FACEBOOK_GRAPH_URL: 'http://127.0.0.1:8080/',
+    FACEBOOK_API_VERSION: 'v23.0',
+    FACEBOOK_PAGE_ID: '104857600000001',
+    FACEBOOK_PAGE_TOKEN_FILE: join(dir, 'token'),
+    FACEBOOK_REQUEST_TIMEOUT: '30s',
+    FACEBOOK_CHUNK_RETRIES: '2',
+    FACEBOOK_CHUNK_RETRY_DELAY: '250ms',
+    FACEBOOK_RATE_LIMIT_WAIT: '30m',
+    FACEBOOK_MAX_POSTPONES: '3',
+    UPLOADER_SWEEP_INTERVAL: '5s',
+    LIBRARY_S3_ENDPOINT: 'https://library.example.org',
+    LIBRARY_S3_ACCESS_KEY_ID: 'LIBKEY',
+    LIBRARY_S3_SECRET_ACCESS_KEY: 'LIBSECRET',
+    LIBRARY_PUBLIC_URL: 'https://videos.example.org/talks/',
+    LIBRARY_MULTIPART_COPY_ABOVE: '1GiB',
+    LIBRARY_COPY_PART_SIZE: '64MiB',
+  }).uploader;
+  assert.deepEqual(u.defaultTargets, ['library', 'facebook']);
+  assert.deepEqual(u.facebook, {
+    baseUrl: 'http://127.0.0.1:8080', apiVersion: 'v23.0', pageId: '104857600000001', accessToken: 'EAAB-page-token',
+    requestTimeoutMs: 30_000, chunkRetries: 2, retryDelayMs: 250,
+  });
+  assert.equal(u.rateLimitWaitMs, 30 * 60_000);
+  assert.equal(u.maxPostpones, 3);
+  assert.equal(u.sweepIntervalMs, 5_000);
+  assert.deepEqual(u.library, {
+    store: { endpoint: 'https://library.example.org', region: 'us-east-1', accessKeyId: 'LIBKEY', secretAccessKey: 'LIBSECRET', createBuckets: true },
+    publicUrl: 'https://videos.example.org/talks',
+    multipartCopyAboveBytes: 1024 ** 3,
+    copyPartBytes: 64 * 1024 ** 2,
+  });
+
+  assert.deepEqual(problemsOf({ FACEBOOK_PAGE_TOKEN: 'EAAB-secret' }), ['FACEBOOK_PAGE_ID']);
+  assert.deepEqual(problemsOf({ FACEBOOK_PAGE_ID: '1234' }), ['FACEBOOK_PAGE_TOKEN']);
+  assert.deepEqual(
+    problemsOf({ UPLOADER_DEFAULT_TARGETS: 'youtube', FACEBOOK_PAGE_ID: 'my-page', FACEBOOK_API_VERSION: '24', LIBRARY_COPY_PART_SIZE: '1MiB', LIBRARY_S3_ACCESS_KEY_ID: 'K' }),
+    ['UPLOADER_DEFAULT_TARGETS', 'FACEBOOK_API_VERSION', 'FACEBOOK_PAGE_ID', 'LIBRARY_S3_SECRET_ACCESS_KEY', 'LIBRARY_COPY_PART_SIZE'],
+  );
+  try {
+    loadConfig({ FACEBOOK_PAGE_TOKEN: 'EAAB-secret', FACEBOOK_GRAPH_URL: 'ftp://x' });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(!err.message.includes('EAAB-secret'));
+  }
+});

@@ -1,0 +1,135 @@
+// Issue 14 benchmark: the uploader's Facebook transfer of a generated 500 MB file, from
+// s3rver through the service (publish a job, wait for the row done) to the local Graph API
+// server, next to a bare chunked loop over the same file (read locally) and server, run
+// before and after the service in the same run (their mean is the baseline). Also the
+// service's peak RSS growth while it uploads: the video is streamed chunk by chunk, never
+// held whole. BENCH_UPLOADER_MB sets the size.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
+import { createObjectStore } from '../../shared/storage/object-store.ts';
+import { service as uploader } from '../../services/uploader/main.ts';
+import { startGraphApiServer } from '../helpers/graph-api-server.ts';
+import { captureLogger, publishRaw, startApp } from '../helpers/runtime-harness.ts';
+import { startS3Server } from '../helpers/s3-server.ts';
+import { createTestEnv } from '../helpers/test-env.ts';
+import { bareChunkedLoop } from './facebook-plain-loop.ts';
+import { printTable } from './table.ts';
+
+const MB = 1_000_000;
+const SIZE_MB = Number(process.env.BENCH_UPLOADER_MB ?? 500);
+const TARGET_RATIO = 0.9;
+const TARGET_RSS_MB = 150;
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+
+async function generate(path: string, bytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  const block = 8 * 1024 * 1024;
+  for (let written = 0; written < bytes; written += block) {
+    if (!out.write(randomBytes(Math.min(block, bytes - written)))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+/** Samples this process's RSS every 20 ms until stopped; the peak above the level at start, in MiB. */
+function rssSampler(): { stop(): number } {
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return (peak - base) / 2 ** 20;
+    },
+  };
+}
+
+export async function benchUploader(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-uploader-'));
+  const s3 = await startS3Server();
+  const graph = await startGraphApiServer();
+  const bucket = `mp4-${randomBytes(3).toString('hex')}`;
+  const t = await createTestEnv('benchuploader', {
+    ...s3.env,
+    BUCKET_VIDEO: bucket,
+    FACEBOOK_GRAPH_URL: graph.base,
+    FACEBOOK_API_VERSION: graph.apiVersion,
+    FACEBOOK_PAGE_ID: graph.pageId,
+    FACEBOOK_PAGE_TOKEN: graph.token,
+    LOG_LEVEL: 'warn',
+  });
+  const store = createObjectStore(loadConfig(t.env).s3);
+  try {
+    const file = join(dir, 'talk.mp4');
+    const bytes = SIZE_MB * MB;
+    await generate(file, bytes);
+    await store.ensureBucket(bucket);
+    await store.upload(bucket, 'talk.mp4', file, { contentType: 'video/mp4' });
+
+    const bare: number[] = [];
+    const bareRun = async () => {
+      const t0 = performance.now();
+      await bareChunkedLoop(file, graph);
+      bare.push(seconds(t0));
+    };
+    await bareRun();
+
+    const { logger } = captureLogger('warn');
+    const running = await startApp(loadConfig(t.env), [uploader], logger);
+    let service: number;
+    let rssMb: number;
+    try {
+      while (!running.consumers[0]!.attached) await sleep(50);
+      const job: UploadJob = { source: { bucket, key: 'talk.mp4' }, title: 'Bench talk', targets: ['facebook'] };
+      const hash = uploadKeyHash(CODECS.uploader.key(job)!, 'facebook');
+      const db = t.database().db;
+      global.gc?.();
+      const rss = rssSampler();
+      const t0 = performance.now();
+      await publishRaw(`${t.prefix}uploader`, [CODECS.uploader.encode(job)]);
+      let row;
+      for (;;) {
+        row = await db.selectFrom('upload').select(['status', 'last_error_code', 'last_error', 'remote_id']).where('key_sha256', '=', hash).executeTakeFirst();
+        if (row?.status === 'done' || row?.status === 'failed' || row?.status === 'postponed') break;
+        await sleep(20);
+      }
+      service = seconds(t0);
+      rssMb = rss.stop();
+      if (row.status !== 'done') throw new Error(`the service did not upload: ${row.status} ${row.last_error_code}: ${row.last_error}`);
+      if (graph.video(row.remote_id!)?.received !== bytes) throw new Error('the Graph server did not get every byte');
+    } finally {
+      await running.stop();
+    }
+    await bareRun();
+
+    const base = bare.reduce((a, b) => a + b, 0) / bare.length;
+    const rate = (s: number) => (SIZE_MB / s).toFixed(1);
+    const ratio = base / service;
+    printTable(
+      `Uploader: Facebook resumable upload of a ${SIZE_MB} MB file to the local Graph API server (${graph.chunkSize / 2 ** 20} MiB chunks)`,
+      ['pipeline', 'seconds', 'MB/s', 'ratio vs bare loop', 'peak RSS growth (MiB)'],
+      [
+        [`bare chunked loop: local file → start/transfer/finish (${bare.map((x) => x.toFixed(1)).join(' s, ')} s before and after the service)`, base.toFixed(1), rate(base), '1.00', '-'],
+        ['uploader service: publish → row done (ranged GETs from s3rver, read-ahead, session saved, permalink)', service.toFixed(1), rate(service), ratio.toFixed(2), rssMb.toFixed(0)],
+      ],
+    );
+    console.log(`target: service at least ${TARGET_RATIO}x the bare loop's rate: ${ratio.toFixed(2)}x, ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}`);
+    console.log(`target: peak RSS growth under ${TARGET_RSS_MB} MiB: ${rssMb.toFixed(0)} MiB, ${rssMb < TARGET_RSS_MB ? 'met' : 'NOT met'}`);
+  } finally {
+    store.close();
+    await t.cleanup();
+    await graph.close();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
