@@ -10,6 +10,7 @@ export const SERVICES: Partial<Record<ServiceName, () => Promise<ServiceModule>>
   facestreaming: async () => (await import('./facestreaming/main.ts')).service,
   transcoder: async () => (await import('./transcoder/main.ts')).service,
   uploader: async () => (await import('./uploader/main.ts')).service,
+  notifier: async () => (await import('./notifier/main.ts')).service,
 };
 
 export function availableServices(): ServiceName[] {

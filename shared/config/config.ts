@@ -5,6 +5,7 @@ import { readBrokerConfig, type BrokerConfig } from './broker-config.ts';
 import { readDatabaseConfig, type DatabaseConfig } from './database-config.ts';
 import { ConfigError, EnvReader, type Env } from './env-reader.ts';
 import { readFaceConfig, type FaceConfig } from './face-config.ts';
+import { readNotifierConfig, type NotifierConfig } from './notifier-config.ts';
 import { readMediaConfig, readTranscoderConfig, type MediaConfig, type TranscoderConfig } from './media-config.ts';
 import { readBucketsConfig, readObjectStoreConfig, type BucketsConfig } from './storage-config.ts';
 import { readUploaderConfig, type UploaderConfig } from './uploader-config.ts';
@@ -29,6 +30,7 @@ export interface Config {
   transcoder: TranscoderConfig;
   face: FaceConfig;
   uploader: UploaderConfig;
+  notifier: NotifierConfig;
   /** `vigil rescue` republishes rows left in N or P longer than this. @default 15 min */
   rescueAgeMs: number;
   /** @default 'info' */
@@ -71,6 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
     transcoder: readTranscoderConfig(r),
     face: readFaceConfig(r),
     uploader: readUploaderConfig(r),
+    notifier: readNotifierConfig(r),
     rescueAgeMs: r.duration('VIGIL_RESCUE_AGE', 15 * 60_000, 0, 30 * 24 * 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),
