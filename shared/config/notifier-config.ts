@@ -88,7 +88,8 @@ function urlList(r: EnvReader, name: string): string[] {
   const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = urls.filter((u) => !isHttpUrl(u) || new URL(u).username !== '');
   if (bad.length > 0) {
-    r.problems.push({ variable: name, expected: 'comma-separated http(s) URL prefixes without credentials', got: bad.join(',') });
+    // Not echoed: a prefix given with credentials would put them in the log.
+    r.problems.push({ variable: name, expected: 'comma-separated http(s) URL prefixes without credentials' });
     return [];
   }
   return urls;

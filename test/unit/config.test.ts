@@ -304,3 +304,41 @@ test('uploader: defaults; Facebook only when page and token are both set, the to
     assert.ok(!err.message.includes('EAAB-secret'));
   }
 });
+
+test('notifier: defaults; webhook targets, allow-list and rate limit read; the secret and target URLs never echoed', () => {
+  const d = loadConfig({}).notifier;
+  assert.deepEqual(d, {
+    smtpFrom: 'Vigil <vigil@localhost>', smtpTlsRejectUnauthorized: true, smtpTimeoutMs: 30_000,
+    webhooks: {}, webhookAllow: [], webhookSecret: undefined, webhookTimeoutMs: 10_000,
+    rateLimit: { max: 10, windowMs: 3_600_000 }, sendingTimeoutMs: 120_000,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-notifier-'));
+  writeFileSync(join(dir, 'secret'), 'whsec-from-file\n');
+  const n = loadConfig({
+    SMTP_FROM: 'Alerts <alerts@example.org>', SMTP_TLS_REJECT_UNAUTHORIZED: 'false', SMTP_TIMEOUT: '5s',
+    NOTIFIER_WEBHOOKS: 'ops=https://hooks.slack.com/services/T/B/x, teams=https://teams.example.org/hook',
+    NOTIFIER_WEBHOOK_ALLOW: 'https://hooks.example.org/vigil/',
+    NOTIFIER_WEBHOOK_SECRET_FILE: join(dir, 'secret'),
+    NOTIFIER_WEBHOOK_TIMEOUT: '3s', NOTIFIER_RATE_LIMIT: '5/30m', NOTIFIER_SENDING_TIMEOUT: '10m',
+  }).notifier;
+  assert.deepEqual(n, {
+    smtpFrom: 'Alerts <alerts@example.org>', smtpTlsRejectUnauthorized: false, smtpTimeoutMs: 5_000,
+    webhooks: { ops: 'https://hooks.slack.com/services/T/B/x', teams: 'https://teams.example.org/hook' },
+    webhookAllow: ['https://hooks.example.org/vigil/'], webhookSecret: 'whsec-from-file', webhookTimeoutMs: 3_000,
+    rateLimit: { max: 5, windowMs: 30 * 60_000 }, sendingTimeoutMs: 600_000,
+  });
+  assert.deepEqual(loadConfig({ NOTIFIER_RATE_LIMIT: '20' }).notifier.rateLimit, { max: 20, windowMs: 3_600_000 });
+  assert.equal(loadConfig({ NOTIFIER_RATE_LIMIT: '0' }).notifier.rateLimit.max, 0);
+  assert.deepEqual(
+    problemsOf({ SMTP_FROM: 'nobody', SMTP_TLS_REJECT_UNAUTHORIZED: 'maybe', NOTIFIER_WEBHOOKS: 'ops=ftp://x', NOTIFIER_WEBHOOK_ALLOW: 'https://u:p@x.example/', NOTIFIER_RATE_LIMIT: '10 per hour' }),
+    ['SMTP_FROM', 'SMTP_TLS_REJECT_UNAUTHORIZED', 'NOTIFIER_WEBHOOKS', 'NOTIFIER_WEBHOOK_ALLOW', 'NOTIFIER_RATE_LIMIT'],
+  );
+  assert.deepEqual(problemsOf({ NOTIFIER_WEBHOOKS: 'a=https://x.example/,a=https://y.example/' }), ['NOTIFIER_WEBHOOKS']);
+  try {
+    loadConfig({ NOTIFIER_WEBHOOKS: 'ops=https://hooks.example.org/T/secret-token,broken' });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(!err.message.includes('secret-token'));
+  }
+});
