@@ -41,11 +41,6 @@ export class FrameWatcher {
     this.judge = new FrameJudge(outputs.every, dead);
   }
 
-  /** Frames handed over so far. */
-  get count(): number {
-    return this.handed;
-  }
-
   counts(): FrameCounts {
     return countVerdicts(this.verdicts);
   }

@@ -2,26 +2,23 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildTranscodeArgs } from '../../shared/media/ffmpeg-args.ts';
 import type { FfmpegProgress } from '../../shared/media/ffmpeg-progress.ts';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
-import { probeMedia, probeVideo, type VideoInfo } from '../../shared/media/ffprobe.ts';
+import { probeMedia, probeVideo } from '../../shared/media/ffprobe.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
 import { trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
-import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore } from '../../services/transcoder/pipeline.ts';
-import { planJob } from '../../services/transcoder/plan.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
-import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
-import { loadConfig } from '../../shared/config/config.ts';
-import { videoJobDefaults } from '../../shared/config/media-config.ts';
-import { decoderPixelBound, MEDIA_LIMIT_DEFAULTS } from '../../shared/media/media-limits.ts';
+import type { VideoJob } from '../../shared/contract/messages.ts';
+import { runPipeline } from '../helpers/pipeline-run.ts';
+import { decoderPixelBound } from '../../shared/media/media-limits.ts';
 import { safeInputArgs } from '../../shared/media/input-safety.ts';
 
 const FAST = { preset: 'ultrafast' } as const;
@@ -81,62 +78,9 @@ async function assertGroupGone(pgid: number): Promise<void> {
   assert.ok(!liveFfmpegGroups().includes(pgid));
 }
 
-/** The transcoder's job defaults (CONTRACT.md), with the buckets of this file's fake store. */
-const DEFAULTS: VideoJobDefaults = { ...videoJobDefaults(loadConfig({})), outputBucket: 'video', framesBucket: 'frames' };
-const MEDIA: MediaSettings = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', stallMs: 60_000, timeLimitMs: 600_000, memoryLimitBytes: 4 * 1024 ** 3, limits: MEDIA_LIMIT_DEFAULTS, encode: FAST, dead: DEAD };
-
-/** An object store in a local folder: `<root>/<bucket>/<key>`. */
-function folderStore(root: string, events: string[] = []): OutputStore & { keys(bucket: string): Promise<string[]>; path(bucket: string, key: string): string } {
-  const path = (bucket: string, key: string) => join(root, bucket, key);
-  const keys = async (bucket: string): Promise<string[]> => {
-    const entries = await readdir(join(root, bucket), { recursive: true, withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(join(root, bucket).length + 1)).sort();
-  };
-  return {
-    path,
-    keys,
-    async upload(bucket, key, source) {
-      assert.equal(typeof source, 'string', 'the pipeline uploads files');
-      await mkdir(dirname(path(bucket, key)), { recursive: true });
-      await copyFile(source as string, path(bucket, key));
-      events.push(`stored ${bucket}/${key}`);
-      return { etag: undefined };
-    },
-    async head(bucket, key) {
-      const s = await stat(path(bucket, key)).catch(() => undefined);
-      return s ? { size: s.size, etag: undefined, contentType: undefined, lastModified: s.mtime, metadata: {} } : null;
-    },
-    async delete(bucket, key) {
-      await rm(path(bucket, key), { force: true });
-    },
-  };
-}
-
-/** The production pipeline (services/transcoder/pipeline.ts) on a local file, as the handler calls it after its probe. */
-async function transcode(input: string, key: string, name: string, job: Omit<VideoJob, 'source'> = {}): Promise<{
-  info: VideoInfo; res: EncodeResult; workDir: string; store: ReturnType<typeof folderStore>; progress: number[]; progressAtEncoded: number | undefined;
-  /** Each object stored, and `ffmpeg exited` where the pipeline said so, in order. */
-  events: string[];
-}> {
-  const workDir = join(dir, `job-${name}`);
-  await mkdir(workDir);
-  const events: string[] = [];
-  const store = folderStore(join(dir, `store-${name}`), events);
-  const info = await probeVideo(input);
-  const progress: number[] = [];
-  let progressAtEncoded: number | undefined;
-  const res = await encodeAndStore({
-    input, workDir, info, plan: planJob({ ...job, source: { bucket: 'avi', key } }, DEFAULTS, { nextQueues: [], outputBuckets: ['video'], framesBuckets: ['frames'] }), media: MEDIA, store, signal: new AbortController().signal,
-    onProgress: (seconds, total) => {
-      assert.equal(total, info.durationSeconds);
-      progress.push(seconds);
-    },
-    onEncoded: async () => {
-      progressAtEncoded = progress.length;
-      events.push('ffmpeg exited');
-    },
-  });
-  return { info, res, workDir, store, progress, progressAtEncoded, events };
+/** The production pipeline on a local file, into a folder store of this file's folder. */
+function transcode(input: string, key: string, name: string, job: Omit<VideoJob, 'source'> = {}) {
+  return runPipeline({ input, key, job, workDir: join(dir, `job-${name}`), storeRoot: join(dir, `store-${name}`), encode: FAST, dead: DEAD });
 }
 
 test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame minus the dead ones, one ffmpeg pass', async () => {
@@ -180,21 +124,6 @@ test('a 5-minute XviD/MP3 AVI: 3 clips (120, 120, 60 s) and every 10th frame min
   assert.ok(Math.abs((progress.at(-1) ?? 0) - 300) < 1);
 });
 
-test('frames are stored while ffmpeg still encodes; after it exits only the last seconds are left', async () => {
-  const { res, events } = await transcode(five, 'cam2/1511893900.avi', 'five-order');
-  const exited = events.indexOf('ffmpeg exited');
-  assert.ok(exited > 0, 'the pipeline said when ffmpeg exited');
-  const frames = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('stored frames/'));
-  assert.equal(frames.length, 151);
-  const before = frames.filter(([, i]) => i < exited).length;
-  assert.equal(res.frames?.storedDuringEncode, before);
-  // Frames at 298 and 299 s are within the look-ahead of the end (2 s + 1 s): they wait for it.
-  const after = frames.filter(([, i]) => i > exited).map(([e]) => Number(/_f(\d+)\.jpg$/.exec(e)![1]));
-  assert.ok(before > 0, `no frame was stored before ffmpeg exited: ${JSON.stringify(events.slice(0, exited + 1))}`);
-  assert.ok(after.includes(2990), 'the last frame waits for the end of the stream');
-  assert.ok(after.length < before, `${after.length} frames stored after ffmpeg exited, ${before} before`);
-});
-
 test('a 60 s AVI becomes one <stem>.mp4, all of its every-10th frames kept', async () => {
   const { res, store } = await transcode(minute, 'cam1.avi', 'minute');
   assert.equal(res.clips.length, 1);
@@ -205,15 +134,6 @@ test('a 60 s AVI becomes one <stem>.mp4, all of its every-10th frames kept', asy
   assert.ok(Math.abs(info.durationSeconds - 60) < 0.3);
   assert.ok(isFastStart(await readTopLevelBoxes(path)));
   assert.deepEqual(res.frames?.counts, { kept: 60, dropped: { black: 0, frozen: 0, blurred: 0 } });
-});
-
-test('without dead-frame detection every sampled JPEG is stored, handed over as image2 closes it', async () => {
-  const { res, store, workDir } = await transcode(minute, 'cam3.avi', 'minute-all', { frames: { dropDead: false, every: 5 } });
-  assert.deepEqual(res.frames?.counts, { kept: 120, dropped: { black: 0, frozen: 0, blurred: 0 } });
-  const kept = await store.keys('frames');
-  assert.equal(kept.length, 120);
-  assert.deepEqual([kept[0], kept[1], kept.at(-1)], ['cam3/cam3_f000000.jpg', 'cam3/cam3_f000005.jpg', 'cam3/cam3_f000595.jpg']);
-  assert.deepEqual((await readdir(join(workDir, 'frames'))).filter((f) => f.endsWith('.jpg')), []);
 });
 
 async function meanVolumeDb(path: string, start: number, seconds: number): Promise<number> {
