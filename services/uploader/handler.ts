@@ -3,7 +3,7 @@ import type { UploadStatus, UploadTarget } from '../../db/schema.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
-import { errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
+import { PermanentError, errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
 import { CODECS, type Notification, type UploadJob } from '../../shared/contract/messages.ts';
 import { FacebookRateLimitError } from './facebook-errors.ts';
 import { speakerNotices } from './notices.ts';
@@ -17,6 +17,8 @@ export interface Deps {
   targets: Record<UploadTarget, TargetRunner>;
   /** The targets of a job that names none (`UPLOADER_DEFAULT_TARGETS`). */
   defaultTargets: readonly UploadTarget[];
+  /** The buckets a job may publish from (`BUCKET_VIDEO` and `UPLOADER_SOURCE_BUCKETS`). */
+  sourceBuckets: readonly string[];
   /** Publishes one speaker's email to the notifier queue (confirmed). */
   publishNotice(n: Notification): Promise<void>;
   /** A throttled upload waits this long when the API names no time (`FACEBOOK_RATE_LIMIT_WAIT`). */
@@ -49,9 +51,10 @@ export function uploaderHandler(deps: Deps) {
       const todo = rows.filter((r) => isDue(r, now()));
       let failed = false;
       let transient: unknown;
+      const refused = sourceRefused(deps, job);
       for (const row of todo) {
         try {
-          if ((await runTarget(deps, job, row, ctx, signal)) === 'failed') failed = true;
+          if ((await runTarget(deps, job, row, ctx, signal, refused)) === 'failed') failed = true;
         } catch (err) {
           transient ??= err;
         }
@@ -75,12 +78,18 @@ function isDue(row: UploadRecord, now: Date): boolean {
   return true;
 }
 
-async function runTarget(deps: Deps, job: UploadJob, row: UploadRecord, ctx: JobContext, signal: AbortSignal): Promise<TargetOutcome> {
+function sourceRefused(deps: Deps, job: UploadJob): PermanentError | undefined {
+  if (deps.sourceBuckets.includes(job.source.bucket)) return undefined;
+  return new PermanentError('SOURCE_BUCKET_NOT_ALLOWED', `the uploader publishes only from ${deps.sourceBuckets.join(', ')} (BUCKET_VIDEO, UPLOADER_SOURCE_BUCKETS), not from bucket ${job.source.bucket}`);
+}
+
+async function runTarget(deps: Deps, job: UploadJob, row: UploadRecord, ctx: JobContext, signal: AbortSignal, refused: PermanentError | undefined): Promise<TargetOutcome> {
   const started = performance.now();
   const log = ctx.log.child({ uploadId: row.id, target: row.target });
   await deps.repo.startAttempt(row.id, { worker: deps.worker, job });
   let result: UploadResult;
   try {
+    if (refused) throw refused;
     result = await deps.targets[row.target](job, row, signal);
   } catch (err) {
     return recordFailure(deps, row, err, { attempt: ctx.attempt, aborted: signal.aborted, log });

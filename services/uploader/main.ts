@@ -36,6 +36,7 @@ export const service: ServiceModule = {
         facebook: (job, row, signal) => uploadToFacebook({ client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag) }, job, row, signal),
       },
       defaultTargets: u.defaultTargets,
+      sourceBuckets: [buckets.video, ...u.extraSourceBuckets],
       publishNotice: (n) => app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
       rateLimitWaitMs: u.rateLimitWaitMs,
       maxPostpones: u.maxPostpones,

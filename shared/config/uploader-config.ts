@@ -1,4 +1,5 @@
 import type { ObjectStoreConfig } from '../storage/object-store.ts';
+import { isBucketName } from '../storage/object-key.ts';
 import type { EnvReader } from './env-reader.ts';
 
 export type UploadTargetName = 'library' | 'facebook';
@@ -46,6 +47,11 @@ export interface LibraryConfig {
 export interface UploaderConfig {
   /** `UPLOADER_DEFAULT_TARGETS`: the targets of a job that names none. @default ['library'] */
   defaultTargets: UploadTargetName[];
+  /**
+   * `UPLOADER_SOURCE_BUCKETS`: buckets a job may publish from besides `BUCKET_VIDEO`; a job
+   * naming another fails, so a producer cannot publish frames or camera videos. @default []
+   */
+  extraSourceBuckets: string[];
   /** Undefined unless both `FACEBOOK_PAGE_ID` and `FACEBOOK_PAGE_TOKEN` are set; a facebook target then fails for good. */
   facebook: FacebookConfig | undefined;
   /** `FACEBOOK_RATE_LIMIT_WAIT`: how long a throttled upload waits when the API names no time. @default 6h (the seed's) */
@@ -63,6 +69,7 @@ const MIB = 1024 ** 2;
 export function readUploaderConfig(r: EnvReader): UploaderConfig {
   return {
     defaultTargets: targetList(r, 'UPLOADER_DEFAULT_TARGETS', ['library']),
+    extraSourceBuckets: bucketList(r, 'UPLOADER_SOURCE_BUCKETS'),
     facebook: readFacebookConfig(r),
     rateLimitWaitMs: r.duration('FACEBOOK_RATE_LIMIT_WAIT', 6 * 3_600_000, 1_000, 7 * 24 * 3_600_000),
     maxPostpones: r.int('FACEBOOK_MAX_POSTPONES', 8, 0, 1000),
@@ -116,4 +123,15 @@ function targetList(r: EnvReader, name: string, fallback: UploadTargetName[]): U
     return fallback;
   }
   return names as UploadTargetName[];
+}
+
+function bucketList(r: EnvReader, name: string): string[] {
+  const v = r.optionalString(name);
+  if (v === undefined) return [];
+  const names = [...new Set(v.split(',').map((x) => x.trim()).filter(Boolean))];
+  if (names.some((n) => !isBucketName(n))) {
+    r.problems.push({ variable: name, expected: 'comma-separated S3 bucket names', got: v });
+    return [];
+  }
+  return names;
 }

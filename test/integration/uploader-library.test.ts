@@ -208,3 +208,20 @@ test('a missing source fails for good with a clear error, recorded; a job naming
   // Not every target succeeded: nobody is mailed.
   assert.deepEqual(await drainQueue(`${t.prefix}notifier`), []);
 });
+
+test('a job naming a bucket other than BUCKET_VIDEO and UPLOADER_SOURCE_BUCKETS publishes nothing: every target failed for good, saying why', async () => {
+  const FRAMES = `frames-${hex()}`;
+  await store.ensureBucket(FRAMES);
+  await store.upload(FRAMES, 'private.jpg', Readable.from([randomBytes(2048)]));
+  const job: UploadJob = { source: { bucket: FRAMES, key: 'private.jpg' }, title: 'Not a talk', targets: ['library', 'facebook'] };
+  await withUploader({}, async (app) => {
+    await publish(job);
+    for (const target of ['library', 'facebook']) {
+      const row = await settled(app, job, target);
+      assert.equal(row.status, 'failed');
+      assert.equal(row.last_error_code, 'SOURCE_BUCKET_NOT_ALLOWED');
+      assert.match(row.last_error, new RegExp(`not from bucket ${FRAMES}`));
+    }
+  });
+  assert.equal(await store.exists(LIB, 'private.jpg'), false);
+});

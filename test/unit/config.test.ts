@@ -248,6 +248,7 @@ test('durations', () => {
 test('uploader: defaults; Facebook only when page and token are both set, the token never echoed; library store, URL and copy sizes', () => {
   const d = loadConfig({}).uploader;
   assert.deepEqual(d.defaultTargets, ['library']);
+  assert.deepEqual(d.extraSourceBuckets, []);
   assert.equal(d.facebook, undefined);
   assert.equal(d.rateLimitWaitMs, 6 * 3_600_000);
   assert.equal(d.maxPostpones, 8);
@@ -258,6 +259,7 @@ test('uploader: defaults; Facebook only when page and token are both set, the to
   writeFileSync(join(dir, 'token'), 'EAAB-page-token\n');
   const u = loadConfig({
     UPLOADER_DEFAULT_TARGETS: 'library, facebook',
+    UPLOADER_SOURCE_BUCKETS: 'talks-2026,talks-2026',
     FACEBOOK_GRAPH_URL: 'http://127.0.0.1:8080/',
     FACEBOOK_API_VERSION: 'v23.0',
     FACEBOOK_PAGE_ID: '104857600000001',
@@ -276,6 +278,7 @@ test('uploader: defaults; Facebook only when page and token are both set, the to
     LIBRARY_COPY_PART_SIZE: '64MiB',
   }).uploader;
   assert.deepEqual(u.defaultTargets, ['library', 'facebook']);
+  assert.deepEqual(u.extraSourceBuckets, ['talks-2026']);
   assert.deepEqual(u.facebook, {
     baseUrl: 'http://127.0.0.1:8080', apiVersion: 'v23.0', pageId: '104857600000001', accessToken: 'EAAB-page-token',
     requestTimeoutMs: 30_000, chunkRetries: 2, retryDelayMs: 250,
@@ -293,8 +296,8 @@ test('uploader: defaults; Facebook only when page and token are both set, the to
   assert.deepEqual(problemsOf({ FACEBOOK_PAGE_TOKEN: 'EAAB-secret' }), ['FACEBOOK_PAGE_ID']);
   assert.deepEqual(problemsOf({ FACEBOOK_PAGE_ID: '1234' }), ['FACEBOOK_PAGE_TOKEN']);
   assert.deepEqual(
-    problemsOf({ UPLOADER_DEFAULT_TARGETS: 'youtube', FACEBOOK_PAGE_ID: 'my-page', FACEBOOK_API_VERSION: '24', LIBRARY_COPY_PART_SIZE: '1MiB', LIBRARY_S3_ACCESS_KEY_ID: 'K' }),
-    ['UPLOADER_DEFAULT_TARGETS', 'FACEBOOK_API_VERSION', 'FACEBOOK_PAGE_ID', 'LIBRARY_S3_SECRET_ACCESS_KEY', 'LIBRARY_COPY_PART_SIZE'],
+    problemsOf({ UPLOADER_DEFAULT_TARGETS: 'youtube', UPLOADER_SOURCE_BUCKETS: 'Bad_Bucket', FACEBOOK_PAGE_ID: 'my-page', FACEBOOK_API_VERSION: '24', LIBRARY_COPY_PART_SIZE: '1MiB', LIBRARY_S3_ACCESS_KEY_ID: 'K' }),
+    ['UPLOADER_DEFAULT_TARGETS', 'UPLOADER_SOURCE_BUCKETS', 'FACEBOOK_API_VERSION', 'FACEBOOK_PAGE_ID', 'LIBRARY_S3_SECRET_ACCESS_KEY', 'LIBRARY_COPY_PART_SIZE'],
   );
   try {
     loadConfig({ FACEBOOK_PAGE_TOKEN: 'EAAB-secret', FACEBOOK_GRAPH_URL: 'ftp://x' });
