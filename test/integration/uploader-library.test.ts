@@ -137,27 +137,38 @@ test('same store: a server-side CopyObject with metadata and a sidecar; the byte
   ]);
 });
 
-test('above the multipart threshold: UploadPartCopy parts, the same bytes, still nothing downloaded; a redelivery copies nothing again', async () => {
+test('above the multipart threshold: UploadPartCopy parts, the same bytes, still nothing downloaded; a redelivery, or a rerun after a crash before the record, copies nothing again', async () => {
   const key = `big-${hex()}.mp4`;
   const data = await putVideo(key, 12 * MIB + 12345);
   const job: UploadJob = { source: { bucket: MP4, key }, title: 'Big talk', targets: ['library'] };
   const env = { LIBRARY_MULTIPART_COPY_ABOVE: '5MiB', LIBRARY_COPY_PART_SIZE: '5MiB' };
   const { value: row } = await withUploader(env, async (app) => {
     const before = proxy.bytesFromTarget;
-    let traffic = '';
-    proxy.tap = (chunk) => (traffic += chunk.toString('latin1'));
+    let parts = '';
+    proxy.tap = (chunk) => (parts += chunk.toString('latin1'));
     await publish(job);
     const r = await settled(app, job);
     proxy.tap = undefined;
     assert.ok(proxy.bytesFromTarget - before < 256 * 1024, `the uploader received ${proxy.bytesFromTarget - before} bytes`);
     // Three UploadPartCopy requests, one per 5 MiB range of the source.
-    const ranges = [...traffic.matchAll(/x-amz-copy-source-range: bytes=(\d+)-(\d+)/gi)].map((m) => [Number(m[1]), Number(m[2])]).sort((a, b) => a[0]! - b[0]!);
+    const ranges = [...parts.matchAll(/x-amz-copy-source-range: bytes=(\d+)-(\d+)/gi)].map((m) => [Number(m[1]), Number(m[2])]).sort((a, b) => a[0]! - b[0]!);
     assert.deepEqual(ranges, [[0, 5 * MIB - 1], [5 * MIB, 10 * MIB - 1], [10 * MIB, data.length - 1]]);
     // The same job again: the row is done, nothing is copied or mailed.
     const sentBefore = proxy.bytesToTarget;
     await publish(job);
     await waitFor('the duplicate', async () => (await metricValue(app.app.metrics, 'vigil_messages_total', { service: 'uploader', outcome: 'duplicate' })) === 1, 30_000);
     assert.ok(proxy.bytesToTarget - sentBefore < 8 * 1024, 'the redelivery made no copy');
+    // A process that died after the copy but before recording it left the row running:
+    // the copy already there from the same source is kept, not made again.
+    await t.database().db.updateTable('upload').set({ status: 'running' }).where('id', '=', r.id).execute();
+    let traffic = '';
+    proxy.tap = (chunk) => (traffic += chunk.toString('latin1'));
+    await publish(job);
+    const again = await settled(app, job);
+    proxy.tap = undefined;
+    assert.equal(again.status, 'done');
+    assert.equal(again.attempts, 2);
+    assert.doesNotMatch(traffic, /^x-amz-copy-source/im, 'no copy request');
     return r;
   });
   assert.equal(row.status, 'done', row.last_error);
