@@ -9,6 +9,7 @@ import * as m20261201T0900 from './migrations/20261201T0900-video-job-deaths.ts'
 import * as m20261201T1000 from './migrations/20261201T1000-upload.ts';
 import * as m20261201T1100 from './migrations/20261201T1100-import-job.ts';
 import * as m20261201T1200 from './migrations/20261201T1200-notification.ts';
+import * as m20261201T1210 from './migrations/20261201T1210-scheduled-job.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261201T1000-upload': m20261201T1000,
   '20261201T1100-import-job': m20261201T1100,
   '20261201T1200-notification': m20261201T1200,
+  '20261201T1210-scheduled-job': m20261201T1210,
 };
 
 export interface MigrateReport {

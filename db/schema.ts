@@ -273,6 +273,18 @@ export interface NotificationRateTable {
   sent: ColumnType<number, number | undefined, number>;
 }
 
+export interface ScheduledJobTable {
+  name: string;
+  started_at: Date;
+  finished_at: Date | null;
+  runner: string;
+  runs: ColumnType<number, number | undefined, number>;
+  /** JSON the job keeps between runs. */
+  state: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -290,6 +302,7 @@ export interface Database {
   import_file: ImportFileTable;
   notification: NotificationTable;
   notification_rate: NotificationRateTable;
+  scheduled_job: ScheduledJobTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;
