@@ -25,6 +25,8 @@ export interface Metrics {
   transcodeFrames: Counter<'service' | 'verdict'>;
   /** Time per stage of a video job: `download`, `encode` (the ffmpeg pass), `finish` (uploads left after it), `total`. */
   transcodeStageSeconds: Histogram<'service' | 'stage'>;
+  /** 1 for the TensorFlow.js backend the face engine loaded (`tensorflow`, `wasm`, `cpu`); absent until it has. */
+  faceBackendInfo: Gauge<'backend'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -93,6 +95,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Time per stage of a video job (download, encode, finish, total)',
       labelNames: ['service', 'stage'],
       buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 10800],
+      registers,
+    }),
+    faceBackendInfo: new Gauge({
+      name: 'vigil_face_backend_info',
+      help: 'The face engine backend in use (value 1, label backend)',
+      labelNames: ['backend'],
       registers,
     }),
   };

@@ -22,6 +22,8 @@ export function faceAnalyzerFor(app: AppContext): Promise<FaceAnalyzer> {
       options: analyzeOptions(face),
       logger: app.logger,
     });
+    // A dashboard (and an alert on `backend="cpu"`) sees what the log line says.
+    void analyzer.then((a) => app.metrics.faceBackendInfo.set({ backend: a.info.backend }, 1), () => undefined);
     perApp.set(app, analyzer);
     // A pool that failed to start closed itself; only a started one is closed here.
     app.onClose(async () => (await analyzer!.catch(() => undefined))?.close());

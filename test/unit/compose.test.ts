@@ -22,6 +22,9 @@ interface DependsOn {
 
 interface Service {
   image?: string;
+  entrypoint?: string[] | string;
+  profiles?: string[];
+  ports?: (string | { published?: string | number; target?: number })[];
   build?: { context?: string; dockerfile?: string } | string;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -42,15 +45,26 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-function readYaml<T>(path: string): T {
+/**
+ * Compose's interpolation with an empty environment: `${X:-default}` and `${X-default}`
+ * become the default, `${X}` the empty string, `$$` a literal `$`. What `up` sees on a
+ * host that sets none of the variables.
+ */
+function interpolate(text: string): string {
+  return text.replace(/\$\$|\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (m, _name: string | undefined, dflt: string | undefined) => (m === '$$' ? '$' : (dflt ?? '')));
+}
+
+function readYaml<T>(path: string, opts: { interpolate?: boolean } = {}): T {
+  const text = readFileSync(path, 'utf8');
   // `merge: true` resolves `<<: *anchor` as Compose does.
-  const doc = parseDocument(readFileSync(path, 'utf8'), { merge: true });
+  const doc = parseDocument(opts.interpolate ? interpolate(text) : text, { merge: true });
   assert.deepEqual(doc.errors.map(String), [], `${path} does not parse`);
   assert.deepEqual(doc.warnings.map(String), [], `${path} parses with warnings`);
   return doc.toJS() as T;
 }
 
-const compose = readYaml<ComposeFile>(join(COMPOSE_DIR, 'docker-compose.yml'));
+const COMPOSE_TEXT = readFileSync(join(COMPOSE_DIR, 'docker-compose.yml'), 'utf8');
+const compose = readYaml<ComposeFile>(join(COMPOSE_DIR, 'docker-compose.yml'), { interpolate: true });
 const services = compose.services;
 const topSecrets = compose.secrets ?? {};
 
@@ -245,16 +259,19 @@ test('the example secrets agree with each other', () => {
   assert.equal(decodeURIComponent(db.password), exampleSecret('mariadb_root_password'));
   assert.equal(db.hostname, 'mariadb');
 
-  assert.equal(exampleSecret('s3_secret_access_key'), exampleSecret('minio_root_password'));
-  // MinIO's limits on root credentials.
+  // The usual S3 limits on a key pair (SeaweedFS takes any, others do not).
   assert.ok(exampleSecret('s3_access_key_id').length >= 3);
-  assert.ok(exampleSecret('minio_root_password').length >= 8);
+  assert.ok(exampleSecret('s3_secret_access_key').length >= 8);
+  assert.ok(exampleSecret('metabase_db_password').length >= 8);
 });
 
 test('the infrastructure uses the same secrets as Vigil', () => {
-  const minio = envOf(services.minio!);
-  assert.equal(minio.MINIO_ROOT_USER_FILE, 's3_access_key_id');
-  assert.equal(minio.MINIO_ROOT_PASSWORD_FILE, 'minio_root_password');
+  // The store's only identity is built from Vigil's own key pair at each start.
+  const store = services.seaweedfs!;
+  assert.deepEqual(secretNames(store).sort(), ['s3_access_key_id', 's3_secret_access_key']);
+  const script = [store.command].flat().join('\n');
+  for (const secret of ['s3_access_key_id', 's3_secret_access_key']) assert.match(script, new RegExp(`/run/secrets/${secret}\\b`));
+  assert.equal(new URL(envOf(services.facetraining!).S3_ENDPOINT!).host, 'seaweedfs:8333');
   assert.equal(envOf(services.mariadb!).MARIADB_ROOT_PASSWORD_FILE, '/run/secrets/mariadb_root_password');
   const rabbitSecrets = services.rabbitmq!.secrets ?? [];
   assert.ok(
@@ -266,10 +283,14 @@ test('the infrastructure uses the same secrets as Vigil', () => {
 test('migrations run once, before any worker starts', () => {
   const migrate = services.migrate;
   assert.ok(migrate, 'no migrate service');
-  assert.deepEqual(migrate.command, ['migrate']);
+  // The schema first, then the doctor for every service: a broken host fails `up` here.
+  assert.deepEqual(migrate.entrypoint, ['/bin/sh', '-c']);
+  assert.deepEqual(migrate.command, ['node services/cli/bin.js migrate && exec node services/cli/bin.js doctor']);
   assert.equal(migrate.restart, 'no');
   assert.equal(dependsOn(migrate).migrate, undefined, 'migrate must not wait for itself');
-  assert.equal(dependsOn(migrate).mariadb?.condition, 'service_healthy');
+  // The doctor checks the broker, the store, its buckets and SMTP too: all up first.
+  for (const infra of ['mariadb', 'rabbitmq', 'seaweedfs', 'mailpit']) assert.equal(dependsOn(migrate)[infra]?.condition, 'service_healthy', infra);
+  assert.equal(dependsOn(migrate).buckets?.condition, 'service_completed_successfully');
   for (const [name, s] of workers) {
     const deps = dependsOn(s);
     assert.equal(deps.migrate?.condition, 'service_completed_successfully', name);
