@@ -3,9 +3,9 @@ import type { ServiceModule } from '../../shared/app/app-context.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { FacebookClient } from './facebook-client.ts';
-import { uploadToFacebook } from './facebook-target.ts';
+import { uploadToFacebook, type FacebookTarget } from './facebook-target.ts';
 import { uploaderHandler } from './handler.ts';
-import { libraryUrl, uploadToLibrary } from './library-target.ts';
+import { libraryUrl, uploadToLibrary, type LibraryTarget } from './library-target.ts';
 import { startSweeper } from './sweeper.ts';
 
 export const service: ServiceModule = {
@@ -18,22 +18,19 @@ export const service: ServiceModule = {
     const libraryLocation = u.library.store ?? app.config.s3;
     const facebook = u.facebook && new FacebookClient(u.facebook);
     const repo = uploaderRepository(app.database.db);
+    const libraryTarget: LibraryTarget = {
+      source, library, sameStore: library === source, bucket: buckets.library,
+      urlOf: (key) => libraryUrl({ publicUrl: u.library.publicUrl, endpoint: libraryLocation.endpoint, region: libraryLocation.region }, buckets.library, key),
+      multipartCopyAboveBytes: u.library.multipartCopyAboveBytes,
+      copyPartBytes: u.library.copyPartBytes,
+    };
+    const facebookTarget: FacebookTarget = { client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag) };
     const handle = uploaderHandler({
       repo,
       locks: app.locks,
       targets: {
-        library: (job, _row, signal) =>
-          uploadToLibrary(
-            {
-              source, library, sameStore: library === source, bucket: buckets.library,
-              urlOf: (key) => libraryUrl({ publicUrl: u.library.publicUrl, endpoint: libraryLocation.endpoint, region: libraryLocation.region }, buckets.library, key),
-              multipartCopyAboveBytes: u.library.multipartCopyAboveBytes,
-              copyPartBytes: u.library.copyPartBytes,
-            },
-            job,
-            signal,
-          ),
-        facebook: (job, row, signal) => uploadToFacebook({ client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag) }, job, row, signal),
+        library: (job, _row, signal) => uploadToLibrary(libraryTarget, job, signal),
+        facebook: (job, row, signal) => uploadToFacebook(facebookTarget, job, row, signal),
       },
       defaultTargets: u.defaultTargets,
       sourceBuckets: [buckets.video, ...u.extraSourceBuckets],
