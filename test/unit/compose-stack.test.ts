@@ -133,6 +133,8 @@ test('Prometheus scrapes only services that exist, RabbitMQ on its exporter port
   assert.equal(rabbit.metrics_path, '/metrics/detailed', 'the default /metrics has no per-queue series');
   const plugins = readFileSync(join(COMPOSE_DIR, 'rabbitmq-enabled-plugins'), 'utf8');
   assert.match(plugins, /^\[([a-z_]+,)*rabbitmq_prometheus(,[a-z_]+)*\]\.\s*$/);
+  // The shovel moves dead letters back to their queue (README, "Dead letters").
+  assert.match(plugins, /\brabbitmq_shovel\b/);
   assert.ok((services.rabbitmq?.volumes ?? []).includes('./rabbitmq-enabled-plugins:/etc/rabbitmq/enabled_plugins:ro'));
 });
 
