@@ -33,8 +33,10 @@ test('every service is healthchecked, and every dependency waits on a condition 
     const hc = s.healthcheck;
     if (isOneShot(s)) {
       assert.equal(hc?.disable, true, `${name}: a one-shot has no health to check`);
+      // One that prepares something is waited for; only a profile's finishing touch may stand alone.
       const waiters = Object.entries(services).filter(([, o]) => dependsOn(o)[name]);
-      assert.ok(waiters.length > 0, `${name}: a one-shot nobody waits for`);
+      assert.ok(waiters.length > 0 || s.profiles, `${name}: a one-shot nobody waits for`);
+      assert.ok(Object.keys(dependsOn(s)).length > 0, `${name}: a one-shot that waits for nothing`);
     } else {
       assert.ok(hc && !hc.disable && hc.test, `${name}: no healthcheck`);
     }
@@ -173,6 +175,12 @@ test("the views Metabase's user is granted are the ones vigil migrate creates", 
   assert.ok((grants.volumes ?? []).includes('./metabase-grants.sh:/metabase-grants.sh:ro'));
   assert.deepEqual(secretNames(grants).sort(), ['mariadb_root_password', 'metabase_db_password']);
   assert.deepEqual(dependsOn(services.metabase!)['metabase-grants'], { condition: 'service_completed_successfully' });
+  // Metabase is connected as that user, by the script test/integration/metabase-setup.test.ts runs.
+  const setup = services['metabase-setup']!;
+  assert.deepEqual(dependsOn(setup).metabase, { condition: 'service_healthy' });
+  assert.ok((setup.volumes ?? []).includes('./metabase-setup.mjs:/metabase-setup.mjs:ro'));
+  assert.deepEqual(secretNames(setup).sort(), ['metabase_admin_password', 'metabase_db_password']);
+  assert.match(readFileSync(join(COMPOSE_DIR, 'metabase-setup.mjs'), 'utf8'), /user: env\.METABASE_DB_USER \?\? 'metabase'/);
   // The README's walk through the views names each one.
   const readme = readFileSync(join(COMPOSE_DIR, 'README.md'), 'utf8');
   for (const v of views) assert.match(readme, new RegExp(`\\| \`${v}\` \\|`), `compose/README.md does not describe ${v}`);
