@@ -47,7 +47,10 @@ export const REPORT_VIEWS: Record<string, RawBuilder<unknown>> = {
     WHERE s.status <> 'N' AND (s.status = 'F' OR rc.is_success = 0)
     ORDER BY s.id DESC`,
 
-  /** Per employee: the newest judged snapshot and the newest enrolment, whatever their state. */
+  /**
+   * Per person (an employee row, an enrolment or a snapshot): the newest judged snapshot and
+   * the newest enrolment, whatever their state. Every lookup is on a `lan_id` index.
+   */
   report_latest_state: sql`
     SELECT k.lan_id AS lan_id,
            e.name AS employee_name,
@@ -61,7 +64,7 @@ export const REPORT_VIEWS: Record<string, RawBuilder<unknown>> = {
            t.status AS enrolment_status,
            t.result AS enrolment_result,
            (SELECT COUNT(*) FROM stream_img p WHERE p.lan_id = k.lan_id AND p.status IN ('N', 'P')) AS snapshots_pending
-    FROM (SELECT lan_id FROM employee UNION SELECT lan_id FROM train_img UNION SELECT lan_id FROM stream_img) k
+    FROM (SELECT lan_id FROM employee UNION SELECT DISTINCT lan_id FROM train_img UNION SELECT DISTINCT lan_id FROM stream_img) k
     LEFT JOIN employee e ON e.lan_id = k.lan_id
     LEFT JOIN stream_img s ON s.id = (SELECT MAX(x.id) FROM stream_img x WHERE x.lan_id = k.lan_id AND x.status IN ('Y', 'F'))
     LEFT JOIN train_img t ON t.id = (SELECT MAX(y.id) FROM train_img y WHERE y.lan_id = k.lan_id)`,
