@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { TABLE_OPTIONS, createIndexOnce } from '../migration-ddl.ts';
 
 /**
  * The uploader's tables.
@@ -12,8 +13,6 @@ import { sql, type Kysely } from 'kysely';
  * `upload_notice`: the outbox of the speakers' emails, one row per job and speaker:
  * recorded when every target is done, published to the notifier, then marked.
  */
-const TABLE_OPTIONS = sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
-
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('upload')
@@ -73,14 +72,4 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('upload_notice').ifExists().execute();
   await db.schema.dropTable('upload').ifExists().execute();
-}
-
-async function createIndexOnce(db: Kysely<any>, table: string, name: string, columns: string[], unique = false): Promise<void> {
-  const exists = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
-  if (Number(exists.rows[0]?.n ?? 0) > 0) return;
-  let b = db.schema.createIndex(name).on(table).columns(columns);
-  if (unique) b = b.unique();
-  await b.execute();
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { TABLE_OPTIONS, createIndexOnce } from '../migration-ddl.ts';
 
 /**
  * `vigil import`: a batch import of a folder of camera videos is a job (`import_job`)
@@ -8,8 +9,6 @@ import { sql, type Kysely } from 'kysely';
  * path, the regex, the extensions, the bucket); a file by the SHA-256 of its path relative
  * to the folder (paths may be longer than an InnoDB index takes).
  */
-const TABLE_OPTIONS = sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
-
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('import_job')
@@ -84,14 +83,4 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('import_file').ifExists().execute();
   await db.schema.dropTable('import_shard').ifExists().execute();
   await db.schema.dropTable('import_job').ifExists().execute();
-}
-
-async function createIndexOnce(db: Kysely<any>, table: string, name: string, columns: string[], unique = false): Promise<void> {
-  const exists = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
-  if (Number(exists.rows[0]?.n ?? 0) > 0) return;
-  let b = db.schema.createIndex(name).on(table).columns(columns);
-  if (unique) b = b.unique();
-  await b.execute();
 }

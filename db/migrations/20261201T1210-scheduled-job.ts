@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { TABLE_OPTIONS } from '../migration-ddl.ts';
 
 /**
  * `scheduled_job`: one row per named upkeep job (orphan rescue, digest, dead-letter check,
@@ -6,8 +7,6 @@ import { sql, type Kysely } from 'kysely';
  * interval however many replicas run the scheduler. `state` is what the job keeps from
  * one run to the next (JSON: the counts it last alerted on).
  */
-const TABLE_OPTIONS = sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
-
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('scheduled_job')

@@ -1,0 +1,25 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * DDL pieces the migrations from 20261201T1000 on share. Migrations are append-only, so
+ * what is here is frozen with them: a change of behaviour is a new function, never an edit
+ * of one a migration already calls. (The earlier migrations keep their own copies.)
+ */
+
+/** InnoDB and utf8mb4 on MySQL 8 and MariaDB 10.11 alike, whatever the server's defaults. */
+export const TABLE_OPTIONS = sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
+
+/**
+ * Creates the index unless one of that name exists: neither server takes
+ * `CREATE INDEX IF NOT EXISTS` in the same form, and a migration that stopped half-way
+ * must be able to run again.
+ */
+export async function createIndexOnce(db: Kysely<any>, table: string, name: string, columns: string[], unique = false): Promise<void> {
+  const exists = await sql<{ n: number }>`
+    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
+  if (Number(exists.rows[0]?.n ?? 0) > 0) return;
+  let b = db.schema.createIndex(name).on(table).columns(columns);
+  if (unique) b = b.unique();
+  await b.execute();
+}
