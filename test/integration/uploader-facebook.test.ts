@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
@@ -9,9 +8,10 @@ import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
 import { service as uploader } from '../../services/uploader/main.ts';
 import { startGraphApiServer, type GraphApiServer } from '../helpers/graph-api-server.ts';
-import { captureLogger, drainQueue, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
+import { captureLogger, drainQueue, metricValue, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { publishUploadJob, putRandomVideo } from '../helpers/upload-jobs.ts';
 
 // The facebook target through the real service, RabbitMQ, MariaDB and s3rver, against a
 // local server that speaks the Graph API's resumable upload (test/helpers/graph-api-server.ts).
@@ -68,15 +68,8 @@ after(async () => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function putVideo(key: string, bytes: number): Promise<Buffer> {
-  const data = randomBytes(bytes);
-  await store.upload(MP4, key, Readable.from([data]), { contentType: 'video/mp4' });
-  return data;
-}
-
-async function publish(job: UploadJob): Promise<void> {
-  await publishRaw(`${t.prefix}uploader`, [CODECS.uploader.encode(job)]);
-}
+const putVideo = (key: string, bytes: number) => putRandomVideo(store, MP4, key, bytes);
+const publish = (job: UploadJob) => publishUploadJob(t.prefix, job);
 
 async function rowOf(job: UploadJob, target: 'library' | 'facebook'): Promise<Record<string, any> | undefined> {
   const hash = uploadKeyHash(CODECS.uploader.key(job)!, target);

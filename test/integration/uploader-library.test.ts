@@ -8,10 +8,11 @@ import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
 import { service as uploader } from '../../services/uploader/main.ts';
-import { captureLogger, drainQueue, metricValue, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
+import { captureLogger, drainQueue, metricValue, startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { publishUploadJob, putRandomVideo } from '../helpers/upload-jobs.ts';
 
 // The library target against real S3-protocol servers. The videos' store is the
 // @20minutes/s3rver fork, which implements UploadPartCopy (s3rver 3.x answers it
@@ -62,15 +63,8 @@ async function withUploader<T>(env: Record<string, string>, fn: (app: RunningApp
   }
 }
 
-async function putVideo(key: string, bytes: number): Promise<Buffer> {
-  const data = randomBytes(bytes);
-  await store.upload(MP4, key, Readable.from([data]), { contentType: 'video/mp4' });
-  return data;
-}
-
-async function publish(job: UploadJob): Promise<void> {
-  await publishRaw(`${t.prefix}uploader`, [CODECS.uploader.encode(job)]);
-}
+const putVideo = (key: string, bytes: number) => putRandomVideo(store, MP4, key, bytes);
+const publish = (job: UploadJob) => publishUploadJob(t.prefix, job);
 
 async function settled(app: RunningApp, job: UploadJob, target = 'library'): Promise<Record<string, any>> {
   const hash = uploadKeyHash(CODECS.uploader.key(job)!, target as 'library');
