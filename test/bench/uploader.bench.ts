@@ -11,19 +11,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
 import { service as uploader } from '../../services/uploader/main.ts';
-import { startGraphApiServer, type GraphApiServer } from '../helpers/graph-api-server.ts';
+import { startGraphApiServerProcess, type GraphApiServerProcess } from '../helpers/graph-api-server-process.ts';
 import { captureLogger, publishRaw, startApp } from '../helpers/runtime-harness.ts';
 import { startS3Server } from '../helpers/s3-server.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { bareChunkedLoop } from './facebook-plain-loop.ts';
 import { printTable } from './table.ts';
+import { cpuMeter, describeCpu, type CpuReading } from './process-cpu.ts';
 
 const MB = 1_000_000;
 const SIZE_MB = Number(process.env.BENCH_UPLOADER_MB ?? 500);
@@ -32,32 +33,45 @@ const TARGET_RSS_MB = 150;
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
-async function generate(path: string, bytes: number): Promise<void> {
+/** Writes `bytes` random bytes; returns their hex SHA-256, which every upload must match. */
+async function generate(path: string, bytes: number): Promise<string> {
   const out = createWriteStream(path);
+  const hash = createHash('sha256');
   const block = 8 * 1024 * 1024;
   for (let written = 0; written < bytes; written += block) {
-    if (!out.write(randomBytes(Math.min(block, bytes - written)))) await once(out, 'drain');
+    const data = randomBytes(Math.min(block, bytes - written));
+    hash.update(data);
+    if (!out.write(data)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
+  return hash.digest('hex');
+}
+
+/** Every row's video must have arrived whole and unchanged: the server's SHA-256 of what it received is the file's. */
+async function checkArrived(graph: GraphApiServerProcess, videoId: string, bytes: number, sha256: string, row: string): Promise<void> {
+  const v = await graph.video(videoId);
+  if (v?.received !== bytes || v.sha256 !== sha256) throw new Error(`${row}: the Graph server did not get the file (${v?.received ?? 0} of ${bytes} bytes, sha256 ${v?.sha256 ?? 'none'})`);
 }
 
 /** Samples this process's RSS every 20 ms until stopped; the peak above the level at start, in MiB. */
 function rssSampler(): { stop(): number } {
-  const base = process.memoryUsage().rss;
+  // memoryUsage.rss(), not memoryUsage(): the latter walks the V8 heap, 50 times a second
+  // (measured: it slowed the row it samples).
+  const base = process.memoryUsage.rss();
   let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   return {
     stop() {
       clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage().rss);
+      peak = Math.max(peak, process.memoryUsage.rss());
       return (peak - base) / 2 ** 20;
     },
   };
 }
 
 /** The bare loop with each asked range read from the object by a ranged GET instead of the local file. */
-async function bareLoopFromS3(store: S3ObjectStore, bucket: string, key: string, size: number, server: GraphApiServer): Promise<void> {
+async function bareLoopFromS3(store: S3ObjectStore, bucket: string, key: string, size: number, server: GraphApiServerProcess): Promise<string> {
   const url = `${server.base}/${server.apiVersion}/${server.pageId}/videos`;
   const post = async (fields: Record<string, string | Blob>): Promise<Record<string, string>> => {
     const form = new FormData();
@@ -77,12 +91,15 @@ async function bareLoopFromS3(store: S3ObjectStore, bucket: string, key: string,
     to = Number(next.end_offset);
   }
   await post({ upload_phase: 'finish', upload_session_id: session.upload_session_id!, title: 'bench', description: 'bench' });
+  return session.video_id!;
 }
 
 export async function benchUploader(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-uploader-'));
   const s3 = await startS3Server();
-  const graph = await startGraphApiServer();
+  // Every row talks to the same server in its own process, as a remote one would be: its
+  // parsing and hashing of every byte do not share the bench's event loop.
+  const graph = await startGraphApiServerProcess();
   const bucket = `mp4-${randomBytes(3).toString('hex')}`;
   const t = await createTestEnv('benchuploader', {
     ...s3.env,
@@ -97,22 +114,30 @@ export async function benchUploader(): Promise<void> {
   try {
     const file = join(dir, 'talk.mp4');
     const bytes = SIZE_MB * MB;
-    await generate(file, bytes);
+    const sha256 = await generate(file, bytes);
     await store.ensureBucket(bucket);
     await store.upload(bucket, 'talk.mp4', file, { contentType: 'video/mp4' });
 
+    const meter = cpuMeter({ graph: graph.pid });
+    const cpu: Record<string, CpuReading[]> = { bare: [], s3: [], service: [] };
     const bare: number[] = [];
     const bareRun = async () => {
+      const m = meter.start();
       const t0 = performance.now();
-      await bareChunkedLoop(file, graph);
+      const id = await bareChunkedLoop(file, graph);
       bare.push(seconds(t0));
+      cpu.bare!.push(m.stop());
+      await checkArrived(graph, id, bytes, sha256, 'bare loop');
     };
     await bareRun();
     const fromS3: number[] = [];
     const s3Run = async () => {
+      const m = meter.start();
       const t0 = performance.now();
-      await bareLoopFromS3(store, bucket, 'talk.mp4', bytes, graph);
+      const id = await bareLoopFromS3(store, bucket, 'talk.mp4', bytes, graph);
       fromS3.push(seconds(t0));
+      cpu.s3!.push(m.stop());
+      await checkArrived(graph, id, bytes, sha256, 'bare loop from s3rver');
     };
     await s3Run();
 
@@ -127,6 +152,7 @@ export async function benchUploader(): Promise<void> {
       const db = t.database().db;
       global.gc?.();
       const rss = rssSampler();
+      const m = meter.start();
       const t0 = performance.now();
       await publishRaw(`${t.prefix}uploader`, [CODECS.uploader.encode(job)]);
       let row;
@@ -136,9 +162,10 @@ export async function benchUploader(): Promise<void> {
         await sleep(20);
       }
       service = seconds(t0);
+      cpu.service!.push(m.stop());
       rssMb = rss.stop();
       if (row.status !== 'done') throw new Error(`the service did not upload: ${row.status} ${row.last_error_code}: ${row.last_error}`);
-      if (graph.video(row.remote_id!)?.received !== bytes) throw new Error('the Graph server did not get every byte');
+      await checkArrived(graph, row.remote_id!, bytes, sha256, 'uploader service');
     } finally {
       await running.stop();
     }
@@ -162,6 +189,9 @@ export async function benchUploader(): Promise<void> {
     console.log(`target: service at least ${TARGET_RATIO}x the bare loop's rate: ${ratio.toFixed(2)}x, ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}`);
     console.log(`service against the bare loop reading from s3rver: ${(s3Base / service).toFixed(2)}x`);
     console.log(`target: peak RSS growth under ${TARGET_RSS_MB} MiB: ${rssMb.toFixed(0)} MiB, ${rssMb < TARGET_RSS_MB ? 'met' : 'NOT met'}`);
+    console.log(`CPU per process (mean per row): bare loop: ${describeCpu(cpu.bare!)}`);
+    console.log(`  bare loop from s3rver: ${describeCpu(cpu.s3!)}`);
+    console.log(`  uploader service: ${describeCpu(cpu.service!)}`);
   } finally {
     store.close();
     await t.cleanup();
