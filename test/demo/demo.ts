@@ -196,11 +196,7 @@ async function run(): Promise<void> {
 
   process.stdout.write(`[6/${STEPS}] results\n`);
   printResults(['step', 'in', 'out', 'seconds'], rows);
-  if (missing.length > 0) {
-    console.log(`\nMissing (${missing.length}):\n${missing.map((m) => `  - ${m}`).join('\n')}`);
-  } else {
-    cleanups.unshift({ what: 'log file', run: () => rm(logPath!, { force: true }) });
-  }
+  if (missing.length === 0) cleanups.unshift({ what: 'log file', run: () => rm(logPath!, { force: true }) });
 }
 
 async function main(): Promise<number> {
@@ -218,8 +214,7 @@ async function main(): Promise<number> {
   try {
     await run();
   } catch (err) {
-    missing.push(`the demo stopped: ${(err as Error).message}`);
-    console.error(`\nThe demo stopped: ${(err as Error).message}`);
+    missing.push(`the rest of the demo: it stopped with ${(err as Error).message}`);
   } finally {
     const c0 = performance.now();
     process.stdout.write(`[7/${STEPS}] cleaning up (services, servers, database, queues, temporary files) … `);
@@ -227,8 +222,9 @@ async function main(): Promise<number> {
     process.stdout.write(`done in ${seconds(performance.now() - c0)} s\n`);
   }
   const ok = missing.length === 0;
-  console.log(`\n${ok ? 'OK: every expected outcome happened' : 'FAILED: see what is missing above'} (${seconds(performance.now() - t0)} s in all)`);
-  if (!ok && logPath) console.log(`Logs: ${logPath}`);
+  const took = `${seconds(performance.now() - t0)} s in all`;
+  if (ok) console.log(`\nOK: every expected outcome happened (${took})`);
+  else console.log(`\nFAILED (${took}); missing:\n${missing.map((m) => `  - ${m}`).join('\n')}${logPath ? `\nLogs: ${logPath}` : ''}`);
   return ok ? 0 : 1;
 }
 
