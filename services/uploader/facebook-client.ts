@@ -52,7 +52,11 @@ export const FACEBOOK_DEFAULTS = {
 /** Reads byte ranges of the video: a local file, or an S3 object by ranged GETs. */
 export interface ChunkSource {
   size: number;
-  /** Bytes [start, end): exactly end - start of them. */
+  /**
+   * Bytes [start, end): exactly end - start of them. The client is done with a chunk once
+   * the API answered it, before it asks for the next, so a source may fill the buffer
+   * again after two more reads (s3-chunk-source.ts does).
+   */
   read(start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
 }
 
