@@ -138,7 +138,7 @@ async function run(): Promise<void> {
     await waitFor('every consumer attached', () => running.consumers.every((c) => c.attached), 60_000);
     return running.consumers.length;
   });
-  rows.push(['2 start', `S3 server, SMTP catcher, ${names.join(', ')}`, `${started.value} consumers attached`, seconds(started.ms)]);
+  rows.push(['2 start', `S3 server, SMTP catcher, ${names.length} services`, `${started.value} consumers attached`, seconds(started.ms)]);
 
   const db: DatabaseHandle = openDatabase(config.database.url, { poolSize: 2 });
   cleanups.push({ what: 'database pool', run: () => db.close() });
@@ -192,7 +192,8 @@ async function run(): Promise<void> {
   ]);
   // Two alerts and one speaker: anything more is a duplicate or a stray notification.
   expect(smtp.mails.length === 3, `exactly 3 mails caught (got ${smtp.mails.length})`);
-  rows.push(['  mails caught', 'SMTP catcher', `${smtp.mails.length}: ${smtp.mails.map((m) => `${m.to.join(', ')}: ${mailHeader(m.raw, 'Subject')}`).join('; ')}`, '']);
+  rows.push(['  mails caught', 'by the SMTP catcher', String(smtp.mails.length), '']);
+  for (const m of smtp.mails) rows.push(['', `to ${m.to.join(', ')}`, mailHeader(m.raw, 'Subject') ?? '(no subject)', '']);
 
   process.stdout.write(`[6/${STEPS}] results\n`);
   printResults(['step', 'in', 'out', 'seconds'], rows);
