@@ -97,7 +97,7 @@ async function run(): Promise<void> {
   let config!: Config;
   let smtp!: SmtpTestServer;
   let s3!: S3TestServer;
-  const migrated = await step(1, `migrating a fresh database ${ids.databaseName}`, async () => {
+  const migrated = await step(1, `starting an S3 server and an SMTP catcher; migrating a fresh database ${ids.databaseName}`, async () => {
     [smtp, s3] = await Promise.all([SmtpTestServer.start(), startS3Server()]);
     cleanups.push({ what: 'SMTP catcher', run: () => smtp.close() }, { what: 'S3 server', run: () => s3.close() });
     config = loadConfig(
@@ -127,7 +127,7 @@ async function run(): Promise<void> {
       await h.close();
     }
   });
-  rows.push(['1 migrate', `fresh database ${ids.databaseName}`, `${migrated.value} migrations applied`, seconds(migrated.ms)]);
+  rows.push(['1 migrate', `fresh database ${ids.databaseName} (+ S3 server, SMTP catcher)`, `${migrated.value} migrations applied`, seconds(migrated.ms)]);
 
   let running!: RunningApp;
   const names = availableServices();
@@ -138,7 +138,7 @@ async function run(): Promise<void> {
     await waitFor('every consumer attached', () => running.consumers.every((c) => c.attached), 60_000);
     return running.consumers.length;
   });
-  rows.push(['2 start', `S3 server, SMTP catcher, ${names.length} services`, `${started.value} consumers attached`, seconds(started.ms)]);
+  rows.push(['2 start', `${names.length} services in one process`, `${started.value} consumers attached`, seconds(started.ms)]);
 
   const db: DatabaseHandle = openDatabase(config.database.url, { poolSize: 2 });
   cleanups.push({ what: 'database pool', run: () => db.close() });
