@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
@@ -145,12 +145,12 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
   const frameUploads = new TaskPool(o.media.frameUploads ?? FRAME_UPLOADS, fail);
   let framesDuringEncode = 0;
   const onFrame = async (f: JudgedFrame): Promise<void> => {
-    if (f.verdict.dead) return rm(f.path, { force: true });
+    if (f.verdict.dead) return removeFrame(f.path);
     frameUploads.add(async () => {
       if (signal.aborted) return;
       await uploads.put(w.frames.bucket, f.name, f.path, 'image/jpeg', signal);
       if (ffmpegRunning) framesDuringEncode++;
-      await rm(f.path, { force: true });
+      await removeFrame(f.path);
     });
   };
   const frames = new FrameWatcher(outputs.frames, o.plan.stem, frameOpts.dead, onFrame);
@@ -376,4 +376,15 @@ async function mkdirs(base: string, name: string): Promise<string> {
   const dir = join(base, name);
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * A judged frame's file goes at once. `unlink`, not `rm`: Node 20's `fs.promises.rm`
+ * checks its path with a synchronous lstat on the main thread, which over hundreds of
+ * frames a job took CPU from the ffmpeg pass running beside it.
+ */
+async function removeFrame(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
