@@ -24,20 +24,6 @@ export interface ImportJobKey {
   bucket: string;
 }
 
-export interface ImportFileRecord {
-  id: number;
-  shardIndex: number;
-  relPath: string;
-  size: number;
-  mtimeMs: number;
-  camera: string;
-  epoch: number;
-  key: string;
-  sha256: string | null;
-  status: ImportStatus;
-  publishedAt: Date | null;
-}
-
 export interface NewImportFile {
   relPath: string;
   size: number;
@@ -46,6 +32,13 @@ export interface NewImportFile {
   epoch: number;
   key: string;
   shardIndex: number;
+}
+
+export interface ImportFileRecord extends NewImportFile {
+  id: number;
+  sha256: string | null;
+  status: ImportStatus;
+  publishedAt: Date | null;
 }
 
 export interface ShardRecord {
