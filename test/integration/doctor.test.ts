@@ -160,6 +160,19 @@ function fakeSmtp(greeting: string): Promise<{ server: Server; port: number; see
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, seen })));
 }
 
+test('a library on a store of its own is checked there: the uploader fails when that store is down', async () => {
+  const { code, doc } = await doctor(['uploader'], {
+    LIBRARY_S3_ENDPOINT: `http://127.0.0.1:${closedPort}`, LIBRARY_S3_ACCESS_KEY_ID: 'k', LIBRARY_S3_SECRET_ACCESS_KEY: 's',
+  });
+  assert.equal(code, 1);
+  assert.deepEqual(doc.checks.filter((c) => /bucket/.test(c.name)).map((c) => c.name), ['bucket video-mp4'], 'the main store is not asked for the library bucket');
+  const library = byName(doc, 'library storage');
+  assert.equal(library.status, 'fail');
+  assert.match(library.detail, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${closedPort}`));
+  assert.match(library.fix ?? '', /LIBRARY_S3_ENDPOINT/);
+  assert.equal(byName(doc, 'storage').status, 'ok');
+});
+
 test('SMTP, when set: a relay that answers is ok (nothing sent, no login); one that does not warns for services that do not mail', async () => {
   const smtp = await fakeSmtp('220 mail.test ESMTP');
   try {

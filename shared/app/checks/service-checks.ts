@@ -22,7 +22,8 @@ const NEEDS: Record<ServiceName, ServiceNeeds> = {
   facetraining: { face: true },
   facestreaming: { face: true },
   transcoder: { ffmpeg: true, buckets: (c) => [c.buckets.source, c.buckets.video, c.buckets.frames] },
-  uploader: { buckets: (c) => [c.buckets.video, c.buckets.library] },
+  // A library on a store of its own (`LIBRARY_S3_*`) is checked there, not on this one.
+  uploader: { buckets: (c) => (c.uploader.library.store ? [c.buckets.video] : [c.buckets.video, c.buckets.library]) },
   notifier: { smtp: true },
 };
 
@@ -47,6 +48,8 @@ export function hostChecks(config: Config, services: readonly ServiceName[], opt
   checks.push(brokerCheck(config.broker.url, services, topologyOptions(config)));
   const buckets = [...new Set(needs.flatMap((n) => n.buckets?.(config) ?? []))];
   if (buckets.length > 0) checks.push(storageCheck(config.s3, buckets));
+  const library = config.uploader.library.store;
+  if (services.includes('uploader') && library) checks.push(storageCheck(library, [config.buckets.library], 'library storage'));
   if (needs.some((n) => n.smtp)) {
     checks.push(
       config.smtpUrl

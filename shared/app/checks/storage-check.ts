@@ -3,12 +3,17 @@ import { createObjectStore, type ObjectStore, type ObjectStoreConfig } from '../
 import { fail, ok, warn, type CheckResult, type HostCheck } from './check.ts';
 import { isUnreachable } from './unreachable.ts';
 
-/** The object store: reachable with these credentials, and each bucket the named services use present or creatable. */
-export function storageCheck(config: ObjectStoreConfig, buckets: readonly string[]): HostCheck {
+/**
+ * The object store: reachable with these credentials, and each bucket the named services
+ * use present or creatable. `name` tells a second store (the uploader's library) apart.
+ */
+export function storageCheck(config: ObjectStoreConfig, buckets: readonly string[], name = 'storage'): HostCheck {
+  const bucketPrefix = name === 'storage' ? '' : `${name.replace(/ storage$/, '')} `;
+  const env = name === 'storage' ? 'S3' : 'LIBRARY_S3';
   return {
-    name: 'storage',
+    name,
     async run() {
-      const where = config.endpoint ?? `AWS S3 in ${config.region} (S3_ENDPOINT is not set)`;
+      const where = config.endpoint ?? `AWS S3 in ${config.region} (${env}_ENDPOINT is not set)`;
       // One try, short timeouts: a doctor answers in seconds, jobs have their own retries.
       const store = createObjectStore(config, { maxAttempts: 1, connectionTimeoutMs: 3_000, socketTimeoutMs: 5_000 });
       try {
@@ -17,14 +22,14 @@ export function storageCheck(config: ObjectStoreConfig, buckets: readonly string
           const found = await bucketState(store, bucket);
           // The first answer says whether the store is there at all.
           if (results.length === 0) {
-            if (found instanceof Error) return [storeFailure(found, where)];
-            results.push(ok('storage', `reachable at ${where}`));
+            if (found instanceof Error) return [storeFailure(found, where, name, env)];
+            results.push(ok(name, `reachable at ${where}`));
           }
-          const name = `bucket ${bucket}`;
-          if (found instanceof Error) results.push(fail(name, errorMessage(found), 'check the S3 server log'));
-          else if (found) results.push(ok(name, 'present'));
-          else if (config.createBuckets) results.push(warn(name, 'missing; created at first use', 'nothing, or create it now to set its policy'));
-          else results.push(fail(name, 'missing, and S3_CREATE_BUCKETS is false', `create bucket ${bucket}, or set S3_CREATE_BUCKETS=true`));
+          const bucketName = `${bucketPrefix}bucket ${bucket}`;
+          if (found instanceof Error) results.push(fail(bucketName, errorMessage(found), 'check the S3 server log'));
+          else if (found) results.push(ok(bucketName, 'present'));
+          else if (config.createBuckets) results.push(warn(bucketName, 'missing; created at first use', 'nothing, or create it now to set its policy'));
+          else results.push(fail(bucketName, `missing, and ${env}_CREATE_BUCKETS is false`, `create bucket ${bucket}, or set ${env}_CREATE_BUCKETS=true`));
         }
         return results;
       } finally {
@@ -42,11 +47,11 @@ async function bucketState(store: ObjectStore, bucket: string): Promise<boolean 
   }
 }
 
-function storeFailure(err: Error, where: string): CheckResult {
-  if (isUnreachable(err)) return fail('storage', `cannot reach ${where}: ${errorMessage(err)}`, 'start the S3 server (MinIO) or fix S3_ENDPOINT', true);
-  if (errorCode(err) === 'STORAGE_ACCESS_DENIED') return fail('storage', `access denied at ${where}`, 'check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
+function storeFailure(err: Error, where: string, name: string, env: string): CheckResult {
+  if (isUnreachable(err)) return fail(name, `cannot reach ${where}: ${errorMessage(err)}`, `start the S3 server or fix ${env}_ENDPOINT`, true);
+  if (errorCode(err) === 'STORAGE_ACCESS_DENIED') return fail(name, `access denied at ${where}`, `check ${env}_ACCESS_KEY_ID and ${env}_SECRET_ACCESS_KEY`);
   if (/Credential/i.test(`${(err.cause as Error | undefined)?.name ?? ''} ${err.message}`)) {
-    return fail('storage', `no credentials for ${where}`, 'set S3_ENDPOINT, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
+    return fail(name, `no credentials for ${where}`, `set ${env}_ENDPOINT, ${env}_ACCESS_KEY_ID and ${env}_SECRET_ACCESS_KEY`);
   }
-  return fail('storage', `${where}: ${errorMessage(err)}`, 'check S3_ENDPOINT and the S3 server log');
+  return fail(name, `${where}: ${errorMessage(err)}`, `check ${env}_ENDPOINT and the S3 server log`);
 }
