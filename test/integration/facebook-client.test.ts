@@ -42,6 +42,23 @@ const transfers = (s: GraphApiServer) => s.requests.filter((r) => r.phase === 't
 const offsetsOf = (rs: GraphRequestRecord[]) => rs.map((r) => r.startOffset);
 const chunkStarts = (from: number) => Array.from({ length: Math.ceil((SIZE - from) / CHUNK) }, (_, i) => from + i * CHUNK);
 
+/**
+ * Starts an upload and aborts it once a saved session reaches `stopAt`; returns the last
+ * session saved (as `keep` copies it) for the next upload to resume from.
+ */
+async function stoppedUpload(s: GraphApiServer, stopAt: number, keep = (x: FacebookSession): FacebookSession => ({ ...x })): Promise<FacebookSession> {
+  let saved: FacebookSession | undefined;
+  const stop = new AbortController();
+  await assert.rejects(client(s).upload({
+    source: await fileChunkSource(file), title: 't', description: 'd', signal: stop.signal,
+    onSession: async (x) => {
+      saved = keep(x);
+      if (x.startOffset >= stopAt) stop.abort();
+    },
+  }), { code: 'FACEBOOK_ABORTED' });
+  return saved!;
+}
+
 /** The token appears nowhere in what an error carries, however it is printed. */
 function assertNoToken(err: unknown): void {
   for (const text of [String(err), inspect(err, { depth: 10 }), JSON.stringify(err), (err as Error).stack ?? '', inspect((err as Error).cause, { depth: 10 })]) {
@@ -75,22 +92,13 @@ test('a full upload: start, every asked range once, finish, permalink; the serve
 
 test('an upload stopped half-way resumes from the saved session: no new start, only the missing ranges', async () => {
   await withServer(async (s) => {
-    let saved: FacebookSession | undefined;
-    const stop = new AbortController();
-    const first = client(s).upload({
-      source: await fileChunkSource(file), title: 't', description: 'd', signal: stop.signal,
-      onSession: async (x) => {
-        saved = { ...x };
-        if (x.startOffset >= 2 * CHUNK) stop.abort();
-      },
-    });
-    await assert.rejects(first, { code: 'FACEBOOK_ABORTED' });
-    assert.equal(saved!.startOffset, 2 * CHUNK);
+    const saved = await stoppedUpload(s, 2 * CHUNK);
+    assert.equal(saved.startOffset, 2 * CHUNK);
     const before = s.requests.length;
 
     const result = await client(s).upload({ source: await fileChunkSource(file), title: 't', description: 'd', resume: saved });
     const later = s.requests.slice(before);
-    assert.equal(result.videoId, saved!.videoId);
+    assert.equal(result.videoId, saved.videoId);
     assert.equal(s.video(result.videoId)!.sha256, sha);
     assert.ok(!later.some((r) => r.phase === 'start'));
     assert.deepEqual(offsetsOf(later.filter((r) => r.phase === 'transfer')), chunkStarts(2 * CHUNK));
@@ -99,15 +107,7 @@ test('an upload stopped half-way resumes from the saved session: no new start, o
 
 test('a saved session without an end offset resumes too: the API corrects the chunk it gets', async () => {
   await withServer(async (s) => {
-    let saved: FacebookSession | undefined;
-    const stop = new AbortController();
-    await assert.rejects(client(s).upload({
-      source: await fileChunkSource(file), title: 't', description: 'd', signal: stop.signal,
-      onSession: async (x) => {
-        saved = { videoId: x.videoId, sessionId: x.sessionId, startOffset: x.startOffset };
-        if (x.startOffset >= CHUNK) stop.abort();
-      },
-    }), { code: 'FACEBOOK_ABORTED' });
+    const saved = await stoppedUpload(s, CHUNK, (x) => ({ videoId: x.videoId, sessionId: x.sessionId, startOffset: x.startOffset }));
     const result = await client(s).upload({ source: await fileChunkSource(file), title: 't', description: 'd', resume: saved });
     assert.equal(s.video(result.videoId)!.sha256, sha);
   });
@@ -115,15 +115,7 @@ test('a saved session without an end offset resumes too: the API corrects the ch
 
 test('a saved session the API no longer knows: a new session, the whole file', async () => {
   await withServer(async (s) => {
-    let saved: FacebookSession | undefined;
-    const stop = new AbortController();
-    await assert.rejects(client(s).upload({
-      source: await fileChunkSource(file), title: 't', description: 'd', signal: stop.signal,
-      onSession: async (x) => {
-        saved = { ...x };
-        if (x.startOffset >= CHUNK) stop.abort();
-      },
-    }), { code: 'FACEBOOK_ABORTED' });
+    const saved = await stoppedUpload(s, CHUNK);
     s.expireSessions();
     const before = s.requests.length;
     const sessions: FacebookSession[] = [];
@@ -132,9 +124,9 @@ test('a saved session the API no longer knows: a new session, the whole file', a
     });
     const later = s.requests.slice(before);
     assert.deepEqual(later.slice(0, 2).map((r) => [r.phase, r.outcome]), [['transfer', 'error 6001/1363030'], ['start', 'ok']]);
-    assert.notEqual(result.videoId, saved!.videoId);
+    assert.notEqual(result.videoId, saved.videoId);
     assert.equal(sessions[0]!.startOffset, 0);
-    assert.notEqual(sessions[0]!.sessionId, saved!.sessionId);
+    assert.notEqual(sessions[0]!.sessionId, saved.sessionId);
     assert.equal(s.video(result.videoId)!.sha256, sha);
   });
 });
