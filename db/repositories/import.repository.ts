@@ -88,6 +88,13 @@ export function importJobKeyHash(k: ImportJobKey): string {
 const pathHash = (relPath: string) => createHash('sha256').update(relPath).digest('hex');
 const STATUSES: ImportStatus[] = ['missing', 'uploading', 'uploaded', 'failed'];
 
+/** Per-status counts from `GROUP BY status` rows, every status present (0 when absent). */
+function tally(rows: readonly { status: ImportStatus; n: number | string | bigint }[]): Record<ImportStatus, number> {
+  const c = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<ImportStatus, number>;
+  for (const r of rows) c[r.status] = Number(r.n);
+  return c;
+}
+
 type JobRow = {
   id: string;
   directory: string;
@@ -186,11 +193,12 @@ export function importRepository(db: Kysely<Database>, rule: ShardStatusRule): I
         .where('job_id', '=', jobId)
         .groupBy(['shard_index', 'status'])
         .execute();
-      return shards.map((s) => {
-        const c = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<ImportStatus, number>;
-        for (const r of counts) if (r.shard_index === s.shard_index) c[r.status] = Number(r.n);
-        return { index: s.shard_index, itemCount: s.item_count, status: s.status, counts: c };
-      });
+      return shards.map((s) => ({
+        index: s.shard_index,
+        itemCount: s.item_count,
+        status: s.status,
+        counts: tally(counts.filter((r) => r.shard_index === s.shard_index)),
+      }));
     },
     async addFiles(jobId, files, shards) {
       if (files.length === 0) return;
@@ -243,19 +251,15 @@ export function importRepository(db: Kysely<Database>, rule: ShardStatusRule): I
         .where('shard_index', '=', shardIndex)
         .groupBy('status')
         .execute();
-      const c = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<ImportStatus, number>;
-      for (const r of rows) c[r.status] = Number(r.n);
       const now = new Date();
-      await db.updateTable('import_shard').set({ status: rule(c), updated_at: now }).where('job_id', '=', jobId).where('shard_index', '=', shardIndex).execute();
+      await db.updateTable('import_shard').set({ status: rule(tally(rows)), updated_at: now }).where('job_id', '=', jobId).where('shard_index', '=', shardIndex).execute();
       const shards = await db
         .selectFrom('import_shard')
         .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
         .where('job_id', '=', jobId)
         .groupBy('status')
         .execute();
-      const s = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<ImportStatus, number>;
-      for (const r of shards) s[r.status] = Number(r.n);
-      await db.updateTable('import_job').set({ status: rule(s), updated_at: now }).where('id', '=', jobId).execute();
+      await db.updateTable('import_job').set({ status: rule(tally(shards)), updated_at: now }).where('id', '=', jobId).execute();
     },
     async failures(jobId, limit) {
       const rows = await db
