@@ -137,9 +137,21 @@ export function parseImage(ref: string): { name: string; tag?: string; digest?: 
 export const isOneShot = (s: Service) => s.restart === 'no';
 
 
-/** Every name loadConfig reads, found by running it: no second list to keep in step. */
-export function variablesLoadConfigReads(): Set<string> {
+/**
+ * Every name loadConfig reads, found by running it: no second list to keep in step. It runs
+ * once per environment of `envs` (one that sets a switch reaches the section it turns on);
+ * `X_FILE` is folded into `X`.
+ */
+export function variablesLoadConfigReads(envs: Record<string, string>[] = [{}]): Set<string> {
   const read = new Set<string>();
-  loadConfig(new Proxy({} as Record<string, string>, { get: (_t, key) => (typeof key === 'string' && read.add(key), undefined) }));
+  for (const env of envs) {
+    const spy = new Proxy({ ...env }, {
+      get: (target, key) => {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key);
+      },
+    });
+    loadConfig(spy);
+  }
   return new Set([...read].filter((v) => !v.endsWith('_FILE') || !read.has(v.slice(0, -'_FILE'.length))));
 }

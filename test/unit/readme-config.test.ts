@@ -7,25 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/config.ts';
-import { ROOT } from '../helpers/compose-file.ts';
+import { ROOT, variablesLoadConfigReads } from '../helpers/compose-file.ts';
 
 /** Turns on the sections read only when another variable is set (the library's own store). */
 const SECTION_SWITCHES: Record<string, string> = { LIBRARY_S3_ENDPOINT: 'http://library-store:9000' };
-
-/** Every name loadConfig reads with an empty environment and with the switches on; `X_FILE` folded into `X`. */
-function variablesRead(): Set<string> {
-  const read = new Set<string>();
-  for (const env of [{}, SECTION_SWITCHES]) {
-    const spy = new Proxy({ ...env } as Record<string, string>, {
-      get: (target, key) => {
-        if (typeof key === 'string') read.add(key);
-        return Reflect.get(target, key);
-      },
-    });
-    loadConfig(spy);
-  }
-  return new Set([...read].filter((v) => !v.endsWith('_FILE') || !read.has(v.slice(0, -'_FILE'.length))));
-}
 
 interface Row {
   line: number;
@@ -52,7 +37,8 @@ function referenceRows(): Row[] {
   return rows;
 }
 
-const READ = variablesRead();
+/** Every name loadConfig reads with an empty environment and with the switches on. */
+const READ = variablesLoadConfigReads([{}, SECTION_SWITCHES]);
 const ROWS = referenceRows();
 const HOW = 'README.md, "Configuration": add or fix its row (variable, default, meaning)';
 
