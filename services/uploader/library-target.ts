@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { UploadResult } from '../../db/repositories/uploader.repository.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import type { UploadJob } from '../../shared/contract/messages.ts';
+import { keyUrlPath } from '../../shared/storage/object-key.ts';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/object-store.ts';
 
 export interface LibraryTarget {
@@ -79,7 +80,7 @@ export function sidecarOf(job: UploadJob, sourceEtag: string) {
 
 /** `LIBRARY_PUBLIC_URL` + key, or the object's path-style URL on the store (each key segment encoded). */
 export function libraryUrl(base: { publicUrl: string | undefined; endpoint: string | undefined; region: string }, bucket: string, key: string): string {
-  const path = key.split('/').map(encodeURIComponent).join('/');
+  const path = keyUrlPath(key);
   if (base.publicUrl !== undefined) return `${base.publicUrl}/${path}`;
   if (base.endpoint !== undefined) return `${base.endpoint.replace(/\/+$/, '')}/${bucket}/${path}`;
   return `https://${bucket}.s3.${base.region}.amazonaws.com/${path}`;

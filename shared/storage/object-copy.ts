@@ -8,6 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { TransientError } from '../errors.ts';
+import { keyUrlPath } from './object-key.ts';
 import { toStorageError } from './storage-errors.ts';
 
 export interface ObjectRef {
@@ -41,7 +42,7 @@ const MIB = 1024 ** 2;
  */
 export async function copyWithinStore(client: S3Client, from: ObjectRef, to: ObjectRef, size: number, opts: CopyOptions = {}): Promise<{ etag: string | undefined }> {
   const { signal } = opts;
-  const source = `${from.bucket}/${encodeKey(from.key)}`;
+  const source = `${from.bucket}/${keyUrlPath(from.key)}`;
   const replace = opts.metadata !== undefined;
   const head = {
     ...(replace && { Metadata: opts.metadata }),
@@ -98,9 +99,4 @@ export async function copyWithinStore(client: S3Client, from: ObjectRef, to: Obj
     }
     throw toStorageError(err, { op: 'copy', bucket: to.bucket }, signal);
   }
-}
-
-/** `x-amz-copy-source` is a URL path: each segment encoded, the slashes kept. */
-function encodeKey(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
 }

@@ -144,3 +144,8 @@ function checkSegment(s: string): void {
     throw new BadObjectKeyError(`object key has a path segment over ${MAX_SEGMENT_BYTES} bytes`);
   }
 }
+
+/** The key as a URL path (a `x-amz-copy-source`, a link to the object): each segment encoded, the slashes kept. */
+export function keyUrlPath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
