@@ -5,6 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { loadConfig } from '../../shared/config/config.ts';
 import { FileChangingError, uploadHashed } from '../../shared/import/hashed-upload.ts';
 import { createObjectStore, type ObjectStore, type S3ObjectStore, type UploadOptions } from '../../shared/storage/object-store.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vigil-import-upload-'));
 
 before(async () => {
   s3 = await startS3Server();
-  store = createObjectStore({ ...s3.env, endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.env.S3_ACCESS_KEY_ID, secretAccessKey: s3.env.S3_SECRET_ACCESS_KEY, createBuckets: true });
+  store = createObjectStore(loadConfig(s3.env).s3);
   await store.ensureBucket(BUCKET);
 });
 after(async () => {
