@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'amqplib';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import { dropDatabase, ensureDatabaseExists } from '../../db/connection.ts';
+import { dropDatabase } from '../../db/connection.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import { topologyOptions } from '../../shared/app/app-context.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
@@ -36,10 +36,6 @@ export function demoQueueNames(prefix: string): string[] {
   return QUEUE_NAMES.flatMap((q) => describeTopology(q, topologyOptions(config)).declarations.map((d) => d.name));
 }
 
-export async function createDemoDatabase(config: Config): Promise<void> {
-  await ensureDatabaseExists(config.database.url);
-}
-
 /** Drops the demo's database and deletes its queues; each part is tried even if another fails. */
 export async function removeDemoResources(config: Config): Promise<string[]> {
   const problems: string[] = [];
@@ -62,9 +58,4 @@ export async function removeDemoResources(config: Config): Promise<string[]> {
     problems.push(`database: ${(err as Error).message}`);
   }
   return problems;
-}
-
-/** The caller's configuration, read once, for the server addresses only. */
-export function callerConfig(): Config {
-  return loadConfig();
 }

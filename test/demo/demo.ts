@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openDatabase, type DatabaseHandle } from '../../db/connection.ts';
+import { ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { CliContext } from '../../services/cli/context.ts';
 import { availableServices, SERVICES } from '../../services/registry.ts';
@@ -17,7 +17,7 @@ import { startApp, waitFor } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { mailHeader, SmtpTestServer } from '../helpers/smtp-test-server.ts';
 import { printResults } from './demo-table.ts';
-import { callerConfig, createDemoDatabase, demoEnv, newDemoIds, removeDemoResources } from './demo-env.ts';
+import { demoEnv, newDemoIds, removeDemoResources } from './demo-env.ts';
 import { ABSENCE_STREAK, EMPLOYEES, enrolEmployees, SNAPSHOTS, streamSnapshots } from './demo-faces.ts';
 import { publishTalk, SPEAKER, talkOutcome, VIDEO_SECONDS } from './demo-video.ts';
 
@@ -92,7 +92,8 @@ async function run(): Promise<void> {
   cleanups.push({ what: 'temporary folder', run: () => rm(tmp, { recursive: true, force: true }) });
   const logger = createLogger({ level: 'warn', destination: pino.destination({ dest: logPath, sync: true }) });
   console.log(`Vigil demo: database ${ids.databaseName}, queue prefix ${ids.prefix}, logs in ${logPath}`);
-  const base = callerConfig();
+  // The caller's configuration, for the server addresses only.
+  const base = loadConfig();
 
   let config!: Config;
   let smtp!: SmtpTestServer;
@@ -119,7 +120,7 @@ async function run(): Promise<void> {
       const problems = await removeDemoResources(config);
       if (problems.length > 0) throw new Error(problems.join('; '));
     } });
-    await createDemoDatabase(config);
+    await ensureDatabaseExists(config.database.url);
     const h = openDatabase(config.database.url, { poolSize: 1 });
     try {
       return (await migrateToLatest(h.db)).applied.length;
