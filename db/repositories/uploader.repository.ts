@@ -37,7 +37,6 @@ export interface UploaderRepository {
   startAttempt(id: number, a: { worker: string; job: unknown }): Promise<void>;
   /** The Facebook session as the API last confirmed it, for the source object of this ETag. */
   saveSession(id: number, session: SavedSession, sourceEtag: string | undefined): Promise<void>;
-  clearSession(id: number): Promise<void>;
   recordDone(id: number, r: UploadResult & { transferMs: number }): Promise<void>;
   /** Throttled: `postponed` until `until`, one more postponement counted. */
   recordPostponed(id: number, r: { until: Date; code: string; message: string }): Promise<void>;
@@ -120,9 +119,6 @@ export function uploaderRepository(db: Kysely<Database>): UploaderRepository {
         .set({ fb_video_id: s.videoId, fb_session_id: s.sessionId, fb_offset: s.startOffset, fb_end_offset: s.endOffset ?? null, source_etag: sourceEtag ?? null })
         .where('id', '=', id)
         .execute();
-    },
-    async clearSession(id) {
-      await db.updateTable('upload').set({ fb_video_id: null, fb_session_id: null, fb_offset: null, fb_end_offset: null }).where('id', '=', id).execute();
     },
     async recordDone(id, r) {
       await db
