@@ -11,6 +11,7 @@ import { publishAlertOutbox, storedNotification } from './alert-outbox.ts';
 import type { Publisher } from './publisher.ts';
 
 const QUEUE = { train: 'facetraining', stream: 'facestreaming' } as const;
+const PAGE = 1000;
 
 export interface RescueReport {
   /** Ids republished (or, in a dry run, that would be). */
@@ -26,7 +27,6 @@ export interface RescueDeps {
   /** Undefined for a dry run: nothing is published or marked. */
   publisher: Publisher | undefined;
   log: Pick<Logger, 'warn' | 'error'>;
-  pageSize?: number;
 }
 
 /**
@@ -37,14 +37,12 @@ export interface RescueDeps {
  * idempotency key the notifier honours.
  */
 export async function rescueOrphans(deps: RescueDeps, cutoff: Date): Promise<RescueReport> {
-  const page = deps.pageSize ?? 1000;
   const ops = operationsRepository(deps.db);
   const { publisher } = deps;
   const stamp = Date.now();
   const images = (type: ImageType) =>
     eachPage(
-      page,
-      (after) => ops.stuckImages(type, cutoff, page, after).then((ids) => ids.map((id) => ({ id }))),
+      (after) => ops.stuckImages(type, cutoff, PAGE, after).then((ids) => ids.map((id) => ({ id }))),
       async ({ id }) => {
         await publisher?.sendToQueue(QUEUE[type], CODECS[QUEUE[type]].encode({ id }), { messageId: `rescue-${type}-${id}-${stamp}` });
         return true;
@@ -56,8 +54,7 @@ export async function rescueOrphans(deps: RescueDeps, cutoff: Date): Promise<Res
   // that process dies: only jobs whose lock is free were left behind. Their redelivery
   // counts the death (TRANSCODER_MAX_DEATHS) before it runs the job again.
   const videoJobs = await eachPage(
-    page,
-    (after) => ops.unfinishedVideoJobs(cutoff, page, after),
+    (after) => ops.unfinishedVideoJobs(cutoff, PAGE, after),
     async (r) => {
       if (r.job === null || !(await deps.locks.isFree(videoJobLockKey(r.jobKey)))) return false;
       let job: VideoJob;
@@ -73,8 +70,8 @@ export async function rescueOrphans(deps: RescueDeps, cutoff: Date): Promise<Res
   );
   const outbox = alertOutboxRepository(deps.db).createdBefore(cutoff);
   const alerts = publisher
-    ? (await publishAlertOutbox(outbox, (n) => publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey }), deps.log, page)).published
-    : await eachPage(page, (after) => outbox.pending(after, page), async (a) => isValidNotification(a.notification));
+    ? (await publishAlertOutbox(outbox, (n) => publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey }), deps.log, PAGE)).published
+    : await eachPage((after) => outbox.pending(after, PAGE), async (a) => isValidNotification(a.notification));
   return { train, stream, videoJobs, alerts };
 }
 
@@ -83,12 +80,12 @@ export async function rescueOrphans(deps: RescueDeps, cutoff: Date): Promise<Res
  * not change what the query finds, and memory stays one page whatever the backlog. The ids
  * acted on (`act` returned true) are the result.
  */
-async function eachPage<T extends { id: number }>(size: number, page: (afterId: number) => Promise<T[]>, act: (row: T) => Promise<boolean>): Promise<number[]> {
+async function eachPage<T extends { id: number }>(page: (afterId: number) => Promise<T[]>, act: (row: T) => Promise<boolean>): Promise<number[]> {
   const done: number[] = [];
   for (let after = 0; ; ) {
     const rows = await page(after);
     for (const row of rows) if (await act(row)) done.push(row.id);
-    if (rows.length < size) return done;
+    if (rows.length < PAGE) return done;
     after = rows.at(-1)!.id;
   }
 }

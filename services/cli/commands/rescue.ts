@@ -4,8 +4,6 @@ import { rescueOrphans } from '../../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../../shared/runtime/publisher.ts';
 import type { CliContext } from '../context.ts';
 
-const PAGE = 1000;
-
 export function registerRescue(program: Command, ctx: CliContext): void {
   program
     .command('rescue')
@@ -18,7 +16,7 @@ export function registerRescue(program: Command, ctx: CliContext): void {
       const cutoff = new Date(Date.now() - ageMs);
       const dryRun = !!opts.dryRun;
       const found = await ctx.withDatabase((db, locks) => {
-        const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger(), pageSize: PAGE }, cutoff);
+        const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger() }, cutoff);
         return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);
       });
       const doc = { dryRun, olderThanMs: ageMs, ...found };
