@@ -51,9 +51,8 @@ export function notifierHandler(deps: Deps) {
     const { key, source } = notificationKey(n, ctx.messageId);
     const label = deps.templates.has(n.template) ? n.template : 'unknown';
     const count = (o: NotificationOutcome) => deps.count(n.channel, label, o);
-    const row = await deps.repo.findOrCreate({
-      key, keySource: source, channel: n.channel, recipients: n.to, template: n.template, data: n.data, messageId: messageIdFor(key, deps.messageIdDomain),
-    });
+    const record = { key, keySource: source, channel: n.channel, recipients: n.to, template: n.template, data: n.data, messageId: messageIdFor(key, deps.messageIdDomain) };
+    const row = await deps.repo.findOrCreate(record);
     const log = ctx.log.child({ notificationId: row.id, template: label, channel: n.channel });
     if (FINAL.has(row.status)) {
       count('duplicate');
@@ -74,7 +73,7 @@ export function notifierHandler(deps: Deps) {
     const t = now();
     const claimed = await deps.repo.claim(row.id, { worker: deps.worker, now: t, staleBefore: new Date(t.getTime() - deps.sendingTimeoutMs) });
     if (!claimed) {
-      const again = await deps.repo.findOrCreate({ key, keySource: source, channel: n.channel, recipients: n.to, template: n.template, data: n.data, messageId: row.messageId });
+      const again = await deps.repo.findOrCreate(record);
       if (FINAL.has(again.status)) {
         count('duplicate');
         return 'duplicate';
