@@ -89,8 +89,13 @@ function decodeWords(v: string): string {
     .replace(/=\?utf-8\?([QB])\?([^?]*)\?=/gi, (_, enc: string, text: string) =>
       enc.toUpperCase() === 'B'
         ? Buffer.from(text, 'base64').toString('utf8')
-        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
+        : decodeHexEscapes(text.replace(/_/g, ' ')),
     );
+}
+
+/** `=XX` escapes to their bytes, read as UTF-8: quoted-printable bodies and Q-encoded words alike. */
+function decodeHexEscapes(s: string): string {
+  return Buffer.from(s.replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
 }
 
 /** The decoded body of the MIME part of this content type. */
@@ -101,7 +106,7 @@ export function mailPart(raw: string, contentType: string): string | undefined {
     if (!new RegExp(`content-type:\\s*${contentType}`, 'i').test(head)) continue;
     const body = rest.join('\r\n\r\n');
     if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
-      return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+      return decodeHexEscapes(body.replace(/=\r?\n/g, ''));
     }
     if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body, 'base64').toString('utf8');
     return body;
