@@ -8,7 +8,7 @@ import { databaseCheck } from './database-check.ts';
 import { faceCheck } from './face-check.ts';
 import { ffmpegCheck } from './ffmpeg-check.ts';
 import { smtpCheck } from './smtp-check.ts';
-import { storageCheck } from './storage-check.ts';
+import { LIBRARY_STORE, storageCheck } from './storage-check.ts';
 
 /** What each service needs of this host beyond the database and the broker, which all need. */
 interface ServiceNeeds {
@@ -49,7 +49,7 @@ export function hostChecks(config: Config, services: readonly ServiceName[], opt
   const buckets = [...new Set(needs.flatMap((n) => n.buckets?.(config) ?? []))];
   if (buckets.length > 0) checks.push(storageCheck(config.s3, buckets));
   const library = config.uploader.library.store;
-  if (services.includes('uploader') && library) checks.push(storageCheck(library, [config.buckets.library], 'library storage'));
+  if (services.includes('uploader') && library) checks.push(storageCheck(library, [config.buckets.library], LIBRARY_STORE));
   if (needs.some((n) => n.smtp)) {
     checks.push(
       config.smtpUrl

@@ -3,13 +3,24 @@ import { createObjectStore, type ObjectStore, type ObjectStoreConfig } from '../
 import { fail, ok, warn, type CheckResult, type HostCheck } from './check.ts';
 import { isUnreachable } from './unreachable.ts';
 
+/** Which store a check is about: its check name, its buckets' names and the variables that configure it. */
+export interface StoreRole {
+  name: string;
+  bucketPrefix: string;
+  env: string;
+}
+
+/** The store every service uses (`S3_*`). */
+export const MAIN_STORE: StoreRole = { name: 'storage', bucketPrefix: '', env: 'S3' };
+/** The uploader's library on a store of its own (`LIBRARY_S3_*`). */
+export const LIBRARY_STORE: StoreRole = { name: 'library storage', bucketPrefix: 'library ', env: 'LIBRARY_S3' };
+
 /**
  * The object store: reachable with these credentials, and each bucket the named services
- * use present or creatable. `name` tells a second store (the uploader's library) apart.
+ * use present or creatable.
  */
-export function storageCheck(config: ObjectStoreConfig, buckets: readonly string[], name = 'storage'): HostCheck {
-  const bucketPrefix = name === 'storage' ? '' : `${name.replace(/ storage$/, '')} `;
-  const env = name === 'storage' ? 'S3' : 'LIBRARY_S3';
+export function storageCheck(config: ObjectStoreConfig, buckets: readonly string[], role: StoreRole = MAIN_STORE): HostCheck {
+  const { name, bucketPrefix, env } = role;
   return {
     name,
     async run() {
