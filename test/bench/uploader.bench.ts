@@ -16,13 +16,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
-import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
+import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { service as uploader } from '../../services/uploader/main.ts';
 import { startGraphApiServerProcess, type GraphApiServerProcess } from '../helpers/graph-api-server-process.ts';
 import { captureLogger, publishRaw, startApp } from '../helpers/runtime-harness.ts';
 import { startS3Server } from '../helpers/s3-server.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
-import { bareChunkedLoop } from './facebook-plain-loop.ts';
+import { bareChunkedLoop, bareLoop } from './facebook-plain-loop.ts';
 import { printTable } from './table.ts';
 import { cpuMeter, describeCpu, type CpuReading } from './process-cpu.ts';
 
@@ -70,30 +70,6 @@ function rssSampler(): { stop(): number } {
   };
 }
 
-/** The bare loop with each asked range read from the object by a ranged GET instead of the local file. */
-async function bareLoopFromS3(store: S3ObjectStore, bucket: string, key: string, size: number, server: GraphApiServerProcess): Promise<string> {
-  const url = `${server.base}/${server.apiVersion}/${server.pageId}/videos`;
-  const post = async (fields: Record<string, string | Blob>): Promise<Record<string, string>> => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) (typeof v === 'string' ? form.append(k, v) : form.append(k, v, 'chunk'));
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `OAuth ${server.token}` }, body: form });
-    const body = (await res.json()) as Record<string, string>;
-    if (!res.ok) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`);
-    return body;
-  };
-  const session = await post({ upload_phase: 'start', file_size: String(size) });
-  let from = Number(session.start_offset);
-  let to = Number(session.end_offset);
-  while (from < to) {
-    const chunk = await store.readRange(bucket, key, from, to);
-    const next = await post({ upload_phase: 'transfer', upload_session_id: session.upload_session_id!, start_offset: String(from), video_file_chunk: new Blob([chunk]) });
-    from = Number(next.start_offset);
-    to = Number(next.end_offset);
-  }
-  await post({ upload_phase: 'finish', upload_session_id: session.upload_session_id!, title: 'bench', description: 'bench' });
-  return session.video_id!;
-}
-
 export async function benchUploader(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-uploader-'));
   const s3 = await startS3Server();
@@ -134,7 +110,7 @@ export async function benchUploader(): Promise<void> {
     const s3Run = async () => {
       const m = meter.start();
       const t0 = performance.now();
-      const id = await bareLoopFromS3(store, bucket, 'talk.mp4', bytes, graph);
+      const id = await bareLoop({ size: bytes, read: (from, to) => store.readRange(bucket, 'talk.mp4', from, to) }, graph);
       fromS3.push(seconds(t0));
       cpu.s3!.push(m.stop());
       await checkArrived(graph, id, bytes, sha256, 'bare loop from s3rver');
