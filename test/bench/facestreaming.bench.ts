@@ -92,9 +92,7 @@ export async function benchFacestreaming(): Promise<void> {
     const enrol = async (rows: { lan_id: string; image: Buffer }[]) => {
       const ids: number[] = [];
       for (const row of rows) ids.push(Number((await db.insertInto('train_img').values(row).executeTakeFirstOrThrow()).insertId));
-      await publishRaw(`${t.prefix}facetraining`, ids.map(String));
-      const settled = async () => Number((await db.selectFrom('train_img').select(({ fn }) => fn.countAll<number>().as('n')).where('id', 'in', ids).where('status', 'in', ['Y', 'F']).executeTakeFirstOrThrow()).n);
-      while ((await settled()) < ids.length) await sleep(200);
+      await publishAndSettle(db, 'train_img', `${t.prefix}facetraining`, ids);
       return db.selectFrom('train_img').select(['lan_id', 'result', 'image']).where('id', 'in', ids).execute();
     };
     const first = await enrol(enrolWith.map((image, i) => ({ lan_id: `NA\\large${i}`, image })));
