@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'amqplib';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { dropDatabase } from '../../db/connection.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import { topologyOptions } from '../../shared/app/app-context.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
+import { deleteQueues } from '../helpers/test-env.ts';
 
 /** What the demo always sets, whatever the caller's environment: its own short back-offs, no fixed port. */
 const DEMO_SETTINGS = { VIGIL_RETRY_DELAYS: '500ms', METRICS_PORT: '0', LOG_LEVEL: 'warn' } as const;
@@ -40,15 +40,7 @@ export function demoQueueNames(prefix: string): string[] {
 export async function removeDemoResources(config: Config): Promise<string[]> {
   const problems: string[] = [];
   try {
-    const conn = await connect(config.broker.url);
-    conn.on('error', () => undefined);
-    try {
-      const ch = await conn.createChannel();
-      for (const name of demoQueueNames(config.broker.queuePrefix)) await ch.deleteQueue(name);
-      await ch.close();
-    } finally {
-      await conn.close().catch(() => undefined);
-    }
+    await deleteQueues(config, QUEUE_NAMES);
   } catch (err) {
     problems.push(`queues ${config.broker.queuePrefix}*: ${(err as Error).message}`);
   }

@@ -71,8 +71,9 @@ export async function createTestEnv(
   return t;
 }
 
-async function deleteQueues(config: Config, queues: string[]): Promise<void> {
-  const conn = await connect(AMQP_URL);
+/** Deletes each logical queue's work, retry and dead-letter queues as `config` names them (prefix, delays). */
+export async function deleteQueues(config: Config, queues: readonly string[]): Promise<void> {
+  const conn = await connect(config.broker.url);
   conn.on('error', () => undefined);
   try {
     const ch = await conn.createChannel();
