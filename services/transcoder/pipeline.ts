@@ -307,8 +307,9 @@ class Uploads {
   }
 
   async removeAll(): Promise<void> {
-    const never = new AbortController().signal;
-    await eachLimited(this.written.splice(0), DELETES, never, (o) => this.store.delete(o.bucket, o.key).catch(() => undefined));
+    const deletes = new TaskPool(DELETES, () => undefined);
+    for (const o of this.written.splice(0)) deletes.add(() => this.store.delete(o.bucket, o.key).catch(() => undefined));
+    await deletes.idle();
   }
 }
 
@@ -348,24 +349,6 @@ class TaskPool {
       });
     }
   }
-}
-
-/** Runs `fn` over `items`, `limit` at a time; settles only when no call is left running. */
-async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      signal.throwIfAborted();
-      await fn(items[next++]!);
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, () => worker().catch((err: unknown) => {
-    failed = true;
-    throw err;
-  })));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
 }
 
 async function exists(path: string): Promise<boolean> {
