@@ -7,7 +7,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface CpuReading {
-  /** CPU seconds of each process over the row, by name (`bench` is this process). */
+  /**
+   * CPU seconds of each process over the row, by name (`bench` is this process); `host` is
+   * the rest of the host's busy time (kernel threads, other processes).
+   */
   seconds: Record<string, number>;
   /** This process's event-loop delay over the row: 99th percentile and worst, in ms. */
   loopDelayP99Ms: number;
@@ -37,9 +40,25 @@ function cpuOf(pid: number): number {
   }
 }
 
+/** CPU seconds of this process's children that have exited and been waited for (ffmpeg, ffprobe). */
+function exitedChildrenCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS;
+}
+
+/** Busy CPU seconds of the whole host (every process and the kernel's own threads), from /proc/stat. */
+function hostBusyCpu(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  const busy = fields.slice(0, 8).reduce((a, b, i) => (i === 3 || i === 4 ? a : a + b), 0);
+  return busy / TICKS;
+}
+
 /**
  * `named` gives known children a name; any other child whose command line mentions s3rver
- * is `s3rver`, the rest `other`.
+ * is `s3rver`, the rest `other`; `exited` is the children that ended during the row
+ * (each ffmpeg and ffprobe run).
  */
 export function cpuMeter(named: Record<string, number>): { start(): { stop(): CpuReading } } {
   const nameOf = (pid: number): string => {
@@ -52,7 +71,8 @@ export function cpuMeter(named: Record<string, number>): { start(): { stop(): Cp
     }
   };
   const sample = () => {
-    const out: Record<string, number> = { bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 };
+    const own = process.cpuUsage();
+    const out: Record<string, number> = { bench: (own.user + own.system) / 1e6, exited: exitedChildrenCpu(), host: hostBusyCpu() };
     for (const pid of childPids()) {
       const name = nameOf(pid);
       out[name] = (out[name] ?? 0) + cpuOf(pid);
@@ -70,6 +90,10 @@ export function cpuMeter(named: Record<string, number>): { start(): { stop(): Cp
           const after = sample();
           const seconds: Record<string, number> = {};
           for (const [name, s] of Object.entries(after)) seconds[name] = s - (before[name] ?? 0);
+          // What the host did besides the processes named: the kernel's own threads
+          // (writeback, network), and anything else running.
+          const named = Object.entries(seconds).reduce((a, [n, v]) => (n === 'host' ? a : a + v), 0);
+          seconds.host = Math.max(0, seconds.host! - named);
           return { seconds, loopDelayP99Ms: delay.percentile(99) / 1e6, loopDelayMaxMs: delay.max / 1e6 };
         },
       };
@@ -79,7 +103,7 @@ export function cpuMeter(named: Record<string, number>): { start(): { stop(): Cp
 
 /** `bench 4.1 s, graph 2.0 s, s3rver 3.2 s; loop delay p99 12 ms` — the mean of the readings. */
 export function describeCpu(readings: CpuReading[]): string {
-  const names = [...new Set(readings.flatMap((r) => Object.keys(r.seconds)))].filter((n) => n !== 'other' || readings.some((r) => (r.seconds.other ?? 0) > 0.05));
+  const names = [...new Set(readings.flatMap((r) => Object.keys(r.seconds)))].filter((n) => (n !== 'other' && n !== 'exited') || readings.some((r) => (r.seconds[n] ?? 0) > 0.05));
   const mean = (f: (r: CpuReading) => number) => readings.reduce((a, r) => a + f(r), 0) / readings.length;
   const cpu = names.map((n) => `${n} ${mean((r) => r.seconds[n] ?? 0).toFixed(1)} s`).join(', ');
   return `${cpu}; loop delay p99 ${mean((r) => r.loopDelayP99Ms).toFixed(0)} ms, max ${mean((r) => r.loopDelayMaxMs).toFixed(0)} ms`;

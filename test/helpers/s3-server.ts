@@ -39,6 +39,12 @@ export interface S3ServerOptions {
    * implements UploadPartCopy (the multipart server-side copy). @default 's3rver'
    */
   implementation?: 's3rver' | '@20minutes/s3rver';
+  /**
+   * The folder in which the server makes its store folder. s3rver keeps each object as a
+   * folder of three files; a benchmark that must not count that storage's cost against the
+   * client can put it on a tmpfs. @default os.tmpdir()
+   */
+  parentDir?: string;
 }
 
 /**
@@ -46,7 +52,7 @@ export interface S3ServerOptions {
  * temporary directory. One per test file; use random bucket names within it.
  */
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-s3-'));
+  const dir = await mkdtemp(join(opts.parentDir ?? tmpdir(), 'vigil-s3-'));
   const s3rverPath = createRequire(import.meta.url).resolve(opts.implementation ?? 's3rver');
   let stderr = '';
   const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, dir, opts.implementation === '@20minutes/s3rver' ? 'fork' : 'classic'], {
