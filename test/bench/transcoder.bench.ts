@@ -122,8 +122,8 @@ export async function benchTranscoder(): Promise<void> {
         // Watched in memory, not by polling the database: a query every 50 ms cost this
         // process (the service's) 0.2 CPU-s per 7 s, taken from the ffmpeg pass.
         const consumer = running.consumers[0]!;
-        while (consumer.inFlightCount === 0) await sleep(5);
-        while (consumer.inFlightCount > 0) await sleep(5);
+        while (consumer.inFlightCount === 0) await sleep(10);
+        while (consumer.inFlightCount > 0) await sleep(10);
         const took = seconds(t0);
         const reading = m.stop();
         const hash = jobKeyHash(`s3:${SRC}/${key}`);
