@@ -27,6 +27,8 @@ export interface Metrics {
   transcodeStageSeconds: Histogram<'service' | 'stage'>;
   /** 1 for the TensorFlow.js backend the face engine loaded (`tensorflow`, `wasm`, `cpu`); absent until it has. */
   faceBackendInfo: Gauge<'backend'>;
+  /** Notifications by channel, template and outcome (`sent`, `duplicate`, `failed`, `folded`, `retried`): no recipient in any label. */
+  notificationsTotal: Counter<'channel' | 'template' | 'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -101,6 +103,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'vigil_face_backend_info',
       help: 'The face engine backend in use (value 1, label backend)',
       labelNames: ['backend'],
+      registers,
+    }),
+    notificationsTotal: new Counter({
+      name: 'vigil_notifications_total',
+      help: 'Notifications by channel, template and outcome',
+      labelNames: ['channel', 'template', 'outcome'],
       registers,
     }),
   };

@@ -1,11 +1,9 @@
-import { Counter } from 'prom-client';
 import { notifierRepository } from '../../db/repositories/notifier.repository.ts';
 import { scheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
 import { topologyOptions, type AppContext, type ServiceModule } from '../../shared/app/app-context.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { TransientError } from '../../shared/errors.ts';
-import type { Metrics } from '../../shared/metrics.ts';
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';
 import { startScheduler } from '../../shared/runtime/scheduler.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
@@ -23,7 +21,6 @@ export const service: ServiceModule = {
     const email = app.config.smtpUrl
       ? createEmailSender({ url: app.config.smtpUrl, from: c.smtpFrom, tlsRejectUnauthorized: c.smtpTlsRejectUnauthorized, timeoutMs: c.smtpTimeoutMs })
       : undefined;
-    const counter = notificationsCounter(app.metrics);
     const handle = notifierHandler({
       repo: notifierRepository(app.database.db),
       templates,
@@ -35,7 +32,7 @@ export const service: ServiceModule = {
       messageIdDomain: /@([A-Za-z0-9.-]+)>?\s*$/.exec(c.smtpFrom)?.[1] ?? 'vigil.invalid',
       worker: app.workerName,
       maxAttempts: app.config.broker.maxAttempts,
-      count: (channel, template, outcome) => counter.inc({ channel, template, outcome }),
+      count: (channel, template, outcome) => app.metrics.notificationsTotal.inc({ channel, template, outcome }),
     });
     // The scheduled upkeep runs in every notifier replica; each job's lock lets one run it.
     const scheduler = startScheduler({
@@ -58,13 +55,6 @@ export const service: ServiceModule = {
     };
   },
 };
-
-/** `vigil_notifications_total{channel,template,outcome}`: no recipient in any label. */
-function notificationsCounter(metrics: Metrics): Counter<'channel' | 'template' | 'outcome'> {
-  const name = 'vigil_notifications_total';
-  const existing = metrics.registry.getSingleMetric(name) as Counter<'channel' | 'template' | 'outcome'> | undefined;
-  return existing ?? new Counter({ name, help: 'Notifications by channel, template and outcome', labelNames: ['channel', 'template', 'outcome'], registers: [metrics.registry] });
-}
 
 /** Messages in each queue's `.dlq`, by logical name; a queue never declared counts 0. */
 async function deadLetterCounts(app: AppContext): Promise<{ queue: string; count: number }[]> {
