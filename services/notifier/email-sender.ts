@@ -1,5 +1,6 @@
 import { createTransport } from 'nodemailer';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { IDEMPOTENCY_HEADER } from './notification-key.ts';
 import type { RenderedMessage } from './templates.ts';
 
 export interface EmailSettings {
@@ -57,7 +58,7 @@ export function createEmailSender(s: EmailSettings): EmailSender {
           text: mail.message.text,
           html: mail.message.html,
           messageId: mail.messageId,
-          headers: { 'X-Vigil-Idempotency-Key': mail.idempotencyKey },
+          headers: { [IDEMPOTENCY_HEADER]: mail.idempotencyKey },
           signal: mail.signal,
         });
         return { messageId: info.messageId, response: String(info.response ?? ''), rejected: (info.rejected ?? []).map(String) };

@@ -15,6 +15,9 @@ export function notificationKey(n: Notification, messageId: string | undefined):
   return { key: `content:${createHash('sha256').update(content).digest('hex')}`, source: 'content' };
 }
 
+/** The header that carries the key to the receiver, on an email and on a webhook POST alike. */
+export const IDEMPOTENCY_HEADER = 'X-Vigil-Idempotency-Key';
+
 /** The Message-ID of every attempt of one notification: a receiver that saw it drops the repeat. */
 export function messageIdFor(key: string, domain: string): string {
   return `<notify.${createHash('sha256').update(key).digest('hex').slice(0, 40)}@${domain}>`;

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { NETWORK_ERROR_CODES, PermanentError, TransientError, errorCode } from '../../shared/errors.ts';
+import { IDEMPOTENCY_HEADER } from './notification-key.ts';
 import type { WebhookTarget } from './recipients.ts';
 
 export const SIGNATURE_HEADER = 'X-Vigil-Signature';
-export const IDEMPOTENCY_HEADER = 'X-Vigil-Idempotency-Key';
 
 /**
  * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs: the receiver
