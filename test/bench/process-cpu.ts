@@ -28,22 +28,26 @@ function childPids(): number[] {
   return pids;
 }
 
+/** The fields of `/proc/<pid>/stat` after the command name, numbered from `state` (0). */
+function statFields(pid: number | 'self'): string[] {
+  // The command name (field 2) may hold spaces: the fields after it start past its ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of a process, in seconds; 0 once it is gone. */
 function cpuOf(pid: number): number {
   try {
-    // The command name (field 2) may hold spaces: the fields after it start past its ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / TICKS;
   } catch {
     return 0;
   }
 }
 
-/** CPU seconds of this process's children that have exited and been waited for (ffmpeg, ffprobe). */
+/** CPU seconds of this process's children that have exited and been waited for (ffmpeg, ffprobe): cutime + cstime. */
 function exitedChildrenCpu(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields('self');
   return (Number(fields[13]) + Number(fields[14])) / TICKS;
 }
 
