@@ -18,7 +18,7 @@ import { checkFreeDisk, withJobDir, withoutWorkPaths } from './work-dir.ts';
 
 export interface Deps {
   repo: TranscoderRepository;
-  store: Pick<ObjectStore, 'ensureBucket' | 'download' | 'upload' | 'head' | 'delete'>;
+  store: Pick<ObjectStore, 'ensureBucket' | 'download' | 'upload' | 'put' | 'head' | 'delete'>;
   locks: LockManager;
   /** Publishes the `then` job (confirmed); the queue's topology is declared first. */
   publishNext(queue: QueueName, body: Buffer, messageId: string): Promise<void>;

@@ -1,4 +1,5 @@
-import { access, open, readdir } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { PermanentError } from '../errors.ts';
@@ -23,6 +24,11 @@ export interface JudgedFrame {
  * means this one is whole. Call `poll(false)` while ffmpeg runs and `poll(true)` once it
  * has exited; the last call also checks that every measured frame had a JPEG and every
  * JPEG a measurement.
+ *
+ * Its file calls are synchronous on purpose: it looks at every sampled frame's file
+ * (hundreds a job) in the job's local folder, and an fs.promises call's round trip through
+ * the thread pool costs a virtual machine 10 to 20 times the system call itself, CPU taken
+ * from the ffmpeg pass running beside it (services/transcoder/pipeline.ts says more).
  */
 export class FrameWatcher {
   private readonly judge: FrameJudge;
@@ -49,13 +55,13 @@ export class FrameWatcher {
     const { sampledMetadata, freezeMetadata } = this.outputs;
     if (sampledMetadata && freezeMetadata) {
       // The sampled print first: its newest frame vouches for the freeze print up to its time.
-      await this.sampled.read(sampledMetadata, ffmpegExited);
-      await this.freezes.read(freezeMetadata, ffmpegExited);
+      this.sampled.read(sampledMetadata, ffmpegExited);
+      this.freezes.read(freezeMetadata, ffmpegExited);
       this.waiting.push(...this.judge.next(this.sampled.frames, this.freezes.frames, ffmpegExited));
     } else {
       // No detection: every JPEG is kept, and the files themselves are the measurement.
       let k = this.handed + this.waiting.length;
-      while ((await exists(this.jpeg(k + 1))) || (ffmpegExited && (await exists(this.jpeg(k))))) {
+      while (existsSync(this.jpeg(k + 1)) || (ffmpegExited && existsSync(this.jpeg(k)))) {
         this.waiting.push({ outputIndex: k, sourceIndex: k * this.outputs.every });
         k++;
       }
@@ -63,8 +69,8 @@ export class FrameWatcher {
     while (this.waiting.length > 0) {
       const v = this.waiting[0]!;
       const path = this.jpeg(v.outputIndex);
-      if (!ffmpegExited && !(await exists(this.jpeg(v.outputIndex + 1)))) return;
-      if (v.outputIndex !== this.handed || !(await exists(path))) {
+      if (!ffmpegExited && !existsSync(this.jpeg(v.outputIndex + 1))) return;
+      if (v.outputIndex !== this.handed || !existsSync(path)) {
         throw new PermanentError('FRAMES_MISMATCH', `no JPEG for sampled frame ${v.outputIndex} in ${this.outputs.dir}`);
       }
       this.waiting.shift();
@@ -102,22 +108,19 @@ class PrintTail {
     return this.reader.frames;
   }
 
-  async read(path: string, complete: boolean): Promise<void> {
-    const file = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (file) {
+  read(path: string, complete: boolean): void {
+    const fd = openIfThere(path);
+    if (fd !== undefined) {
       try {
         const buf = Buffer.allocUnsafe(64 * 1024);
         for (;;) {
-          const { bytesRead } = await file.read(buf, 0, buf.length, this.offset);
+          const bytesRead = readSync(fd, buf, 0, buf.length, this.offset);
           if (bytesRead === 0) break;
           this.offset += bytesRead;
           this.reader.push(this.decoder.write(buf.subarray(0, bytesRead)));
         }
       } finally {
-        await file.close();
+        closeSync(fd);
       }
     }
     if (complete) {
@@ -127,6 +130,12 @@ class PrintTail {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+/** A file descriptor, or undefined while ffmpeg has not made the file yet. */
+function openIfThere(path: string): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }

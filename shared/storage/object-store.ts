@@ -108,6 +108,8 @@ export interface ObjectStore {
    * is consumed, and destroyed when the upload fails.
    */
   upload(bucket: string, key: string, source: string | Readable, opts?: UploadOptions): Promise<{ etag: string | undefined }>;
+  /** One PutObject of a body already in memory (a frame JPEG): for small objects only. */
+  put(bucket: string, key: string, body: Uint8Array, opts?: Pick<UploadOptions, 'contentType' | 'metadata' | 'signal'>): Promise<{ etag: string | undefined }>;
   /** The object's size and metadata, or null when there is no such object. */
   head(bucket: string, key: string): Promise<ObjectInfo | null>;
   exists(bucket: string, key: string): Promise<boolean>;
@@ -297,18 +299,32 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * One PutObject from memory. lib-storage's part machinery costs about a third more CPU
-   * per object, which adds up over the transcoder's hundreds of frame JPEGs a job, all
-   * uploaded while ffmpeg wants both cores.
+   * A file of at most one MiB goes up as one PutObject from memory. lib-storage's part
+   * machinery costs about a third more CPU per object, which adds up over the transcoder's
+   * hundreds of frame JPEGs a job, all uploaded while ffmpeg wants both cores.
    */
   private async putSmallFile(bucket: string, key: string, path: string, opts: UploadOptions): Promise<{ etag: string | undefined }> {
+    let body: Buffer;
+    try {
+      body = await readFile(path, { signal: opts.signal });
+    } catch (err) {
+      throw toStorageError(err, { op: 'upload', bucket }, opts.signal);
+    }
+    return this.put(bucket, key, body, opts);
+  }
+
+  async put(bucket: string, key: string, body: Uint8Array, opts: Pick<UploadOptions, 'contentType' | 'metadata' | 'signal'> = {}): Promise<{ etag: string | undefined }> {
     const { signal } = opts;
     try {
+      checkBucketName(bucket);
+      checkObjectKey(key);
+      if (body.length > SMALL_FILE_BYTES) throw new RangeError(`put is for objects of at most ${SMALL_FILE_BYTES} bytes (got ${body.length}); use upload`);
       const res = await this.client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: await readFile(path, { signal }),
+          Body: body,
+          ContentLength: body.length,
           ...(opts.contentType !== undefined && { ContentType: opts.contentType }),
           ...(opts.metadata !== undefined && { Metadata: opts.metadata }),
         }),
@@ -316,6 +332,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: res.ETag };
     } catch (err) {
+      if (err instanceof RangeError) throw err;
       throw toStorageError(err, { op: 'upload', bucket }, signal);
     }
   }

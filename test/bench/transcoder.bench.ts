@@ -20,7 +20,7 @@ import { fileUrl } from '../../shared/media/input-safety.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { service as transcoder } from '../../services/transcoder/main.ts';
-import { captureLogger, publishRaw, startApp } from '../helpers/runtime-harness.ts';
+import { captureLogger, openPublisher, startApp } from '../helpers/runtime-harness.ts';
 import { startS3Server } from '../helpers/s3-server.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { FIVE_MINUTES, makeAvi } from '../helpers/videos.ts';
@@ -96,6 +96,8 @@ export async function benchTranscoder(): Promise<void> {
   const store = createObjectStore(config.s3);
   const { logger, lines } = captureLogger('info');
   const running = await startApp(config, [transcoder], logger);
+  // A producer keeps its connection: opening one per job would time the handshake too.
+  const publisher = await openPublisher();
   const results: SizeResult[] = [];
   const meter = cpuMeter({});
   try {
@@ -118,7 +120,7 @@ export async function benchTranscoder(): Promise<void> {
         await store.upload(SRC, key, input);
         const m = meter.start();
         const t0 = performance.now();
-        await publishRaw(`${t.prefix}transcoder`, [CODECS.transcoder.encode({ source: { bucket: SRC, key } })]);
+        await publisher.publish(`${t.prefix}transcoder`, [CODECS.transcoder.encode({ source: { bucket: SRC, key } })]);
         // Watched in memory, not by polling the database: a query every 50 ms cost this
         // process (the service's) 0.2 CPU-s per 7 s, taken from the ffmpeg pass.
         const consumer = running.consumers[0]!;
@@ -154,6 +156,7 @@ export async function benchTranscoder(): Promise<void> {
       await rm(input, { force: true });
     }
   } finally {
+    await publisher.close();
     await running.stop();
     store.close();
     await t.cleanup();

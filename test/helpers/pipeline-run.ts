@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore } from '../../services/transcoder/pipeline.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
@@ -30,6 +30,12 @@ export function folderStore(root: string, events: string[] = []): FolderStore {
       assert.equal(typeof source, 'string', 'the pipeline uploads files');
       await mkdir(dirname(path(bucket, key)), { recursive: true });
       await copyFile(source as string, path(bucket, key));
+      events.push(`stored ${bucket}/${key}`);
+      return { etag: undefined };
+    },
+    async put(bucket, key, body) {
+      await mkdir(dirname(path(bucket, key)), { recursive: true });
+      await writeFile(path(bucket, key), body);
       events.push(`stored ${bucket}/${key}`);
       return { etag: undefined };
     },

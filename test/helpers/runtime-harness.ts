@@ -25,23 +25,48 @@ export async function startApp(config: Config, modules: ServiceModule[], logger:
   return runServices(modules, createAppContext(config, logger), { healthServer: false });
 }
 
-/** Publishes bodies straight to the broker (not through a proxy), as a producer would. */
-export async function publishRaw(
-  queue: string,
-  bodies: (Buffer | string)[],
-  props: { messageId?: (i: number) => string; headers?: Record<string, unknown> } = {},
-): Promise<void> {
+type PublishProps = { messageId?: (i: number) => string; headers?: Record<string, unknown> };
+
+/** A producer's own connection and confirm channel, kept open between publishes. */
+export interface RawPublisher {
+  /** Publishes persistent messages and waits for the broker's confirms. */
+  publish(queue: string, bodies: (Buffer | string)[], props?: PublishProps): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openPublisher(): Promise<RawPublisher> {
   const conn = await connect(AMQP_URL);
   try {
     const ch = await conn.createConfirmChannel();
-    for (const [i, body] of bodies.entries()) {
-      const ok = ch.publish('', queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, messageId: props.messageId?.(i), headers: props.headers });
-      if (!ok) await new Promise((r) => ch.once('drain', r));
-    }
-    await ch.waitForConfirms();
-    await ch.close();
-  } finally {
+    return {
+      async publish(queue, bodies, props = {}) {
+        for (const [i, body] of bodies.entries()) {
+          const ok = ch.publish('', queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, messageId: props.messageId?.(i), headers: props.headers });
+          if (!ok) await new Promise((r) => ch.once('drain', r));
+        }
+        await ch.waitForConfirms();
+      },
+      async close() {
+        try {
+          await ch.close();
+        } finally {
+          await conn.close();
+        }
+      },
+    };
+  } catch (err) {
     await conn.close();
+    throw err;
+  }
+}
+
+/** Publishes bodies straight to the broker (not through a proxy), as a producer would, on a connection of its own. */
+export async function publishRaw(queue: string, bodies: (Buffer | string)[], props: PublishProps = {}): Promise<void> {
+  const publisher = await openPublisher();
+  try {
+    await publisher.publish(queue, bodies, props);
+  } finally {
+    await publisher.close();
   }
 }
 

@@ -131,6 +131,25 @@ test('a small file goes up in one request and comes back byte for byte, with its
   assert.equal(sha256(await readFile(dst)), sha256(data));
 });
 
+test('put sends a body from memory as one PutObject, and refuses a body over one MiB before any request', async () => {
+  const bucket = bucketName('put');
+  await store.ensureBucket(bucket);
+  const data = randomBytes(20_000);
+  const before = sent.get('PutObjectCommand') ?? 0;
+  const { etag } = await store.put(bucket, 'cam1/cam1_f000020.jpg', data, { contentType: 'image/jpeg', metadata: { job: 'j-2' } });
+  assert.equal(sent.get('PutObjectCommand'), before + 1);
+  const info = await store.head(bucket, 'cam1/cam1_f000020.jpg');
+  assert.equal(info?.size, data.length);
+  assert.equal(info?.contentType, 'image/jpeg');
+  assert.deepEqual(info?.metadata, { job: 'j-2' });
+  assert.equal(info?.etag, etag);
+  assert.equal(sha256(await store.readRange(bucket, 'cam1/cam1_f000020.jpg', 0, data.length)), sha256(data));
+
+  await assert.rejects(store.put(bucket, 'big.bin', Buffer.alloc(MIB + 1)), RangeError);
+  assert.equal(sent.get('PutObjectCommand'), before + 1, 'nothing was sent for the oversized body');
+  assert.equal(await store.exists(bucket, 'big.bin'), false);
+});
+
 test('a 21 MiB file goes up in several parts and streams back to a file intact', async () => {
   const bucket = bucketName('big');
   await store.ensureBucket(bucket);
@@ -198,6 +217,7 @@ test('every operation refuses a key with "..", ".", empty segments or a leading 
     await assertRejectsWith(store.head(bucket, key), PermanentError, 'BAD_OBJECT_KEY');
     await assertRejectsWith(store.download(bucket, key, join(work, 'never')), PermanentError, 'BAD_OBJECT_KEY');
     await assertRejectsWith(store.upload(bucket, key, Readable.from([Buffer.from('x')])), PermanentError, 'BAD_OBJECT_KEY');
+    await assertRejectsWith(store.put(bucket, key, Buffer.from('x')), PermanentError, 'BAD_OBJECT_KEY');
   }
   await assertRejectsWith(collect(store.list(bucket, '../')), PermanentError, 'BAD_OBJECT_KEY');
   for (const name of ['video/avi', 'UPPER', 'a']) {
