@@ -279,7 +279,7 @@ async function storeClip(
   const seconds = clip.endSeconds - clip.startSeconds;
   if (!opts.verified) {
     try {
-      await verifyMp4(clip.path, { durationSeconds: seconds, audio: o.info.audio !== undefined }, { ffprobePath: o.media.ffprobePath, signal });
+      await verifyMp4(clip.path, { durationSeconds: seconds, audio: o.info.audio !== undefined });
     } catch (err) {
       // The message names the output, not our work folder.
       if (err instanceof VigilError && err.code === 'OUTPUT_INVALID') throw new PermanentError(err.code, errorMessage(err).replace(clip.path, clip.name), err);

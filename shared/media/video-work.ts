@@ -68,6 +68,6 @@ export async function trimWithFades(o: TrimWorkOptions): Promise<{ info: VideoIn
     hasAudio: info.audio !== undefined, durationSeconds: info.durationSeconds, formatWhitelist: o.formatWhitelist, maxDecodePixels: o.maxDecodePixels,
   });
   const run = await runFfmpeg(args, { ...o.run, ffmpegPath: o.ffmpegPath });
-  await verifyMp4(outputs.path, { durationSeconds: outputs.durationSeconds, audio: info.audio !== undefined }, probe);
+  await verifyMp4(outputs.path, { durationSeconds: outputs.durationSeconds, audio: info.audio !== undefined });
   return { info, path: outputs.path, durationSeconds: outputs.durationSeconds, ffmpegMs: run.elapsedMs };
 }

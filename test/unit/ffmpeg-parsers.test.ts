@@ -207,7 +207,7 @@ test('the stderr tail keeps only the last bytes, starting at a whole line', () =
 });
 
 test('faststart means moov before mdat', () => {
-  const box = (type: string, offset: number) => ({ type, offset, size: 8 });
+  const box = (type: string, offset: number) => ({ type, offset, size: 8, headerSize: 8 });
   assert.equal(isFastStart([box('ftyp', 0), box('moov', 8), box('mdat', 16)]), true);
   assert.equal(isFastStart([box('ftyp', 0), box('free', 8), box('mdat', 16), box('moov', 24)]), false);
   assert.equal(isFastStart([box('ftyp', 0), box('mdat', 8)]), false);
