@@ -1,5 +1,5 @@
-import { readFileSync, unlinkSync } from 'node:fs';
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
@@ -151,7 +151,7 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
       if (signal.aborted) return;
       await uploads.putFrame(w.frames.bucket, f.name, f.path, signal);
       if (ffmpegRunning) framesDuringEncode++;
-      removeFrame(f.path);
+      await removeFrame(f.path);
     });
   };
   const frames = new FrameWatcher(outputs.frames, o.plan.stem, frameOpts.dead, onFrame);
@@ -307,7 +307,14 @@ class Uploads {
     return size;
   }
 
-  /** A frame JPEG (a few hundred KB at most), read whole and sent as one PutObject. */
+  /**
+   * A frame JPEG (a few hundred KB at most), read whole and sent as one PutObject. The read
+   * is synchronous on purpose: each fs.promises call is a round trip through libuv's thread
+   * pool, and on a virtual machine its wake-ups cost 50-200 us of CPU, 10 to 20 times a
+   * small read from the page cache. Over the calls a frame took (two stats and readFile's
+   * open, fstat, reads and close), for hundreds of frames a job, that was CPU taken from the
+   * ffmpeg pass running beside it.
+   */
   async putFrame(bucket: string, key: string, path: string, signal: AbortSignal): Promise<void> {
     const body = readFileSync(path);
     if (body.length === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
@@ -370,20 +377,14 @@ async function mkdirs(base: string, name: string): Promise<string> {
   return dir;
 }
 
-/*
- * A job's frame JPEGs are read and removed with synchronous calls. Each fs.promises call
- * is a round trip through libuv's thread pool, and on a virtual machine its wake-ups cost
- * 50-200 us of CPU: 10 to 20 times the system call itself on a small file in the job's
- * local folder. Over hundreds of frames a job that was CPU taken from the ffmpeg pass
- * running beside it; blocking the loop for the tens of microseconds a call takes is not.
- * (`unlinkSync`, not `rm`: `rm` first checks the path with an lstat of its own.)
+/**
+ * A judged frame's file goes at once; one already gone is fine. `unlink`, not `rm`: Node
+ * 20's `fs.promises.rm` checks its path with a synchronous lstat on the main thread first.
+ * Asynchronous, unlike the frame's read: removing a file waits on the file system's
+ * journal, which ffmpeg, writing the next frames into the same folder, keeps busy.
  */
-
-/** A judged frame's file goes at once; one already gone is fine. */
-function removeFrame(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+async function removeFrame(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
