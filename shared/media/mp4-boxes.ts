@@ -44,22 +44,27 @@ interface Box {
   end: number;
 }
 
+/**
+ * The box header at the start of `head`: 8 bytes, or 16 with a 64-bit size. `size` counts
+ * the header; a size of 0 means "to the end", `remaining` bytes from the box's start.
+ * Undefined when `head` is shorter than the header it announces.
+ */
+export function boxHeader(head: Buffer, remaining: number): { type: string; size: number; headerSize: number } | undefined {
+  if (head.length < 8) return undefined;
+  const type = head.toString('latin1', 4, 8);
+  const size = head.readUInt32BE(0);
+  if (size === 1) return head.length < 16 ? undefined : { type, size: Number(head.readBigUInt64BE(8)), headerSize: 16 };
+  return { type, size: size === 0 ? remaining : size, headerSize: 8 };
+}
+
 function* boxes(buf: Buffer, start: number, end: number): Generator<Box> {
   let at = start;
   while (at + 8 <= end) {
-    let size = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    let header = 8;
-    if (size === 1) {
-      if (at + 16 > end) throw new Mp4ParseError(`box ${type} at ${at} is cut short`);
-      size = Number(buf.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = end - at;
-    }
-    if (size < header || at + size > end) throw new Mp4ParseError(`box ${type} at ${at} claims ${size} bytes, past the end of its parent`);
-    yield { type, start: at + header, end: at + size };
-    at += size;
+    const h = boxHeader(buf.subarray(at, Math.min(at + 16, end)), end - at);
+    if (!h) throw new Mp4ParseError(`the box at ${at} is cut short`);
+    if (h.size < h.headerSize || at + h.size > end) throw new Mp4ParseError(`box ${h.type} at ${at} claims ${h.size} bytes, past the end of its parent`);
+    yield { type: h.type, start: at + h.headerSize, end: at + h.size };
+    at += h.size;
   }
   if (at !== end) throw new Mp4ParseError(`${end - at} stray bytes at ${at}`);
 }

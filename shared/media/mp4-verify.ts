@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { PermanentError } from '../errors.ts';
-import { Mp4ParseError, parseMoov, type Mp4Movie } from './mp4-boxes.ts';
+import { boxHeader, Mp4ParseError, parseMoov, type Mp4Movie } from './mp4-boxes.ts';
 
 export interface Mp4Box {
   type: string;
@@ -27,17 +27,10 @@ async function topLevelBoxes(fh: FileHandle, fileSize: number, maxBoxes: number)
   let offset = 0;
   while (offset + 8 <= fileSize && boxes.length < maxBoxes) {
     const { bytesRead } = await fh.read(head, 0, 16, offset);
-    if (bytesRead < 8) break;
-    let size = head.readUInt32BE(0);
-    let headerSize = 8;
-    const type = head.toString('latin1', 4, 8);
-    if (size === 1 && bytesRead >= 16) {
-      size = Number(head.readBigUInt64BE(8));
-      headerSize = 16;
-    } else if (size === 0) size = fileSize - offset;
-    if (size < headerSize) break;
-    boxes.push({ type, offset, size, headerSize });
-    offset += size;
+    const h = boxHeader(head.subarray(0, bytesRead), fileSize - offset);
+    if (!h || h.size < h.headerSize) break;
+    boxes.push({ type: h.type, offset, size: h.size, headerSize: h.headerSize });
+    offset += h.size;
   }
   return boxes;
 }
@@ -70,14 +63,14 @@ const MAX_MOOV_BYTES = 64 * 1024 * 1024;
  */
 export async function verifyMp4(path: string, expect: Mp4Expectation): Promise<{ durationSeconds: number }> {
   const problems: string[] = [];
-  const index = await readIndex(path, problems);
-  if (index) problems.push(...indexProblems(index.movie, expect));
-  if (problems.length > 0) throw new PermanentError('OUTPUT_INVALID', `${path}: ${problems.join('; ')}`);
-  return { durationSeconds: index!.movie.duration / index!.movie.timescale };
+  const movie = await readIndex(path, problems);
+  if (movie) problems.push(...indexProblems(movie, expect));
+  if (!movie || problems.length > 0) throw new PermanentError('OUTPUT_INVALID', `${path}: ${problems.join('; ')}`);
+  return { durationSeconds: movie.duration / movie.timescale };
 }
 
 /** The file's box layout checked and its moov parsed; undefined (with `problems` saying why) when there is none to read. */
-async function readIndex(path: string, problems: string[]): Promise<{ movie: Mp4Movie } | undefined> {
+async function readIndex(path: string, problems: string[]): Promise<Mp4Movie | undefined> {
   const fh = await open(path, 'r');
   try {
     const { size: fileSize } = await fh.stat();
@@ -100,7 +93,7 @@ async function readIndex(path: string, problems: string[]): Promise<{ movie: Mp4
       return undefined;
     }
     try {
-      return { movie: parseMoov(buf) };
+      return parseMoov(buf);
     } catch (err) {
       if (!(err instanceof Mp4ParseError)) throw err;
       problems.push(`unreadable index: ${err.message}`);
@@ -112,7 +105,7 @@ async function readIndex(path: string, problems: string[]): Promise<{ movie: Mp4
 }
 
 /** What the index says that a browser MP4 of the expected length must not. */
-export function indexProblems(movie: Mp4Movie, expect: Mp4Expectation): string[] {
+function indexProblems(movie: Mp4Movie, expect: Mp4Expectation): string[] {
   const problems: string[] = [];
   const video = movie.tracks.find((t) => t.handler === 'vide');
   const audio = movie.tracks.find((t) => t.handler === 'soun');
