@@ -300,9 +300,7 @@ class Uploads {
 
   async put(bucket: string, key: string, path: string, contentType: string, signal: AbortSignal): Promise<number> {
     const { size } = await stat(path);
-    if (size === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
-    // Recorded before the call: an upload can complete on the store after the client gave up.
-    this.written.push({ bucket, key });
+    this.record(bucket, key, size);
     await this.store.upload(bucket, key, path, { contentType, signal });
     return size;
   }
@@ -317,9 +315,14 @@ class Uploads {
    */
   async putFrame(bucket: string, key: string, path: string, signal: AbortSignal): Promise<void> {
     const body = readFileSync(path);
-    if (body.length === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
-    this.written.push({ bucket, key });
+    this.record(bucket, key, body.length);
     await this.store.put(bucket, key, body, { contentType: 'image/jpeg', signal });
+  }
+
+  /** Refuses an empty output, then records the object before the call: an upload can complete on the store after the client gave up. */
+  private record(bucket: string, key: string, size: number): void {
+    if (size === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
+    this.written.push({ bucket, key });
   }
 
   async removeAll(): Promise<void> {

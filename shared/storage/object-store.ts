@@ -315,10 +315,10 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Uint8Array, opts: Pick<UploadOptions, 'contentType' | 'metadata' | 'signal'> = {}): Promise<{ etag: string | undefined }> {
     const { signal } = opts;
+    if (body.length > SMALL_FILE_BYTES) throw new RangeError(`put is for objects of at most ${SMALL_FILE_BYTES} bytes (got ${body.length}); use upload`);
     try {
       checkBucketName(bucket);
       checkObjectKey(key);
-      if (body.length > SMALL_FILE_BYTES) throw new RangeError(`put is for objects of at most ${SMALL_FILE_BYTES} bytes (got ${body.length}); use upload`);
       const res = await this.client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -332,7 +332,6 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: res.ETag };
     } catch (err) {
-      if (err instanceof RangeError) throw err;
       throw toStorageError(err, { op: 'upload', bucket }, signal);
     }
   }
