@@ -285,6 +285,17 @@ export interface ScheduledJobTable {
   error_message: string | null;
 }
 
+/** The orphan rescue's back-off: one row per stuck row it republished (`kind`: its table). */
+export interface RescueAttemptTable {
+  kind: RescueKind;
+  row_id: number;
+  attempts: number;
+  last_at: Date;
+  next_at: Date;
+}
+
+export type RescueKind = 'train' | 'stream' | 'video';
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -303,6 +314,7 @@ export interface Database {
   notification: NotificationTable;
   notification_rate: NotificationRateTable;
   scheduled_job: ScheduledJobTable;
+  rescue_attempt: RescueAttemptTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;
