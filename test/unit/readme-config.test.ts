@@ -1,5 +1,5 @@
-// The README's configuration reference cannot drift from shared/config: every variable
-// loadConfig reads has a row in one of the README's `variable | default | meaning` tables,
+// The configuration reference (shared/config/README.md) cannot drift from shared/config: every
+// variable loadConfig reads has a row in one of its `variable | default | meaning` tables,
 // every row names a variable it reads, and a default written as a literal is the loader's
 // own (setting the variable to it changes nothing).
 import { test } from 'node:test';
@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/config.ts';
 import { ROOT, variablesLoadConfigReads } from '../helpers/compose-file.ts';
+
+/** The reference this test holds to the loader, relative to the repository root. */
+const REFERENCE = 'shared/config/README.md';
 
 /** Turns on the sections read only when another variable is set (the library's own store). */
 const SECTION_SWITCHES: Record<string, string> = { LIBRARY_S3_ENDPOINT: 'http://library-store:9000' };
@@ -19,11 +22,11 @@ interface Row {
   meaning: string;
 }
 
-/** The rows of every `| variable | default | meaning |` table in README.md. */
+/** The rows of every `| variable | default | meaning |` table in the reference. */
 function referenceRows(): Row[] {
   const rows: Row[] = [];
   let inTable = false;
-  readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n').forEach((text, i) => {
+  readFileSync(join(ROOT, REFERENCE), 'utf8').split('\n').forEach((text, i) => {
     if (/^\| variable \| default \| meaning \|\s*$/.test(text)) {
       inTable = true;
       return;
@@ -40,20 +43,20 @@ function referenceRows(): Row[] {
 /** Every name loadConfig reads with an empty environment and with the switches on. */
 const READ = variablesLoadConfigReads([{}, SECTION_SWITCHES]);
 const ROWS = referenceRows();
-const HOW = 'README.md, "Configuration": add or fix its row (variable, default, meaning)';
+const HOW = `${REFERENCE}: add or fix its row (variable, default, meaning)`;
 
-test('every variable loadConfig reads has a row in the README, with a meaning', () => {
+test('every variable loadConfig reads has a row in the configuration reference, with a meaning', () => {
   assert.ok(READ.size > 50 && ROWS.length > 50, `${READ.size} variables, ${ROWS.length} rows`);
   const documented = new Set(ROWS.flatMap((r) => r.variables));
   const missing = [...READ].filter((v) => !documented.has(v));
-  assert.deepEqual(missing, [], `not in the README: ${missing.join(', ')} — ${HOW}`);
-  for (const r of ROWS) assert.ok(r.meaning.length > 0, `README.md:${r.line}: no meaning`);
+  assert.deepEqual(missing, [], `not in ${REFERENCE}: ${missing.join(', ')} — ${HOW}`);
+  for (const r of ROWS) assert.ok(r.meaning.length > 0, `${REFERENCE}:${r.line}: no meaning`);
 });
 
-test('every variable the README documents is one loadConfig reads', () => {
+test('every variable the configuration reference documents is one loadConfig reads', () => {
   // A row naming only a family (`UPLOADER_*`) points to a section's own table and names nothing.
   for (const r of ROWS) {
-    for (const v of r.variables) assert.ok(READ.has(v), `README.md:${r.line}: ${v} is read by nothing in shared/config — remove or rename the row`);
+    for (const v of r.variables) assert.ok(READ.has(v), `${REFERENCE}:${r.line}: ${v} is read by nothing in shared/config — remove or rename the row`);
   }
 });
 
@@ -71,7 +74,7 @@ function literalDefaults(r: Row): [string, string][] | undefined {
   return values.length === vars.length ? vars.map((v, i) => [v, values[i]!]) : undefined;
 }
 
-test("a default the README writes as a value is the loader's default", () => {
+test("a default the configuration reference writes as a value is the loader's default", () => {
   const base = loadConfig(SECTION_SWITCHES);
   let checked = 0;
   for (const r of ROWS) {
@@ -81,9 +84,9 @@ test("a default the README writes as a value is the loader's default", () => {
       try {
         config = loadConfig({ ...SECTION_SWITCHES, [variable]: value });
       } catch (err) {
-        assert.fail(`README.md:${r.line}: ${variable}=${value} is not even valid: ${(err as Error).message} — ${HOW}`);
+        assert.fail(`${REFERENCE}:${r.line}: ${variable}=${value} is not even valid: ${(err as Error).message} — ${HOW}`);
       }
-      assert.deepEqual(config, base, `README.md:${r.line}: ${variable}'s default is not ${value} — ${HOW}`);
+      assert.deepEqual(config, base, `${REFERENCE}:${r.line}: ${variable}'s default is not ${value} — ${HOW}`);
       checked++;
     }
   }
