@@ -1,15 +1,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cameraSettings, framesSize, parseHookData } from '../../shared/import/hook-data.ts';
-import { compileNamePattern, matchVideoName, parseExtensions, toJavaScriptRegex, wantedExtension } from '../../shared/import/name-pattern.ts';
+import { compileNamePattern, matchVideoName, parseExtensions, wantedExtension } from '../../shared/import/name-pattern.ts';
 import { planShards, shardStatus } from '../../shared/import/shard-plan.ts';
 import { createProgress } from '../../services/cli/commands/import-progress.ts';
 
-test('Python named groups and back-references become JavaScript ones; escaped parentheses stay literal', () => {
-  assert.equal(toJavaScriptRegex('.*/(?P<camera>\\w+?)\\-(?P<epoch>\\d+)\\.mp4'), '.*/(?<camera>\\w+?)\\-(?<epoch>\\d+)\\.mp4');
-  assert.equal(toJavaScriptRegex('(?P<camera>a)(?P=camera)'), '(?<camera>a)\\k<camera>');
-  assert.equal(toJavaScriptRegex('\\(?P<x>'), '\\(?P<x>');
-  assert.equal(toJavaScriptRegex('(?<camera>\\w+)-(?<epoch>\\d+)'), '(?<camera>\\w+)-(?<epoch>\\d+)');
+test('--regex: Python and JavaScript named groups alike; back-references and lookaround are refused naming what was found', () => {
+  for (const src of ['.*/(?P<camera>\\w+?)\\-(?P<epoch>\\d+)\\.mp4', '.*/(?<camera>\\w+?)\\-(?<epoch>\\d+)\\.mp4']) {
+    assert.deepEqual(matchVideoName(compileNamePattern(src), 'a/cam1-15.mp4', '/in/a/cam1-15.mp4', 'mp4'), { ok: true, video: { camera: 'cam1', epoch: 15, key: 'cam1/15.mp4' } }, src);
+  }
+  for (const [src, what] of [
+    ['(?P<camera>a)(?P=camera)(?P<epoch>1)', '(?P=camera)'],
+    ['(?<camera>a)\\k<camera>(?<epoch>1)', '\\k<camera>'],
+    ['(?<camera>(a))\\1(?<epoch>1)', '\\1'],
+    ['(?<camera>a)(?=b)(?<epoch>1)', '(?='],
+    ['(?<camera>a)(?!b)(?<epoch>1)', '(?!'],
+    ['(?<camera>a)(?<=b)(?<epoch>1)', '(?<='],
+    ['(?<camera>a)(?<!b)(?<epoch>1)', '(?<!'],
+  ] as const) {
+    assert.throws(() => compileNamePattern(src), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'BAD_IMPORT_REGEX', src);
+      assert.match(err.message, /back-references and lookaround are not supported/, src);
+      assert.ok(err.message.includes(what), `${src}: ${err.message}`);
+      return true;
+    });
+  }
+  // Escaped, they are literal characters, not syntax.
+  assert.equal(matchVideoName(compileNamePattern('\\(\\?=(?<camera>a)-(?<epoch>1)\\.mp4'), '(?=a-1.mp4', '/in/(?=a-1.mp4', 'mp4').ok, true);
+});
+
+test('--regex: a catastrophic pattern ((a+)+ on a long name) is matched in linear time, at once', () => {
+  const re = compileNamePattern('(?<camera>(a+)+)-(?<epoch>\\d+)\\.mp4');
+  for (const n of [26, 34, 100_000]) {
+    const name = `${'a'.repeat(n)}.mp4`;
+    const t0 = performance.now();
+    const r = matchVideoName(re, name, `/in/${name}`, 'mp4');
+    const ms = performance.now() - t0;
+    assert.deepEqual(r, { ok: false, reason: 'the name does not match --regex' });
+    assert.ok(ms < 500, `${n} characters took ${ms.toFixed(0)} ms`);
+  }
 });
 
 test('the regex needs both groups and must compile; it matches the whole relative path, else the absolute one', () => {
@@ -42,6 +71,15 @@ test('camera and epoch must make a safe key: nothing is guessed', () => {
     assert.equal(r.ok, false, bad);
     assert.match(!r.ok ? r.reason : '', /epoch/, bad);
   }
+  // The message states the rule that refused the value: a 12-digit epoch past 9999 is refused
+  // for its value, not for its digits.
+  for (const bad of ['cam1_999999999999.avi', 'cam1_1511893800000.avi']) {
+    const r = m(bad);
+    assert.equal(r.ok, false, bad);
+    assert.doesNotMatch(!r.ok ? r.reason : '', /at most 12 digits/, bad);
+    assert.match(!r.ok ? r.reason : '', /at most 253402300799 \(9999-12-31T23:59:59Z\)/, bad);
+  }
+  assert.equal(m('cam1_253402300799.avi').ok, true);
   // Leading zeros name the same second.
   assert.deepEqual(m('cam1_0042.avi'), { ok: true, video: { camera: 'cam1', epoch: 42, key: 'cam1/42.avi' } });
 });
@@ -124,4 +162,23 @@ test('progress: plain lines without a terminal, a bar redrawn in place on one', 
   assert.ok(!tty.includes('uploaded a.mp4'), 'uploads only move the bar');
   assert.match(tty, /\r\x1b\[2Kfailed b\.mp4: refused\n/);
   assert.match(tty, /\[#{30}\] 2\/2 files 2\.0 MB\/2\.0 MB [\d.]+ MB\/s\n$/);
+});
+
+test('progress: file names are printed escaped: terminal escapes, C1 controls, bidi overrides and newlines cannot reach the terminal', () => {
+  const hostile = 'a\x1b]0;owned\x07b\x1b[2Jc\nd\re\x9b31mf\u202eg\u2066h\u2028i.mp4';
+  const escaped = 'a\\u001b]0;owned\\u0007b\\u001b[2Jc\\nd\\re\\u009b31mf\\u202eg\\u2066h\\u2028i.mp4';
+  let plain = '';
+  const p = createProgress((t) => (plain += t), false, { files: 1, bytes: 1 });
+  p.note(`passed over ${hostile}: the name does not match --regex`);
+  p.fileDone('failed', `failed ${hostile}: refused`, 1);
+  p.end();
+  assert.equal(plain, `passed over ${escaped}: the name does not match --regex\nfailed ${escaped}: refused\n`);
+  let tty = '';
+  const b = createProgress((t) => (tty += t), true, { files: 1, bytes: 1 });
+  b.note(`passed over ${hostile}: x`);
+  b.fileDone('later', `skipped ${hostile}: y`, 1);
+  b.end();
+  // The bar's own controls (CR, erase line) are the only ones left.
+  assert.doesNotMatch(tty.replaceAll('\r\x1b[2K', ''), /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+  assert.equal(tty.split('\n').length - 1, 3, 'one line per note, one per file, one at the end');
 });

@@ -1,6 +1,9 @@
+import { printable } from '../printable.ts';
+
 /**
  * `vigil import`'s progress on stderr: a bar redrawn in place on a terminal, plain lines
- * (one per file) otherwise, so a log file or CI output stays readable.
+ * (one per file) otherwise, so a log file or CI output stays readable. Lines carry file
+ * names, which anyone who can write to the folder chooses: they are printed escaped.
  */
 export interface ImportProgress {
   /** Announces a note about one file that is not an upload (skipped, left for later). */
@@ -14,6 +17,8 @@ export interface ImportProgress {
 const BAR = 30;
 
 export function createProgress(write: (text: string) => void, isTTY: boolean, total: { files: number; bytes: number }): ImportProgress {
+  // The bar's own controls are added after the escaping.
+  const line = (text: string) => `${printable(text)}\n`;
   const started = performance.now();
   let files = 0;
   let bytes = 0;
@@ -29,21 +34,21 @@ export function createProgress(write: (text: string) => void, isTTY: boolean, to
   };
   if (!isTTY) {
     return {
-      note: (line) => write(`${line}\n`),
-      fileDone: (_o, line) => write(`${line}\n`),
+      note: (text) => write(line(text)),
+      fileDone: (_o, text) => write(line(text)),
       end: () => undefined,
     };
   }
   return {
-    note(line) {
+    note(text) {
       // Above the bar: clear it, print the line, draw it again.
-      write(`\r\x1b[2K${line}\n`);
+      write(`\r\x1b[2K${line(text)}`);
       draw(true);
     },
-    fileDone(outcome, line, n) {
+    fileDone(outcome, text, n) {
       files += 1;
       bytes += n;
-      if (outcome !== 'uploaded') write(`\r\x1b[2K${line}\n`);
+      if (outcome !== 'uploaded') write(`\r\x1b[2K${line(text)}`);
       draw(outcome !== 'uploaded' || files === total.files);
     },
     end() {

@@ -6,7 +6,7 @@ import { errorCode, errorMessage, PermanentError } from '../../../shared/errors.
 import { walkFolder, type FoundFile } from '../../../shared/import/folder-walk.ts';
 import { FileChangingError, uploadHashed } from '../../../shared/import/hashed-upload.ts';
 import { cameraSettings, framesSize, type HookData } from '../../../shared/import/hook-data.ts';
-import { compileNamePattern, matchVideoName } from '../../../shared/import/name-pattern.ts';
+import { compileNamePattern, matchVideoName, type NamePattern } from '../../../shared/import/name-pattern.ts';
 import { planShards } from '../../../shared/import/shard-plan.ts';
 import type { ObjectStore } from '../../../shared/storage/object-store.ts';
 import type { ImportProgress } from './import-progress.ts';
@@ -154,7 +154,7 @@ type Named = { file: FoundFile; camera: string; epoch: number; key: string };
 type Unpublished = { id: number; key: string; camera: string; sha256: string };
 
 /** Each file's camera and epoch from its path; the others are unmatched, with the reason. */
-function nameFiles(re: RegExp, root: string, found: FoundFile[], passedOver: ImportResult['passedOver']): { named: Named[]; unmatched: string[] } {
+function nameFiles(re: NamePattern, root: string, found: FoundFile[], passedOver: ImportResult['passedOver']): { named: Named[]; unmatched: string[] } {
   const named: Named[] = [];
   const unmatched: string[] = [];
   for (const file of found) {
