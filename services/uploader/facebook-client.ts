@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VigilError } from '../../shared/errors.ts';
+import { VigilError } from '../../shared/errors.ts';
 import {
   FacebookAbortedError,
+  FacebookAnswerTooLargeError,
+  FacebookBadPermalinkError,
+  FacebookRedirectedError,
   FacebookOffsetError,
   FacebookSessionExpiredError,
   FacebookUnavailableError,
@@ -39,6 +42,8 @@ export interface FacebookOptions {
   chunkRetries?: number;
   /** Wait before the first retry of a chunk, doubled each time (at most 30 s). @default 1000 */
   retryDelayMs?: number;
+  /** An answer (success or error) larger than this is refused, read no further. @default MAX_ANSWER_BYTES */
+  maxAnswerBytes?: number;
 }
 
 export const FACEBOOK_DEFAULTS = {
@@ -89,6 +94,14 @@ export interface FacebookUploadResult {
 }
 
 const FACEBOOK_WEB = 'https://www.facebook.com';
+/** The hosts a mailed permalink may name (over https, on the default port). */
+const FACEBOOK_WEB_HOSTS: ReadonlySet<string> = new Set(['www.facebook.com', 'facebook.com']);
+/**
+ * Graph answers are small JSON objects (ids, offsets, an error): a few hundred bytes.
+ * Anything past this is not an answer, and is not read on (a 600 MB one once took the
+ * process to 1.4 GB).
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024;
 /** The chunk a resumed session sends when it has no saved end offset (Facebook's usual size). */
 const RESUME_CHUNK_BYTES = 4 * 1024 * 1024;
 /** An answer asking for more than this in one chunk is not believed (memory holds one chunk). */
@@ -110,6 +123,7 @@ export class FacebookClient {
   readonly #timeoutMs: number;
   readonly #chunkRetries: number;
   readonly #retryDelayMs: number;
+  readonly #maxAnswerBytes: number;
 
   constructor(opts: FacebookOptions, fetchImpl: typeof fetch = fetch) {
     this.#token = opts.accessToken;
@@ -120,6 +134,7 @@ export class FacebookClient {
     this.#timeoutMs = opts.requestTimeoutMs ?? FACEBOOK_DEFAULTS.requestTimeoutMs;
     this.#chunkRetries = opts.chunkRetries ?? FACEBOOK_DEFAULTS.chunkRetries;
     this.#retryDelayMs = opts.retryDelayMs ?? FACEBOOK_DEFAULTS.retryDelayMs;
+    this.#maxAnswerBytes = opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   }
 
   async upload(req: FacebookUploadRequest): Promise<FacebookUploadResult> {
@@ -235,9 +250,7 @@ export class FacebookClient {
     const body = await this.call('permalink', url, undefined, signal);
     const link = (body as { permalink_url?: unknown }).permalink_url;
     if (typeof link !== 'string' || link === '') throw garbled('permalink', 'no permalink_url');
-    const absolute = new URL(link, FACEBOOK_WEB);
-    if (absolute.protocol !== 'https:' && absolute.protocol !== 'http:') throw garbled('permalink', 'permalink_url is not a web address');
-    return absolute.href;
+    return facebookWebLink(link);
   }
 
   /** One request: the JSON answer of a success, or the classified error. */
@@ -250,12 +263,19 @@ export class FacebookClient {
       res = await this.#fetch(url, {
         method: form ? 'POST' : 'GET',
         headers: { authorization: `OAuth ${this.#token}`, accept: 'application/json', ...(form instanceof MultipartBody && { 'content-type': form.contentType, 'content-length': String(form.length) }) },
+        redirect: 'manual',
         ...requestBody(form),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      text = await res.text();
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new FacebookRedirectedError(phase, `HTTP ${res.status} to ${originOf(res.headers.get('location'), url)}`);
+      }
+      text = await readCapped(res, phase, this.#maxAnswerBytes);
     } catch (err) {
       if (signal?.aborted) throw new FacebookAbortedError(phase);
+      if (err instanceof VigilError) throw err;
+      if (isRedirectRefused(err)) throw new FacebookRedirectedError(phase, 'the answer was a redirect');
       throw networkFailure(phase, err, this.#token);
     }
     if (!res.ok) throw classifyGraphFailure({ phase, httpStatus: res.status, body: text, headers: res.headers, accessToken: this.#token });
@@ -352,6 +372,67 @@ function requestBody(form: FormData | MultipartBody | undefined): Pick<RequestIn
     },
   });
   return { body, duplex: 'half', redirect: 'error' };
+}
+
+/**
+ * The body as text, read no further than `max` bytes: a declared length past it is
+ * refused before reading, an undeclared one when the count passes it (the rest is
+ * cancelled, never buffered).
+ */
+async function readCapped(res: Response, phase: GraphPhase, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new FacebookAnswerTooLargeError(phase, `HTTP ${res.status}: the answer declares ${declared} bytes; the limit is ${max}`);
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new FacebookAnswerTooLargeError(phase, `HTTP ${res.status}: the answer runs past ${max} bytes, the limit; not read further`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, bytes).toString('utf8');
+}
+
+/**
+ * The permalink as a link to mail: relative ones are on www.facebook.com, absolute ones
+ * must be https on Facebook's own web host. `//evil.example.net/…` is absolute (another
+ * host), and so refused.
+ */
+export function facebookWebLink(link: string): string {
+  let absolute: URL;
+  try {
+    absolute = new URL(link, FACEBOOK_WEB);
+  } catch {
+    throw new FacebookBadPermalinkError('permalink_url is not a URL');
+  }
+  const ok = absolute.protocol === 'https:' && FACEBOOK_WEB_HOSTS.has(absolute.hostname) && absolute.port === '' && absolute.username === '' && absolute.password === '';
+  if (!ok) throw new FacebookBadPermalinkError(`permalink_url is not an https link on ${[...FACEBOOK_WEB_HOSTS].join(' or ')}`);
+  return absolute.href;
+}
+
+/** Where a redirect pointed, as an origin only (the path and query are not repeated). */
+function originOf(location: string | null, base: string): string {
+  if (location === null) return 'no Location';
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return 'an invalid Location';
+  }
+}
+
+/** fetch's rejection of a redirect under `redirect: 'error'` (the transfer's mode). */
+function isRedirectRefused(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause instanceof Error && cause.message === 'unexpected redirect';
 }
 
 function checkSegment(value: string, name: string): string {

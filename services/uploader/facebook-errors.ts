@@ -97,6 +97,37 @@ export class FacebookOffsetError extends TransientError {
   }
 }
 
+/**
+ * The answer was larger than any the Graph API gives (a few KB): a broken proxy or a
+ * hostile endpoint. Reading stopped at the cap, so memory stays bounded; like a garbled
+ * answer it is retried later, then dead-lettered.
+ */
+export class FacebookAnswerTooLargeError extends TransientError {
+  constructor(phase: GraphPhase, detail: string) {
+    super('FACEBOOK_ANSWER_TOO_LARGE', `Facebook ${phase}: ${detail}`);
+    this.name = 'FacebookAnswerTooLargeError';
+  }
+}
+
+/**
+ * The API answered with a redirect. The Graph API never redirects, and following one
+ * would send the request (a chunk, the title) to wherever the Location says: never followed.
+ */
+export class FacebookRedirectedError extends TransientError {
+  constructor(phase: GraphPhase, detail: string) {
+    super('FACEBOOK_REDIRECTED', `Facebook ${phase}: ${detail}; redirects are not followed (check FACEBOOK_GRAPH_URL)`);
+    this.name = 'FacebookRedirectedError';
+  }
+}
+
+/** The permalink_url is not an https link on Facebook's web host: never mailed. */
+export class FacebookBadPermalinkError extends TransientError {
+  constructor(detail: string) {
+    super('FACEBOOK_BAD_PERMALINK', `Facebook permalink: ${detail}`);
+    this.name = 'FacebookBadPermalinkError';
+  }
+}
+
 /** The caller's signal stopped the upload (shutdown, a deadline): not a verdict on the video. */
 export class FacebookAbortedError extends TransientError {
   constructor(phase: GraphPhase) {

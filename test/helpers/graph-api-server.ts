@@ -90,6 +90,8 @@ export interface GraphApiServer {
   cutNextTransfer(fault: CutFault): void;
   /** The next call answers HTTP 400 without a Graph error body, as the seed saw. */
   bare400Next(opts?: { phase?: GraphCallPhase }): void;
+  /** The next call (of `phase`) is answered by `fault.respond` instead: hostile answers, redirects, endless bodies. */
+  answerNext(fault: RawFault): void;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,13 @@ export interface GraphApiServerOptions {
   apiVersion?: string;
   /** The range each transfer is asked for. @default 4 MiB, like Facebook's */
   chunkSize?: number;
+}
+
+export interface RawFault {
+  /** @default the next call */
+  phase?: GraphCallPhase;
+  /** Writes the whole answer; the token was checked first. */
+  respond(res: ServerResponse): void | Promise<void>;
 }
 
 interface UploadSession {
@@ -123,6 +132,7 @@ interface Reply {
   status: number;
   body: string;
   headers?: Record<string, string>;
+  raw?: RawFault['respond'];
 }
 
 const MAX_FILE_SIZE = 10 * 1024 ** 3;
@@ -141,6 +151,7 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
   const rateLimits: RateLimitFault[] = [];
   const bare400s: { phase?: GraphCallPhase }[] = [];
   const cuts: CutFault[] = [];
+  const raws: RawFault[] = [];
   let trace = 0;
 
   const newId = () => String(nextId++);
@@ -163,6 +174,8 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
       return fail({ message: 'Error validating access token: Session has expired on Tuesday, 01-Dec-26 04:00:00 PST.', type: 'OAuthException', code: 190, error_subcode: 463 });
     }
     if (presented !== token) return fail({ message: 'Invalid OAuth access token - Cannot parse access token', type: 'OAuthException', code: 190 });
+    const raw = takeFault(raws, phase);
+    if (raw) return { status: 0, body: '', raw: raw.respond };
     const bare = takeFault(bare400s, phase);
     if (bare) return { status: 400, body: '' };
     const limit = takeFault(rateLimits, phase);
@@ -224,6 +237,10 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
     };
     requests.push(record);
     const reply = (r: Reply) => {
+      if (r.raw) {
+        record.outcome = 'raw';
+        return void Promise.resolve(r.raw(res)).catch(() => res.destroy());
+      }
       record.status = r.status;
       const e = (r.body ? JSON.parse(r.body) : {}) as { error?: GraphError };
       record.outcome = r.body === '' ? 'bare-400' : e.error ? `error ${e.error.code}${e.error.error_subcode ? `/${e.error.error_subcode}` : ''}` : 'ok';
@@ -384,6 +401,7 @@ export async function startGraphApiServer(opts: GraphApiServerOptions = {}): Pro
     rateLimitNext: (fault) => void rateLimits.push(fault),
     cutNextTransfer: (fault) => void cuts.push(fault),
     bare400Next: (o = {}) => void bare400s.push(o),
+    answerNext: (fault) => void raws.push(fault),
     close: async () => {
       server.closeAllConnections();
       server.close();
