@@ -347,6 +347,8 @@ export class S3ObjectStore implements ObjectStore {
       for await (const chunk of body) {
         chunks.push(chunk as Buffer);
         size += (chunk as Buffer).length;
+        // A store sending more than the range asked for is not read on (nor held).
+        if (size > end - start) break;
       }
     } catch (err) {
       throw toStorageError(err, { op: 'read', bucket }, opts.signal);
