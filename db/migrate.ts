@@ -11,6 +11,7 @@ import * as m20261201T1100 from './migrations/20261201T1100-import-job.ts';
 import * as m20261201T1200 from './migrations/20261201T1200-notification.ts';
 import * as m20261201T1210 from './migrations/20261201T1210-scheduled-job.ts';
 import * as m20261201T1300 from './migrations/20261201T1300-metabase-views.ts';
+import * as m20261207T1000 from './migrations/20261207T1000-notification-key-namespace.ts';
 import * as m20261207T1300 from './migrations/20261207T1300-rescue-attempt.ts';
 
 /**
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261201T1200-notification': m20261201T1200,
   '20261201T1210-scheduled-job': m20261201T1210,
   '20261201T1300-metabase-views': m20261201T1300,
+  '20261207T1000-notification-key-namespace': m20261207T1000,
   '20261207T1300-rescue-attempt': m20261207T1300,
 };
 

@@ -244,8 +244,11 @@ export interface NotificationTable {
   id: Generated<number>;
   key_sha256: string;
   idempotency_key: string;
-  /** Where the key came from: `producer` (idempotencyKey), `message_id`, `content` (a hash). */
-  key_source: 'producer' | 'message_id' | 'content';
+  /**
+   * Where the key came from: `producer` (idempotencyKey), `message_id`, `content` (a hash),
+   * `vigil` (a `vigil:` key bound to the content). Keys are unique per source.
+   */
+  key_source: 'producer' | 'message_id' | 'content' | 'vigil';
   channel: 'email' | 'webhook';
   /** JSON arrays of addresses or webhook targets. */
   recipients: string;
@@ -254,6 +257,8 @@ export interface NotificationTable {
   template: string;
   /** JSON: the notification's `data`. */
   data: string | null;
+  /** SHA-256 of the canonical channel, recipients, template and data; null on rows older than 20261207T1000. */
+  content_sha256: ColumnType<string | null, string | null | undefined, string | null>;
   status: ColumnType<NotificationStatus, NotificationStatus | undefined, NotificationStatus>;
   attempts: ColumnType<number, number | undefined, number>;
   message_id: string;

@@ -5,6 +5,10 @@ import type { Database, NotificationStatus, NotificationTable } from '../schema.
 export interface NotificationRecord {
   id: number;
   status: NotificationStatus;
+  /** The hash of what the row was created (or last reopened) for; null on rows older than the column. */
+  contentSha256: string | null;
+  /** What the row was created (or last reopened) for, as stored. */
+  content: { channel: NotificationTable['channel']; to: string[]; template: string; data: Record<string, unknown> | undefined };
   attempts: number;
   messageId: string;
   deliveredTo: string[];
@@ -19,12 +23,19 @@ export interface NewNotification {
   template: string;
   data: unknown;
   messageId: string;
+  contentSha256: string;
 }
 
 /** The notifier job's queries. */
 export interface NotifierRepository {
-  /** The notification's row, created `pending` on its first delivery. */
+  /** The notification's row (its key unique within its source), created `pending` on its first delivery. */
   findOrCreate(n: NewNotification): Promise<NotificationRecord>;
+  /**
+   * A `failed` row taken over by other content with the same key: back to `pending` with
+   * the new content, when it is still `failed` with the content `expected` (one UPDATE, so
+   * two messages racing for it cannot both have it). Undefined when it was not.
+   */
+  reopen(id: number, expected: string | null, n: NewNotification): Promise<NotificationRecord | undefined>;
   /**
    * Takes the row for one send: from `pending` or `dead_lettered`, or from `sending` left
    * by a process that stopped before `staleBefore`. One UPDATE, so only one replica wins;
@@ -39,8 +50,11 @@ export interface NotifierRepository {
   recordFolded(id: number, folded: readonly string[], final: boolean): Promise<void>;
   recordDelivered(id: number, deliveredTo: readonly string[]): Promise<void>;
   recordSent(id: number, r: { providerMessageId: string | undefined; providerResponse: string | undefined; note?: string }): Promise<void>;
-  /** `failed` for good, or back to `pending` / `dead_lettered` after a transient failure; never over a `sent` row. */
-  recordFailure(id: number, r: { status: 'failed' | 'pending' | 'dead_lettered'; code: string; message: string }): Promise<void>;
+  /**
+   * `failed` for good, or back to `pending` / `dead_lettered` after a transient failure;
+   * never over a `sent` row, nor, with `content`, over a row that now holds other content.
+   */
+  recordFailure(id: number, r: { status: 'failed' | 'pending' | 'dead_lettered'; code: string; message: string; content?: string | null }): Promise<void>;
 }
 
 export function keyHash(key: string): string {
@@ -49,26 +63,53 @@ export function keyHash(key: string): string {
 
 export function notifierRepository(db: Kysely<Database>): NotifierRepository {
   const select = (id: number) =>
-    db.selectFrom('notification').select(['id', 'status', 'attempts', 'message_id', 'delivered_to', 'folded_to']).where('id', '=', id).executeTakeFirstOrThrow().then(toRecord);
+    db
+      .selectFrom('notification')
+      .select(['id', 'status', 'attempts', 'message_id', 'delivered_to', 'folded_to', 'content_sha256', 'channel', 'recipients', 'template', 'data'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow()
+      .then(toRecord);
+  const contentColumns = (n: NewNotification) => ({
+    channel: n.channel,
+    recipients: JSON.stringify(n.recipients),
+    template: n.template,
+    data: n.data === undefined ? null : JSON.stringify(n.data),
+    content_sha256: n.contentSha256,
+  });
   return {
     async findOrCreate(n) {
       const hash = keyHash(n.key);
       await db
         .insertInto('notification')
         .ignore()
-        .values({
-          key_sha256: hash,
-          idempotency_key: n.key,
-          key_source: n.keySource,
-          channel: n.channel,
-          recipients: JSON.stringify(n.recipients),
-          template: n.template,
-          data: n.data === undefined ? null : JSON.stringify(n.data),
-          message_id: n.messageId,
-        })
+        .values({ key_sha256: hash, idempotency_key: n.key, key_source: n.keySource, message_id: n.messageId, ...contentColumns(n) })
         .execute();
-      const row = await db.selectFrom('notification').select('id').where('key_sha256', '=', hash).executeTakeFirstOrThrow();
+      const row = await db.selectFrom('notification').select('id').where('key_source', '=', n.keySource).where('key_sha256', '=', hash).executeTakeFirstOrThrow();
       return select(Number(row.id));
+    },
+
+    async reopen(id, expected, n) {
+      const r = await db
+        .updateTable('notification')
+        .set({
+          ...contentColumns(n),
+          status: 'pending',
+          attempts: 0,
+          delivered_to: null,
+          folded_to: null,
+          error_code: null,
+          error_message: null,
+          provider_message_id: null,
+          provider_response: null,
+          worker: null,
+          sending_at: null,
+          finished_at: null,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'failed')
+        .where(sql<boolean>`content_sha256 <=> ${expected}`)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1 ? select(id) : undefined;
     },
 
     async claim(id, c) {
@@ -127,7 +168,7 @@ export function notifierRepository(db: Kysely<Database>): NotifierRepository {
     },
 
     async recordFailure(id, r) {
-      await db
+      let q = db
         .updateTable('notification')
         .set({
           status: r.status,
@@ -136,16 +177,33 @@ export function notifierRepository(db: Kysely<Database>): NotifierRepository {
           finished_at: r.status === 'failed' ? new Date() : null,
         })
         .where('id', '=', id)
-        .where('status', '!=', 'sent')
-        .execute();
+        .where('status', '!=', 'sent');
+      if (r.content !== undefined) q = q.where(sql<boolean>`content_sha256 <=> ${r.content}`);
+      await q.execute();
     },
   };
 }
 
-function toRecord(r: { id: number; status: NotificationStatus; attempts: number; message_id: string; delivered_to: string | null; folded_to: string | null }): NotificationRecord {
+interface Row {
+  id: number;
+  status: NotificationStatus;
+  attempts: number;
+  message_id: string;
+  delivered_to: string | null;
+  folded_to: string | null;
+  content_sha256: string | null;
+  channel: NotificationTable['channel'];
+  recipients: string;
+  template: string;
+  data: string | null;
+}
+
+function toRecord(r: Row): NotificationRecord {
   return {
     id: Number(r.id),
     status: r.status,
+    contentSha256: r.content_sha256,
+    content: { channel: r.channel, to: JSON.parse(r.recipients) as string[], template: r.template, data: r.data === null ? undefined : (JSON.parse(r.data) as Record<string, unknown>) },
     attempts: r.attempts,
     messageId: r.message_id,
     deliveredTo: r.delivered_to ? (JSON.parse(r.delivered_to) as string[]) : [],

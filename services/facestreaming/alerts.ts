@@ -1,6 +1,6 @@
 import type { FaceAlertKind } from '../../db/schema.ts';
 import type { NewAlert } from '../../db/repositories/facestreaming.repository.ts';
-import type { AlertRoute, Notification } from '../../shared/contract/messages.ts';
+import { vigilNotificationKey, type AlertRoute, type Notification } from '../../shared/contract/messages.ts';
 
 const TEMPLATES: Record<FaceAlertKind, string> = {
   impersonation: 'face_impersonation_suspected',
@@ -10,7 +10,9 @@ const TEMPLATES: Record<FaceAlertKind, string> = {
 
 /**
  * The notification for one alert. Its idempotency key is derived from the snapshot and the
- * kind, so a republished alert (a retry, `vigil rescue`) is sent once by the notifier.
+ * kind, so a republished alert (a retry, `vigil rescue`) is sent once by the notifier; it is
+ * in Vigil's namespace (`vigil:`), bound there to the content, so a producer that guessed
+ * it first cannot make this alert a duplicate.
  * Without a configured route it is kept in `face_alert` as `unrouted`.
  */
 export function buildAlert(kind: FaceAlertKind, route: AlertRoute, data: { lanId: string; streamImgId: number; captureTime: Date } & Record<string, unknown>): NewAlert {
@@ -19,7 +21,7 @@ export function buildAlert(kind: FaceAlertKind, route: AlertRoute, data: { lanId
     to: route.to,
     template: TEMPLATES[kind],
     data: { ...data, kind, captureTime: data.captureTime.toISOString() },
-    idempotencyKey: `face-${kind}-${data.streamImgId}`,
+    idempotencyKey: vigilNotificationKey(`face-${kind}-${data.streamImgId}`),
   };
   return { kind, state: route.to.length > 0 ? 'pending' : 'unrouted', notification };
 }

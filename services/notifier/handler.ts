@@ -3,7 +3,7 @@ import type { Notification } from '../../shared/contract/messages.ts';
 import { TransientError, errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import type { EmailSender } from './email-sender.ts';
-import { messageIdFor, notificationKey } from './notification-key.ts';
+import { contentHash, messageIdFor, notificationKey } from './notification-key.ts';
 import { checkEmailAddresses, resolveWebhooks, type WebhookRules, type WebhookTarget } from './recipients.ts';
 import { renderMessage, templateFor, type RenderedMessage, type Template, type TemplateCatalog } from './templates.ts';
 
@@ -40,7 +40,10 @@ interface Prepared {
 /**
  * A notification: find or record its row by key, check it (template, data, recipients),
  * take it for sending, hold back what the rate limit folds, send, record. A row already
- * sent, failed or folded makes a redelivery a duplicate. Delivery is at least once: a
+ * sent or folded makes a redelivery a duplicate; a `failed` row only for the same content:
+ * a refused message must not spend its key for a later valid one (a producer could
+ * otherwise silence a notification by sending a bad one with its key first), so other
+ * content with that key takes the row over and is sent. Delivery is at least once: a
  * process that dies after the relay took a message but before `sent` was recorded leaves
  * the row `sending`; past `NOTIFIER_SENDING_TIMEOUT` a redelivery sends it again with the
  * same Message-ID and idempotency header, for the receiver to drop.
@@ -48,27 +51,35 @@ interface Prepared {
 export function notifierHandler(deps: Deps) {
   const now = deps.now ?? (() => new Date());
   return async (n: Notification, ctx: JobContext): Promise<HandlerOutcome> => {
-    const { key, source } = notificationKey(n, ctx.messageId);
+    const { key, source, contentSha256 } = notificationKey(n, ctx.messageId);
     const label = deps.templates.has(n.template) ? n.template : 'unknown';
     const count = (o: NotificationOutcome) => deps.count(n.channel, label, o);
-    const record = { key, keySource: source, channel: n.channel, recipients: n.to, template: n.template, data: n.data, messageId: messageIdFor(key, deps.messageIdDomain) };
-    const row = await deps.repo.findOrCreate(record);
+    const record = { key, keySource: source, channel: n.channel, recipients: n.to, template: n.template, data: n.data, messageId: messageIdFor(key, deps.messageIdDomain), contentSha256 };
+    let row = await deps.repo.findOrCreate(record);
     const log = ctx.log.child({ notificationId: row.id, template: label, channel: n.channel });
+    const mine = (r: NotificationRecord) => (r.contentSha256 ?? contentHash(r.content)) === contentSha256;
+    const checked = check(deps, n);
+    const refuse = async (err: unknown): Promise<HandlerOutcome> => {
+      // Recorded only on a row that holds this content: another message's row keeps its own state.
+      if (mine(row)) await deps.repo.recordFailure(row.id, { status: 'failed', code: errorCode(err), message: errorMessage(err), content: row.contentSha256 });
+      count('failed');
+      log.info({ code: errorCode(err), reason: errorMessage(err) }, 'notification refused');
+      return 'rejected';
+    };
+
+    if (row.status === 'failed' && !mine(row)) {
+      if (!checked.ok) return refuse(checked.err);
+      const reopened = await deps.repo.reopen(row.id, row.contentSha256, record);
+      if (!reopened) throw new TransientError('NOTIFICATION_IN_FLIGHT', `notification ${row.id} was just taken over by another message with its key; this one is tried again`);
+      log.info('a failed notification\'s key taken over by other content');
+      row = reopened;
+    }
     if (FINAL.has(row.status)) {
       count('duplicate');
       return 'duplicate';
     }
-
-    let prepared: Prepared;
-    try {
-      prepared = prepare(deps, n);
-    } catch (err) {
-      if (!isPermanent(err)) throw err;
-      await deps.repo.recordFailure(row.id, { status: 'failed', code: errorCode(err), message: errorMessage(err) });
-      count('failed');
-      log.info({ code: errorCode(err), reason: errorMessage(err) }, 'notification refused');
-      return 'rejected';
-    }
+    if (!checked.ok) return refuse(checked.err);
+    const prepared = checked.prepared;
 
     const t = now();
     const claimed = await deps.repo.claim(row.id, { worker: deps.worker, now: t, staleBefore: new Date(t.getTime() - deps.sendingTimeoutMs) });
@@ -106,6 +117,16 @@ export function notifierHandler(deps: Deps) {
     count('sent');
     return 'done';
   };
+}
+
+/** `prepare`, its refusal (a permanent error) as a value; anything else still throws. */
+function check(deps: Deps, n: Notification): { ok: true; prepared: Prepared } | { ok: false; err: unknown } {
+  try {
+    return { ok: true, prepared: prepare(deps, n) };
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    return { ok: false, err };
+  }
 }
 
 function prepare(deps: Deps, n: Notification): Prepared {

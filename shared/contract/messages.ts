@@ -189,6 +189,14 @@ export const notificationSchema = z.object({
 });
 export type Notification = z.infer<typeof notificationSchema>;
 
+/**
+ * The prefix of the idempotency keys Vigil's own publishers give their notifications. The
+ * notifier binds such a key to the notification's content, so a producer that sends one
+ * first only spends it on its own words, never on the alert Vigil sends after.
+ */
+export const VIGIL_KEY_PREFIX = 'vigil:';
+export const vigilNotificationKey = (name: string): string => `${VIGIL_KEY_PREFIX}${name}`;
+
 /** Where a service's alerts go: a channel and its recipients (email addresses or webhook URLs). */
 export interface AlertRoute {
   channel: Notification['channel'];

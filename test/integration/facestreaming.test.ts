@@ -145,8 +145,8 @@ test('every snapshot of an employee gets its result, in capture order even when 
   const sent = (await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body));
   const mine = sent.filter((n) => n.data.lanId === lanId);
   assert.deepEqual(mine.map((n) => [n.template, n.idempotencyKey, n.channel, n.to]), [
-    ['face_unknown_person', `face-unknown_person-${ids[6]}`, 'webhook', [HOOK]],
-    ['face_impersonation_suspected', `face-impersonation-${ids[10]}`, 'webhook', [HOOK]],
+    ['face_unknown_person', `vigil:face-unknown_person-${ids[6]}`, 'webhook', [HOOK]],
+    ['face_impersonation_suspected', `vigil:face-impersonation-${ids[10]}`, 'webhook', [HOOK]],
   ]);
   assert.equal(mine[1].data.evidence.length, 2);
   assert.ok((await metricValue(running.app.metrics, 'vigil_face_results_total', { type: 'stream', result: 'IMPERSONATION_SUSPECTED' })) >= 1);

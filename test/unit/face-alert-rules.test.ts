@@ -65,7 +65,7 @@ test('an alert is a contract notification with a stable idempotency key; without
     to: ['https://hooks.example.org/x'],
     template: 'face_impersonation_suspected',
     data: { lanId: 'NA\\ada', streamImgId: 42, captureTime: '2026-11-21T08:00:00.000Z', kind: 'impersonation' },
-    idempotencyKey: 'face-impersonation-42',
+    idempotencyKey: 'vigil:face-impersonation-42',
   });
   assert.equal(buildAlert('absence', { channel: 'email', to: [] }, { lanId: 'x', streamImgId: 1, captureTime: at }).state, 'unrouted');
 });

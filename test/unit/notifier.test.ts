@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifySmtpError } from '../../services/notifier/email-sender.ts';
-import { canonicalJson, messageIdFor, notificationKey } from '../../services/notifier/notification-key.ts';
+import { canonicalJson, contentHash, messageIdFor, notificationKey } from '../../services/notifier/notification-key.ts';
 import { checkEmailAddresses, isEmailAddress, resolveWebhooks, underPrefix } from '../../services/notifier/recipients.ts';
 import { TemplateSyntaxError, escapeHtml, parseTemplate, render } from '../../services/notifier/template-render.ts';
 import { loadTemplates, parseTemplateFile, renderMessage, templateFor } from '../../services/notifier/templates.ts';
@@ -119,8 +119,12 @@ test('email addresses are checked before sending', () => {
 
 test('notification keys: the producer key, else the message id, else the content hash', () => {
   const n = { channel: 'email' as const, to: ['a@example.org'], template: 't', data: { b: 1, a: 2 } };
-  assert.deepEqual(notificationKey({ ...n, idempotencyKey: 'k1' }, 'm1'), { key: 'k1', source: 'producer' });
-  assert.deepEqual(notificationKey(n, 'm1'), { key: 'message:m1', source: 'message_id' });
+  assert.deepEqual(notificationKey({ ...n, idempotencyKey: 'k1' }, 'm1'), { key: 'k1', source: 'producer', contentSha256: contentHash(n) });
+  assert.deepEqual(notificationKey(n, 'm1'), { key: 'message:m1', source: 'message_id', contentSha256: contentHash(n) });
+  // Vigil's own keys are bound to the content: the same key with other words is another key.
+  const vigil = notificationKey({ ...n, idempotencyKey: 'vigil:face-impersonation-7' }, 'm1');
+  assert.deepEqual(vigil, { key: `vigil:face-impersonation-7#${contentHash(n)}`, source: 'vigil', contentSha256: contentHash(n) });
+  assert.notEqual(notificationKey({ ...n, template: 'other', idempotencyKey: 'vigil:face-impersonation-7' }, 'm1').key, vigil.key);
   const c = notificationKey(n, undefined);
   assert.equal(c.source, 'content');
   assert.equal(notificationKey({ ...n, data: { a: 2, b: 1 } }, undefined).key, c.key, 'key order does not matter');
