@@ -1,5 +1,5 @@
 import { Kysely, MysqlDialect, sql } from 'kysely';
-import { createPool, type PoolOptions } from 'mysql2';
+import { createPool, type PoolConnection, type PoolOptions } from 'mysql2';
 import type { Database } from './schema.ts';
 
 export interface MysqlTarget {
@@ -44,6 +44,18 @@ export function connectionOptions(target: MysqlTarget): PoolOptions {
   };
 }
 
+/**
+ * The session's time zone is UTC on every connection Vigil opens. `timezone: 'Z'` only
+ * converts JS Dates; CURRENT_TIMESTAMP, NOW() and TIMESTAMP columns follow the session,
+ * which otherwise is the server's SYSTEM zone. Sent on the new connection before any
+ * query the pool hands it out for (a connection runs its commands in order).
+ */
+function useUtc(conn: PoolConnection): void {
+  conn.query(SESSION_UTC, () => undefined);
+}
+
+export const SESSION_UTC = "SET time_zone = '+00:00'";
+
 export interface DatabaseHandle {
   db: Kysely<Database>;
   /** True when a round trip succeeds. */
@@ -63,7 +75,10 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     idleTimeout: 60_000,
   });
   // A pool emits 'error' only for idle connections that died; the next query gets a new one.
-  pool.on('connection', (conn) => conn.on('error', () => {}));
+  pool.on('connection', (conn) => {
+    conn.on('error', () => {});
+    useUtc(conn);
+  });
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   return {
     db,
@@ -83,6 +98,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
 async function withServer<T>(url: string, fn: (db: Kysely<unknown>) => Promise<T>): Promise<T> {
   const target = parseDatabaseUrl(url);
   const pool = createPool({ ...connectionOptions(target), database: undefined, connectionLimit: 1 });
+  pool.on('connection', useUtc);
   const db = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) });
   try {
     return await fn(db);
