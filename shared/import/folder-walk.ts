@@ -1,4 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wantedExtension } from './name-pattern.ts';
 
@@ -10,6 +10,9 @@ export interface FoundFile {
   ext: string;
   size: number;
   mtimeMs: number;
+  /** The file's identity as walked: the upload reads only this very file. */
+  dev: bigint;
+  ino: bigint;
 }
 
 /** An entry passed over, with why (reported, never uploaded). */
@@ -22,8 +25,8 @@ export interface PassedOver {
  * Every wanted file under `root` (an absolute real path), recursively, in path order.
  * Symbolic links are not followed, whether to files or folders (a link could lead out of
  * the folder, or in a loop), and nothing but regular files is read (a FIFO would block the
- * import). Unreadable folders are passed over with the reason; files of other extensions
- * are ignored silently.
+ * import). Links to folders, links with a wanted extension and unreadable folders are
+ * passed over with the reason; files of other extensions are ignored silently.
  */
 export async function walkFolder(root: string, exts: readonly string[]): Promise<{ files: FoundFile[]; passedOver: PassedOver[] }> {
   const files: FoundFile[] = [];
@@ -44,20 +47,25 @@ export async function walkFolder(root: string, exts: readonly string[]): Promise
         continue;
       }
       const ext = wantedExtension(e.name, exts);
-      if (ext === undefined) continue;
       if (e.isSymbolicLink()) {
-        passedOver.push({ relPath, reason: 'a symbolic link (not followed)' });
+        if (ext !== undefined) passedOver.push({ relPath, reason: 'a symbolic link (not followed)' });
+        // A linked folder's videos are not imported: the operator must hear of it, or they
+        // would seem imported. Only its type is looked at, nothing in it is read.
+        else if ((await stat(join(root, relPath)).catch(() => undefined))?.isDirectory()) {
+          passedOver.push({ relPath, reason: 'a symbolic link to a folder (not followed: the files in it are not imported)' });
+        }
         continue;
       }
+      if (ext === undefined) continue;
       if (!e.isFile()) {
         passedOver.push({ relPath, reason: 'not a regular file' });
         continue;
       }
       const absPath = join(root, relPath);
       try {
-        const st = await lstat(absPath);
+        const st = await lstat(absPath, { bigint: true });
         if (!st.isFile()) passedOver.push({ relPath, reason: 'not a regular file' });
-        else files.push({ relPath, absPath, ext, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+        else files.push({ relPath, absPath, ext, size: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: st.dev, ino: st.ino });
       } catch (err) {
         passedOver.push({ relPath, reason: `not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
       }
