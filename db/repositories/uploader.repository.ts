@@ -33,6 +33,8 @@ export interface UploadResult {
 export interface UploaderRepository {
   /** The job's row for each target, created `pending` when it is the first delivery; in target order. */
   findOrCreate(jobKey: string, source: { bucket: string; key: string }, targets: readonly UploadTarget[], job: unknown): Promise<UploadRecord[]>;
+  /** The job (JSON) as each of its rows keeps it: what was published, or is being published. */
+  recordedJobs(jobKey: string): Promise<string[]>;
   /** Opens an attempt: counts it, keeps the job as this delivery has it, says who runs it. */
   startAttempt(id: number, a: { worker: string; job: unknown }): Promise<void>;
   /** The Facebook session as the API last confirmed it, for the source object of this ETag. */
@@ -105,6 +107,10 @@ export function uploaderRepository(db: Kysely<Database>): UploaderRepository {
           session: row.fb_video_id && row.fb_session_id ? { videoId: row.fb_video_id, sessionId: row.fb_session_id, startOffset: Number(row.fb_offset ?? 0), ...(row.fb_end_offset !== null && { endOffset: Number(row.fb_end_offset) }) } : undefined,
         };
       });
+    },
+    async recordedJobs(jobKey) {
+      const rows = await db.selectFrom('upload').select('job').where('job_key_sha256', '=', jobKeyHash(jobKey)).execute();
+      return rows.map((r) => r.job);
     },
     async startAttempt(id, a) {
       await db

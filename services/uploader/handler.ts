@@ -19,6 +19,11 @@ export interface Deps {
   defaultTargets: readonly UploadTarget[];
   /** The buckets a job may publish from (`BUCKET_VIDEO` and `UPLOADER_SOURCE_BUCKETS`). */
   sourceBuckets: readonly string[];
+  /**
+   * Why the job cannot be published on these targets, known before any runs (a key the
+   * library's store would refuse): then every target fails with it and nothing is written.
+   */
+  refuseJob?(job: UploadJob, targets: readonly UploadTarget[]): PermanentError | undefined;
   /** Publishes one speaker's email to the notifier queue (confirmed). */
   publishNotice(n: Notification): Promise<void>;
   /** A throttled upload waits this long when the API names no time (`FACEBOOK_RATE_LIMIT_WAIT`). */
@@ -44,14 +49,16 @@ export function uploaderHandler(deps: Deps) {
   const now = deps.now ?? (() => new Date());
   return async (job: UploadJob, ctx: JobContext): Promise<HandlerOutcome> => {
     const key = CODECS.uploader.key(job)!;
-    const targets = job.targets ?? deps.defaultTargets;
+    // A target named twice is one target: its row would run twice (two Facebook videos).
+    const targets = [...new Set(job.targets ?? deps.defaultTargets)];
     return deps.locks.withLock(uploadLockKey(key), async (lockLost) => {
       const signal = AbortSignal.any([ctx.signal, lockLost]);
+      await refuseChangedResend(deps, key, job);
       const rows = await deps.repo.findOrCreate(key, job.source, targets, job);
       const todo = rows.filter((r) => isDue(r, now()));
       let failed = false;
       let transient: unknown;
-      const refused = sourceRefused(deps, job);
+      const refused = sourceRefused(deps, job) ?? deps.refuseJob?.(job, targets);
       for (const row of todo) {
         try {
           if ((await runTarget(deps, job, row, ctx, signal, refused)) === 'failed') failed = true;
@@ -81,6 +88,36 @@ function isDue(row: UploadRecord, now: Date): boolean {
 function sourceRefused(deps: Deps, job: UploadJob): PermanentError | undefined {
   if (deps.sourceBuckets.includes(job.source.bucket)) return undefined;
   return new PermanentError('SOURCE_BUCKET_NOT_ALLOWED', `the uploader publishes only from ${deps.sourceBuckets.join(', ')} (BUCKET_VIDEO, UPLOADER_SOURCE_BUCKETS), not from bucket ${job.source.bucket}`);
+}
+
+/** What a job publishes besides the video: the same source sent again must say the same. */
+function publishedContent(job: Pick<UploadJob, 'title' | 'description' | 'speakers'>) {
+  return {
+    title: job.title,
+    description: job.description ?? '',
+    speakers: (job.speakers ?? []).map((s) => ({ name: s.name, email: s.email ?? null })),
+  };
+}
+
+/**
+ * A job is its source: a resend is a redelivery, never an edit. One whose title,
+ * description or speakers differ from what the source's rows recorded would mail a title,
+ * or mail people, that the published video does not have (or change a video half
+ * published): it is refused whole, nothing run and nobody mailed, and dead-lettered with
+ * this code so that an operator sees it.
+ */
+async function refuseChangedResend(deps: Deps, key: string, job: UploadJob): Promise<void> {
+  const mine = publishedContent(job);
+  for (const text of await deps.repo.recordedJobs(key)) {
+    const theirs = publishedContent(JSON.parse(text) as UploadJob);
+    const fields = (['title', 'description', 'speakers'] as const).filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f]));
+    if (fields.length > 0) {
+      throw new PermanentError(
+        'UPLOAD_JOB_CONFLICT',
+        `this source was already taken up with another ${fields.join(', ')}; a resend does not change what is published, so nothing was done and nobody was mailed (a changed talk needs a source key of its own)`,
+      );
+    }
+  }
 }
 
 async function runTarget(deps: Deps, job: UploadJob, row: UploadRecord, ctx: JobContext, signal: AbortSignal, refused: PermanentError | undefined): Promise<TargetOutcome> {

@@ -5,7 +5,7 @@ import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { FacebookClient } from './facebook-client.ts';
 import { uploadToFacebook, type FacebookTarget } from './facebook-target.ts';
 import { uploaderHandler } from './handler.ts';
-import { libraryUrl, uploadToLibrary, type LibraryTarget } from './library-target.ts';
+import { libraryKeyRefusal, libraryUrl, uploadToLibrary, type LibraryTarget } from './library-target.ts';
 import { startSweeper } from './sweeper.ts';
 
 export const service: ServiceModule = {
@@ -34,6 +34,7 @@ export const service: ServiceModule = {
       },
       defaultTargets: u.defaultTargets,
       sourceBuckets: [buckets.video, ...u.extraSourceBuckets],
+      refuseJob: (job, targets) => (targets.includes('library') ? libraryKeyRefusal(job) : undefined),
       publishNotice: (n) => app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
       rateLimitWaitMs: u.rateLimitWaitMs,
       maxPostpones: u.maxPostpones,

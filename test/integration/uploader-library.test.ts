@@ -109,14 +109,15 @@ test('same store: a server-side CopyObject with metadata and a sidecar; the byte
   assert.equal(row.status, 'done', row.last_error);
   assert.equal(row.attempts, 1);
   assert.equal(row.source_bytes, data.length);
-  assert.equal(row.url, `${PUBLIC}/talks/%C3%9Cn%C3%AFcode%20talk%20${key.slice(-10, -4)}.mp4`);
-  assert.equal(sha(await bytesOf(store, LIB, key)), sha(data));
-  const head = (await store.head(LIB, key))!;
+  // Under the source's bucket: the same key in another source bucket is another talk.
+  assert.equal(row.url, `${PUBLIC}/${MP4}/talks/%C3%9Cn%C3%AFcode%20talk%20${key.slice(-10, -4)}.mp4`);
+  assert.equal(sha(await bytesOf(store, LIB, `${MP4}/${key}`)), sha(data));
+  const head = (await store.head(LIB, `${MP4}/${key}`))!;
   assert.equal(head.contentType, 'video/mp4');
   assert.equal(decodeURIComponent(head.metadata['vigil-title']!), job.title);
   assert.equal(decodeURIComponent(head.metadata['vigil-speakers']!), 'Ada Lovelace, No Mail, Grace Hopper');
   assert.ok(/^[\x20-\x7e]*$/.test(Object.values(head.metadata).join('')), 'metadata is ASCII');
-  const sidecar = JSON.parse((await bytesOf(store, LIB, `${key}.json`)).toString());
+  const sidecar = JSON.parse((await bytesOf(store, LIB, `${MP4}/${key}.json`)).toString());
   assert.deepEqual(sidecar, {
     title: job.title,
     description: job.description,
@@ -167,10 +168,10 @@ test('above the multipart threshold: UploadPartCopy parts, the same bytes, still
   });
   assert.equal(row.status, 'done', row.last_error);
   assert.equal(row.attempts, 1);
-  const copied = await bytesOf(store, LIB, key);
+  const copied = await bytesOf(store, LIB, `${MP4}/${key}`);
   assert.equal(copied.length, data.length);
   assert.equal(sha(copied), sha(data));
-  assert.equal((await store.head(LIB, key))!.metadata['vigil-title'], 'Big%20talk');
+  assert.equal((await store.head(LIB, `${MP4}/${key}`))!.metadata['vigil-title'], 'Big%20talk');
 });
 
 test('another store: the copy is streamed there; metadata and sidecar are written to it', async () => {
@@ -183,11 +184,11 @@ test('another store: the copy is streamed there; metadata and sidecar are writte
     (app) => publish(job).then(() => settled(app, job)),
   );
   assert.equal(row.status, 'done', row.last_error);
-  assert.equal(row.url, `${o.S3_ENDPOINT}/${LIB}/${key}`);
-  assert.equal(sha(await bytesOf(otherStore, LIB, key)), sha(data));
-  assert.equal((await otherStore.head(LIB, key))!.metadata['vigil-title'], 'Elsewhere');
-  assert.equal(JSON.parse((await bytesOf(otherStore, LIB, `${key}.json`)).toString()).title, 'Elsewhere');
-  assert.equal(await store.exists(LIB, key), false, 'nothing went to the videos store\'s library bucket');
+  assert.equal(row.url, `${o.S3_ENDPOINT}/${LIB}/${MP4}/${key}`);
+  assert.equal(sha(await bytesOf(otherStore, LIB, `${MP4}/${key}`)), sha(data));
+  assert.equal((await otherStore.head(LIB, `${MP4}/${key}`))!.metadata['vigil-title'], 'Elsewhere');
+  assert.equal(JSON.parse((await bytesOf(otherStore, LIB, `${MP4}/${key}.json`)).toString()).title, 'Elsewhere');
+  assert.equal(await store.exists(LIB, `${MP4}/${key}`), false, 'nothing went to the videos store\'s library bucket');
   await drainQueue(`${t.prefix}notifier`);
 });
 
@@ -229,4 +230,5 @@ test('a job naming a bucket other than BUCKET_VIDEO and UPLOADER_SOURCE_BUCKETS 
     }
   });
   assert.equal(await store.exists(LIB, 'private.jpg'), false);
+  assert.equal(await store.exists(LIB, `${FRAMES}/private.jpg`), false);
 });
