@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { UploadRecord } from '../../db/repositories/uploader.repository.ts';
 import type { UploadJob } from '../../shared/contract/messages.ts';
 import { facebookDescription } from '../../services/uploader/facebook-target.ts';
-import { libraryMetadata, libraryUrl, sidecarOf } from '../../services/uploader/library-target.ts';
+import { SOURCE_META, libraryKeyRefusal, libraryKeysOf, libraryMetadata, libraryUrl, sidecarOf, sourceTag } from '../../services/uploader/library-target.ts';
 import { speakerNotices } from '../../services/uploader/notices.ts';
 import { s3ChunkSource } from '../../services/uploader/s3-chunk-source.ts';
 
@@ -106,4 +106,19 @@ test('the S3 chunk source reads the asked ranges from one GET in order, reopens 
   const chunks = [await again.read(0, 4000), await again.read(4000, 8000), await again.read(8000, 10_500)];
   assert.deepEqual(Buffer.concat(chunks), data);
   assert.deepEqual(flaky.opened, ['bytes=0-', 'bytes=4000-'], 'the broken GET is reopened where the chunk starts');
+});
+
+test('library keys name the source bucket; a source whose library keys the store would refuse is refused up front, with the code saying which', () => {
+  assert.deepEqual(libraryKeysOf({ bucket: 'video-mp4', key: 'talks/keynote.mp4' }), { video: 'video-mp4/talks/keynote.mp4', sidecar: 'video-mp4/talks/keynote.mp4.json' });
+  assert.notEqual(sourceTag({ bucket: 'video-mp4', key: 'talks/k.mp4' }), sourceTag({ bucket: 'extra', key: 'talks/k.mp4' }));
+  assert.equal(libraryMetadata(job, 'e')[SOURCE_META], sourceTag(job.source));
+  const ok = { source: { bucket: 'video-mp4', key: `${'a'.repeat(200)}/${'b'.repeat(240)}.mp4` } };
+  assert.equal(libraryKeyRefusal(ok), undefined);
+  // 1,006 bytes: fine as a source key, too long once `video-mp4/` is put before it.
+  const long = { source: { bucket: 'video-mp4', key: `${'a'.repeat(250)}/${'b'.repeat(250)}/${'c'.repeat(250)}/${'d'.repeat(253)}` } };
+  assert.equal(libraryKeyRefusal(long)?.code, 'LIBRARY_KEY_TOO_LONG');
+  // A last segment of 252 bytes: its `.json` would pass the 255-byte segment limit.
+  assert.equal(libraryKeyRefusal({ source: { bucket: 'video-mp4', key: `x/${'e'.repeat(252)}` } })?.code, 'LIBRARY_KEY_TOO_LONG');
+  // A bad source key is the source's fault, and says so.
+  assert.equal(libraryKeyRefusal({ source: { bucket: 'video-mp4', key: 'a/../b.mp4' } })?.code, 'BAD_OBJECT_KEY');
 });
