@@ -168,7 +168,8 @@ export const uploadJobSchema = z.object({
   title: z.string().min(1).max(500),
   description: z.string().max(20_000).optional(),
   speakers: z.array(z.object({ name: z.string().min(1).max(200), email: z.string().email().max(320).optional() })).max(50).optional(),
-  targets: z.array(z.enum(['library', 'facebook'])).min(1).max(2).optional(),
+  // Folded: a target named twice is one target (a video published once per Page).
+  targets: z.array(z.enum(['library', 'facebook'])).min(1).max(2).transform((ts) => [...new Set(ts)]).optional(),
 });
 export type UploadJob = z.infer<typeof uploadJobSchema>;
 
