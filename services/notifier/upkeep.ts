@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts';
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import type { UpkeepConfig } from '../../shared/config/notifier-config.ts';
@@ -7,12 +8,12 @@ import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import type { ScheduledJob } from '../../shared/runtime/scheduler.ts';
+import { KeepStateError, type ScheduledJob } from '../../shared/runtime/scheduler.ts';
 
 export interface UpkeepDeps {
   db: Kysely<Database>;
   locks: LockManager;
-  publisher: Publisher;
+  publisher: Pick<Publisher, 'sendToQueue'>;
   log: Logger;
   config: UpkeepConfig;
   /** `VIGIL_RESCUE_AGE`. */
@@ -45,23 +46,41 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
       name: 'orphan_rescue',
       intervalMs: d.config.rescueIntervalMs,
       async run() {
-        const r = await rescueOrphans({ db: d.db, locks: d.locks, publisher: d.publisher, log: d.log }, new Date(now().getTime() - d.rescueAgeMs));
+        const at = now();
+        const r = await rescueOrphans(
+          { db: d.db, locks: d.locks, publisher: d.publisher, log: d.log },
+          { cutoff: new Date(at.getTime() - d.rescueAgeMs), now: at, baseDelayMs: d.config.rescueIntervalMs },
+        );
         const total = r.train.length + r.stream.length + r.videoJobs.length + r.alerts.length;
-        if (total > 0) d.log.info({ train: r.train.length, stream: r.stream.length, videoJobs: r.videoJobs.length, alerts: r.alerts.length }, 'orphans republished');
+        if (total > 0) d.log.info({ train: r.train.length, stream: r.stream.length, videoJobs: r.videoJobs.length, alerts: r.alerts.length, backingOff: r.backingOff }, 'orphans republished');
         return undefined;
       },
     },
     {
       name: 'work_pending',
       intervalMs: supervised ? d.config.digestIntervalMs : 0,
-      // The window runs from the previous digest's start, so nothing falls between two.
+      // The window runs from where the last digest confirmed by the broker ended (kept in the
+      // job's state only once the publish is confirmed), so nothing falls between two and a
+      // failed publish is reported by the next run, whose window starts where this one did.
       async run(_signal, last) {
-        const since = last?.startedAt ?? new Date(now().getTime() - d.config.digestIntervalMs);
+        const until = now();
+        const since = reportedUntil(last) ?? new Date(until.getTime() - d.config.digestIntervalMs);
+        const reported = JSON.stringify({ reportedUntil: until.toISOString() });
         const counts = await repo.workPendingCounts(since);
         const folded = await repo.foldedAlertsSince(since);
-        if (Object.keys(counts).length === 0 && folded === 0) return undefined;
-        await notify({ template: 'work_pending', data: { since: since.toISOString(), counts, folded }, idempotencyKey: `work_pending-${since.toISOString()}` });
-        return undefined;
+        if (Object.keys(counts).length === 0 && folded === 0) return reported;
+        try {
+          await notify({
+            template: 'work_pending',
+            data: { since: since.toISOString(), counts, folded },
+            // Both ends: a retry covers a longer window than the attempt that failed, and if
+            // that one did reach the notifier the retry must not be taken for its duplicate.
+            idempotencyKey: `work_pending-${since.toISOString()}-${until.toISOString()}`,
+          });
+        } catch (err) {
+          throw new KeepStateError(err, JSON.stringify({ reportedUntil: since.toISOString() }));
+        }
+        return reported;
       },
     },
     {
@@ -89,4 +108,20 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
       },
     },
   ];
+}
+
+/**
+ * Where the last digest's window ended. Runs recorded before the window was kept in the
+ * state (state null) started their successor's window at their own start.
+ */
+function reportedUntil(last: LastRun | undefined): Date | undefined {
+  if (!last) return undefined;
+  let until: unknown;
+  try {
+    until = last.state === null ? undefined : (JSON.parse(last.state) as { reportedUntil?: unknown }).reportedUntil;
+  } catch {
+    until = undefined;
+  }
+  const at = typeof until === 'string' ? new Date(until) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? at : last.startedAt;
 }

@@ -9,9 +9,26 @@ export interface ScheduledJob {
   intervalMs: number;
   /**
    * One run. `last` is the previous run (its start and the state it returned); the value
-   * returned is kept as the next run's state (undefined keeps the old one).
+   * returned is kept as the next run's state (undefined keeps the old one). A run that
+   * fails keeps the old state, unless it throws a KeepStateError with the state to keep.
    */
   run(signal: AbortSignal, last: LastRun | undefined): Promise<string | undefined>;
+}
+
+/**
+ * A failed run that still has state for the next one: what it did not get done (the
+ * `work_pending` digest: the start of the window it could not report).
+ */
+export class KeepStateError extends Error {
+  readonly code: string;
+  constructor(
+    cause: unknown,
+    readonly state: string,
+  ) {
+    super(errorMessage(cause), { cause });
+    this.name = 'KeepStateError';
+    this.code = errorCode(cause);
+  }
 }
 
 export interface SchedulerDeps {
@@ -57,7 +74,8 @@ export function startScheduler(deps: SchedulerDeps, opts: { autoStart?: boolean 
             const state = await job.run(AbortSignal.any([lockLost, stopping.signal]), last);
             await deps.repo.recordFinish(job.name, { finishedAt: now(), state });
           } catch (err) {
-            await deps.repo.recordFinish(job.name, { finishedAt: now(), state: undefined, errorCode: errorCode(err), errorMessage: errorMessage(err) });
+            const state = err instanceof KeepStateError ? err.state : undefined;
+            await deps.repo.recordFinish(job.name, { finishedAt: now(), state, errorCode: errorCode(err), errorMessage: errorMessage(err) });
             log.warn({ job: job.name, err }, 'scheduled job failed; it runs again at its next interval');
           }
           return true;

@@ -108,7 +108,7 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
 
   const dry = await runCli(['rescue', '--older-than', '10m', '--dry-run', '--json'], t.env);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, train: [lostTrain], stream: [crashedStream], videoJobs: [orphanJob], alerts: [alert] });
+  assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, olderThanMs: 600_000, forced: true, backingOff: 0, train: [lostTrain], stream: [crashedStream], videoJobs: [orphanJob], alerts: [alert] });
   assert.deepEqual(await drainQueue(`${t.prefix}facestreaming`), []);
 
   const r = await runCli(['rescue', '--older-than', '10m', '--json'], t.env);
@@ -127,8 +127,10 @@ test('vigil rescue republishes rows idle in N or P past the age, and alerts neve
   const b = await db.selectFrom('face_alert').select(['state', 'published_at']).where('id', '=', broken).executeTakeFirstOrThrow();
   assert.deepEqual([b.state, b.published_at], ['invalid', null]);
 
-  // A second run finds the alert sent; the rows are still stuck (no consumer ran), so they go again.
+  // A second run finds the alert sent; the rows are still stuck (no consumer ran), so they go
+  // again: the operator's rescue does not wait for the back-off the first run started.
   const again = JSON.parse((await runCli(['rescue', '--older-than', '10m', '--json'], t.env)).stdout);
+  assert.ok(again.stream.includes(crashedStream) && again.backingOff >= 2, JSON.stringify(again));
   assert.deepEqual(again.alerts, []);
   assert.ok(!again.stream.includes(freshStream) && !again.stream.includes(busyStream) && !again.stream.includes(doneStream));
   await drainQueue(`${t.prefix}facetraining`);

@@ -7,21 +7,29 @@ import type { CliContext } from '../context.ts';
 export function registerRescue(program: Command, ctx: CliContext): void {
   program
     .command('rescue')
-    .description('republish train_img/stream_img rows stuck in N or P (lost messages, crashed workers), video jobs a dead process left unfinished, and alerts never published')
+    .description(
+      'republish train_img/stream_img rows stuck in N or P (lost messages, crashed workers), video jobs a dead process left unfinished, and alerts never published; ' +
+        "unlike the scheduled rescue, this one does not wait for a row's back-off (the republish still counts in it)",
+    )
     .option('--older-than <duration>', 'only rows idle longer than this, e.g. 15m (default VIGIL_RESCUE_AGE)', parseAge)
     .option('--dry-run', 'list what would be republished, publish nothing')
     .option('--json', 'print one JSON document')
     .action(async (opts: { olderThan?: number; dryRun?: boolean; json?: boolean }) => {
-      const ageMs = opts.olderThan ?? ctx.config().rescueAgeMs;
-      const cutoff = new Date(Date.now() - ageMs);
+      const config = ctx.config();
+      const ageMs = opts.olderThan ?? config.rescueAgeMs;
+      const now = new Date();
       const dryRun = !!opts.dryRun;
+      // Forced: the operator asked for it now. The back-off record is still counted, so the
+      // scheduled rescue waits longer after it rather than republishing at once.
+      const rescueOpts = { cutoff: new Date(now.getTime() - ageMs), now, baseDelayMs: config.notifier.upkeep.rescueIntervalMs, force: true };
       const found = await ctx.withDatabase((db, locks) => {
-        const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger() }, cutoff);
+        const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger() }, rescueOpts);
         return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);
       });
-      const doc = { dryRun, olderThanMs: ageMs, ...found };
+      const doc = { dryRun, olderThanMs: ageMs, forced: true, ...found };
       ctx.print(!!opts.json, doc, () =>
-        `${dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img, ${found.videoJobs.length} video jobs and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n`,
+        `${dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img, ${found.videoJobs.length} video jobs and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n` +
+          `forced: rows the scheduled rescue is backing off from are republished too (${found.backingOff} here); the republish counts in each row's back-off\n`,
       );
     });
 }
