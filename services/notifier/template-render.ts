@@ -5,16 +5,23 @@
  * - `{{#each list}}…{{/each}}` over an array (`{{.}}` or the item's fields) or an object
  *   (`{{@key}}`, `{{@value}}`); names not found on the item are looked up outside it.
  * Templates are ours, data is not: data is only ever substituted, never parsed as a template.
+ * A value that is a link's target in HTML (`href="{{url}}"`, `src=…`) must be an http(s) or
+ * mailto URL: escaping keeps data inside the attribute, not `javascript:` out of a click.
  */
+import { PermanentError } from '../../shared/errors.ts';
+
 export type RenderMode = 'text' | 'html';
 
 type Node =
   | { kind: 'text'; text: string }
-  | { kind: 'value'; path: string }
+  | { kind: 'value'; path: string; link?: boolean }
   | { kind: 'if'; path: string; then: Node[]; else: Node[] }
   | { kind: 'each'; path: string; body: Node[] };
 
 export class TemplateSyntaxError extends Error {}
+
+/** The text before a value that is an attribute holding a URL. */
+const LINK_ATTRIBUTE = /\b(?:href|src|action|formaction|xlink:href)\s*=\s*["']?$/i;
 
 const TAG = /\{\{\s*([#/]?)([.@\w][\w.@]*)?\s*([\w.@]*)\s*\}\}/g;
 
@@ -41,7 +48,8 @@ export function parseTemplate(source: string): Node[] {
       top.inElse = true;
     } else {
       if (!word || arg) throw new TemplateSyntaxError(`bad tag ${m[0]}`);
-      top.nodes.push({ kind: 'value', path: word });
+      const before = top.nodes.at(-1);
+      top.nodes.push({ kind: 'value', path: word, link: before?.kind === 'text' && LINK_ATTRIBUTE.test(before.text) });
     }
   }
   if (stack.length > 1) throw new TemplateSyntaxError(`unclosed {{#${stack.at(-1)!.node!.kind}}}`);
@@ -57,7 +65,11 @@ function renderIn(nodes: readonly Node[], scopes: unknown[], mode: RenderMode): 
   let out = '';
   for (const n of nodes) {
     if (n.kind === 'text') out += n.text;
-    else if (n.kind === 'value') out += format(lookup(scopes, n.path), mode);
+    else if (n.kind === 'value') {
+      const v = lookup(scopes, n.path);
+      if (n.link && mode === 'html') checkLink(n.path, v);
+      out += format(v, mode);
+    }
     else if (n.kind === 'if') out += renderIn(present(lookup(scopes, n.path)) ? n.then : n.else, scopes, mode);
     else {
       const v = lookup(scopes, n.path);
@@ -83,6 +95,22 @@ function lookup(scopes: readonly unknown[], path: string): unknown {
     return v;
   }
   return undefined;
+}
+
+/**
+ * @throws PermanentError TEMPLATE_DATA_INVALID unless `v` is an absolute http(s) or mailto
+ * URL, as written (a browser strips the spaces and tabs of ` java\tscript:`; this does not)
+ */
+function checkLink(path: string, v: unknown): void {
+  const s = typeof v === 'string' ? v : '';
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(s).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  const ok = /^(?:https?:\/\/|mailto:)/i.test(s) && (scheme === 'http:' || scheme === 'https:' || scheme === 'mailto:');
+  if (!ok) throw new PermanentError('TEMPLATE_DATA_INVALID', `data ${path} is a link: it must be an http(s) or mailto URL`);
 }
 
 export function present(v: unknown): boolean {

@@ -1,3 +1,4 @@
+import { isEmailAddress } from '../contract/email-address.ts';
 import type { AlertRoute } from '../contract/messages.ts';
 import { parseDuration, type EnvReader } from './env-reader.ts';
 
@@ -88,7 +89,7 @@ const DAY = 24 * 3_600_000;
 function readUpkeepConfig(r: EnvReader): UpkeepConfig {
   const channel = r.oneOf('NOTIFIER_SUPERVISORS_CHANNEL', 'email', ['email', 'webhook'] as const);
   let to = (r.optionalString('NOTIFIER_SUPERVISORS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = channel === 'email' ? to.filter((v) => !/^[^\s@]+@[^\s@]+$/.test(v)) : [];
+  const bad = channel === 'email' ? to.filter((v) => !isEmailAddress(v)) : [];
   if (bad.length > 0) {
     r.problems.push({ variable: 'NOTIFIER_SUPERVISORS', expected: 'comma-separated email addresses (NOTIFIER_SUPERVISORS_CHANNEL is email)', got: bad.join(',') });
     to = [];

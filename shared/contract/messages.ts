@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decodeEventKey, isBucketName } from '../storage/object-key.ts';
 import { PermanentError, errorMessage } from '../errors.ts';
+import { isEmailAddress } from './email-address.ts';
 import type { QueueName } from './queue-names.ts';
 
 /**
@@ -167,7 +168,7 @@ export const uploadJobSchema = z.object({
   source: s3Object,
   title: z.string().min(1).max(500),
   description: z.string().max(20_000).optional(),
-  speakers: z.array(z.object({ name: z.string().min(1).max(200), email: z.string().email().max(320).optional() })).max(50).optional(),
+  speakers: z.array(z.object({ name: z.string().min(1).max(200), email: z.string().refine(isEmailAddress, { message: 'must be a plain email address (name@example.org)' }).optional() })).max(50).optional(),
   // Folded: a target named twice is one target (a video published once per Page).
   targets: z.array(z.enum(['library', 'facebook'])).min(1).max(2).transform((ts) => [...new Set(ts)]).optional(),
 });
