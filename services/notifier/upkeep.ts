@@ -3,7 +3,7 @@ import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts'
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import type { UpkeepConfig } from '../../shared/config/notifier-config.ts';
-import { CODECS, type Notification } from '../../shared/contract/messages.ts';
+import { CODECS, vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
@@ -75,7 +75,7 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
             data: { since: since.toISOString(), counts, folded },
             // Both ends: a retry covers a longer window than the attempt that failed, and if
             // that one did reach the notifier the retry must not be taken for its duplicate.
-            idempotencyKey: `work_pending-${since.toISOString()}-${until.toISOString()}`,
+            idempotencyKey: vigilNotificationKey(`work_pending-${since.toISOString()}-${until.toISOString()}`),
           });
         } catch (err) {
           throw new KeepStateError(err, JSON.stringify({ reportedUntil: since.toISOString() }));
@@ -91,7 +91,7 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
         const queues = (await d.deadLetters()).filter((q) => q.count > 0);
         const state = JSON.stringify(queues);
         if (queues.length > 0 && state !== last?.state) {
-          await notify({ template: 'dead_letters', data: { queues }, idempotencyKey: `dead_letters-${now().toISOString()}` });
+          await notify({ template: 'dead_letters', data: { queues }, idempotencyKey: vigilNotificationKey(`dead_letters-${now().toISOString()}`) });
         }
         return state;
       },

@@ -1,5 +1,5 @@
 import type { UploadRecord } from '../../db/repositories/uploader.repository.ts';
-import type { Notification, UploadJob } from '../../shared/contract/messages.ts';
+import { vigilNotificationKey, type Notification, type UploadJob } from '../../shared/contract/messages.ts';
 
 export interface SpeakerNotice {
   speakerIndex: number;
@@ -9,7 +9,8 @@ export interface SpeakerNotice {
 /**
  * One `video_published` email per speaker with an address, once every target is done:
  * the Facebook link first when there is one. The idempotency key names the job's first
- * upload row and the speaker, so a republished notice is sent once by the notifier.
+ * upload row and the speaker, so a republished notice is sent once by the notifier; it is
+ * in Vigil's own namespace, so a producer that sends the same key first silences nothing.
  */
 export function speakerNotices(job: UploadJob, rows: readonly UploadRecord[]): SpeakerNotice[] {
   const links: { library?: string; facebook?: string } = {};
@@ -26,7 +27,7 @@ export function speakerNotices(job: UploadJob, rows: readonly UploadRecord[]): S
             to: [speaker.email],
             template: 'video_published',
             data: { name: speaker.name, title: job.title, url, links },
-            idempotencyKey: `upload-${firstId}-${i}`,
+            idempotencyKey: vigilNotificationKey(`upload-${firstId}-${i}`),
           },
         }],
   );

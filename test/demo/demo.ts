@@ -176,7 +176,7 @@ async function run(): Promise<void> {
   const video = await step(5, `a ${VIDEO_SECONDS} s talk through transcoder, uploader (library) and notifier`, async () => {
     const sourceBytes = await publishTalk(cli, config, store, tmp);
     const outcome = await talkOutcome(db.db, config, store, sourceBytes, 120_000);
-    const mailed = outcome.upload?.status === 'done' && (await waitForMail(smtp, SPEAKER.email, (k) => k.startsWith('upload-'), 30_000));
+    const mailed = outcome.upload?.status === 'done' && (await waitForMail(smtp, SPEAKER.email, (k) => k.startsWith('vigil:upload-'), 30_000));
     return { ...outcome, mailed };
   });
   const v = video.value;

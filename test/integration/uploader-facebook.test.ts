@@ -118,8 +118,8 @@ test('both targets: the video streams from S3 to the Page, the permalink and lib
   const links = { library: lib.url, facebook: fb.url };
   const mails = (await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body));
   assert.deepEqual(mails, [
-    { channel: 'email', to: ['ada@example.org'], template: 'video_published', data: { name: 'Ada Lovelace', title: job.title, url: fb.url, links }, idempotencyKey: `upload-${firstId}-0` },
-    { channel: 'email', to: ['charles@example.org'], template: 'video_published', data: { name: 'Charles Babbage', title: job.title, url: fb.url, links }, idempotencyKey: `upload-${firstId}-1` },
+    { channel: 'email', to: ['ada@example.org'], template: 'video_published', data: { name: 'Ada Lovelace', title: job.title, url: fb.url, links }, idempotencyKey: `vigil:upload-${firstId}-0` },
+    { channel: 'email', to: ['charles@example.org'], template: 'video_published', data: { name: 'Charles Babbage', title: job.title, url: fb.url, links }, idempotencyKey: `vigil:upload-${firstId}-1` },
   ]);
 
   const duplicates = await outcomes('duplicate');

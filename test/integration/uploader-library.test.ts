@@ -127,8 +127,8 @@ test('same store: a server-side CopyObject with metadata and a sidecar; the byte
 
   const mails = (await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body));
   assert.deepEqual(mails, [
-    { channel: 'email', to: ['ada@example.org'], template: 'video_published', data: { name: 'Ada Lovelace', title: job.title, url: row.url, links: { library: row.url } }, idempotencyKey: `upload-${row.id}-0` },
-    { channel: 'email', to: ['grace@example.org'], template: 'video_published', data: { name: 'Grace Hopper', title: job.title, url: row.url, links: { library: row.url } }, idempotencyKey: `upload-${row.id}-2` },
+    { channel: 'email', to: ['ada@example.org'], template: 'video_published', data: { name: 'Ada Lovelace', title: job.title, url: row.url, links: { library: row.url } }, idempotencyKey: `vigil:upload-${row.id}-0` },
+    { channel: 'email', to: ['grace@example.org'], template: 'video_published', data: { name: 'Grace Hopper', title: job.title, url: row.url, links: { library: row.url } }, idempotencyKey: `vigil:upload-${row.id}-2` },
   ]);
 });
 

@@ -28,9 +28,9 @@ test('one video_published email per speaker with an address: the Facebook link f
     to: ['ada@example.org'],
     template: 'video_published',
     data: { name: 'Ada Lovelace', title: job.title, url: 'https://fb/v/1', links: { facebook: 'https://fb/v/1', library: 'https://lib/talk.mp4' } },
-    idempotencyKey: 'upload-42-0',
+    idempotencyKey: 'vigil:upload-42-0',
   });
-  assert.equal(notices[1]!.notification.idempotencyKey, 'upload-42-2');
+  assert.equal(notices[1]!.notification.idempotencyKey, 'vigil:upload-42-2');
   const libraryOnly = speakerNotices(job, [row(7, 'library', 'https://lib/talk.mp4')]);
   assert.deepEqual(libraryOnly[0]!.notification.data, { name: 'Ada Lovelace', title: job.title, url: 'https://lib/talk.mp4', links: { library: 'https://lib/talk.mp4' } });
   assert.deepEqual(speakerNotices({ ...job, speakers: undefined }, [row(1, 'library', 'u')]), []);
