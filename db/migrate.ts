@@ -12,6 +12,7 @@ import * as m20261201T1200 from './migrations/20261201T1200-notification.ts';
 import * as m20261201T1210 from './migrations/20261201T1210-scheduled-job.ts';
 import * as m20261201T1300 from './migrations/20261201T1300-metabase-views.ts';
 import * as m20261207T1000 from './migrations/20261207T1000-notification-key-namespace.ts';
+import * as m20261207T1200 from './migrations/20261207T1200-import-job-runner.ts';
 import * as m20261207T1300 from './migrations/20261207T1300-rescue-attempt.ts';
 import * as m20261207T0910 from './migrations/20261207T0910-utc-defaults.ts';
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261201T1210-scheduled-job': m20261201T1210,
   '20261201T1300-metabase-views': m20261201T1300,
   '20261207T1000-notification-key-namespace': m20261207T1000,
+  '20261207T1200-import-job-runner': m20261207T1200,
   '20261207T1300-rescue-attempt': m20261207T1300,
   '20261207T0910-utc-defaults': m20261207T0910,
 };

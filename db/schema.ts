@@ -157,6 +157,9 @@ export interface ImportJobTable {
   status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
   runs: ColumnType<number, number | undefined, number>;
   unmatched: ColumnType<number, number | undefined, number>;
+  /** The run holding the job's lock, `pid <n> on <host>`, and since when (left set by a killed run). */
+  runner: ColumnType<string | null, string | null | undefined, string | null>;
+  run_started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }

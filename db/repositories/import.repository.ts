@@ -12,6 +12,9 @@ export interface ImportJobRecord {
   status: ImportStatus;
   runs: number;
   unmatched: number;
+  /** The run that last took the job (`pid <n> on <host>`), and when; a killed run leaves it set. */
+  runner: string | null;
+  runStartedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -61,6 +64,11 @@ export interface ImportRepository {
   /** The job of this key, or a new one with `newId`; `resumed` says which. */
   findOrCreateJob(key: ImportJobKey, newId: string): Promise<{ job: ImportJobRecord; resumed: boolean }>;
   findJob(id: string): Promise<ImportJobRecord | undefined>;
+  findJobByKey(key: ImportJobKey): Promise<ImportJobRecord | undefined>;
+  /** Records the run that holds the job's lock now. */
+  claimRun(jobId: string, runner: string): Promise<void>;
+  /** The run ended (its lock is being released). */
+  endRun(jobId: string): Promise<void>;
   /** One more run, with its hook data and how many names it could not match. */
   startRun(jobId: string, r: { hookData: string | null; unmatched: number }): Promise<void>;
   files(jobId: string): Promise<ImportFileRecord[]>;
@@ -105,6 +113,8 @@ type JobRow = {
   status: ImportStatus;
   runs: number;
   unmatched: number;
+  runner: string | null;
+  run_started_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -120,12 +130,14 @@ function toJob(r: JobRow): ImportJobRecord {
     status: r.status,
     runs: r.runs,
     unmatched: r.unmatched,
+    runner: r.runner,
+    runStartedAt: r.run_started_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
-const JOB_COLUMNS = ['id', 'directory', 'regex', 'extensions', 'bucket', 'hook_data', 'status', 'runs', 'unmatched', 'created_at', 'updated_at'] as const;
+const JOB_COLUMNS = ['id', 'directory', 'regex', 'extensions', 'bucket', 'hook_data', 'status', 'runs', 'unmatched', 'runner', 'run_started_at', 'created_at', 'updated_at'] as const;
 
 /** A shard's status from its files' (shared/import/shard-plan.ts has the same rule, pure). */
 export type ShardStatusRule = (c: Record<ImportStatus, number>) => ImportStatus;
@@ -156,6 +168,16 @@ export function importRepository(db: Kysely<Database>, rule: ShardStatusRule): I
     async findJob(id) {
       const row = await db.selectFrom('import_job').select(JOB_COLUMNS).where('id', '=', id).executeTakeFirst();
       return row && toJob(row);
+    },
+    async findJobByKey(key) {
+      const row = await byHash(importJobKeyHash(key));
+      return row && toJob(row);
+    },
+    async claimRun(jobId, runner) {
+      await db.updateTable('import_job').set({ runner: runner.slice(0, 255), run_started_at: new Date() }).where('id', '=', jobId).execute();
+    },
+    async endRun(jobId) {
+      await db.updateTable('import_job').set({ runner: null, run_started_at: null }).where('id', '=', jobId).execute();
     },
     async startRun(jobId, r) {
       await db

@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import type { ImportRepository, NewImportFile } from '../../../db/repositories/import.repository.ts';
+import { importJobKeyHash, type ImportJobKey, type ImportJobRecord, type ImportRepository, type NewImportFile } from '../../../db/repositories/import.repository.ts';
 import type { ImportStatus } from '../../../db/schema.ts';
 import type { VideoJob } from '../../../shared/contract/messages.ts';
 import { errorCode, errorMessage, PermanentError } from '../../../shared/errors.ts';
@@ -8,6 +8,7 @@ import { FileChangingError, uploadHashed } from '../../../shared/import/hashed-u
 import { cameraSettings, framesSize, type HookData } from '../../../shared/import/hook-data.ts';
 import { compileNamePattern, matchVideoName, type NamePattern } from '../../../shared/import/name-pattern.ts';
 import { planShards } from '../../../shared/import/shard-plan.ts';
+import { LockTimeoutError, type LockManager } from '../../../shared/lock.ts';
 import type { ObjectStore } from '../../../shared/storage/object-store.ts';
 import type { ImportProgress } from './import-progress.ts';
 
@@ -19,6 +20,10 @@ export interface ImportDeps {
   progress(total: { files: number; bytes: number }): ImportProgress;
   now(): number;
   newJobId(): string;
+  /** Cluster-wide locks: one run per import at a time. */
+  locks: LockManager;
+  /** Who runs, for the one refused: `pid 4242 on host-a`. */
+  runner: string;
 }
 
 export interface ImportOptions {
@@ -63,20 +68,77 @@ interface Work {
   camera: string;
 }
 
+/** The key of the lock one run of an import holds from start to end. */
+export function importRunLockKey(key: ImportJobKey): string {
+  return `import:${importJobKeyHash(key)}`;
+}
+
+/** A run of the same import holds its lock: this one is refused, naming that one. */
+export class ImportRunningError extends PermanentError {
+  constructor(message: string) {
+    super('IMPORT_RUNNING', message);
+  }
+}
+
 /**
  * `vigil import <dir>`: walk the folder, name each video by the regex, record the job and
  * its shards, upload each file (hashed from the same read), publish one transcoder job per
  * uploaded file. A second run of the same import resumes: uploaded files are not read
  * again, failed ones and new ones are uploaded, unpublished jobs are published.
+ *
+ * One run per import at a time, cluster-wide: a run holds the import's lock (GET_LOCK,
+ * freed by the server when the process dies, so a killed run never blocks the next) from
+ * before the walk to the end. A run that finds it held is refused at once, saying which
+ * run holds it: two runs would upload every file and queue every job twice.
  */
 export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<ImportResult> {
-  const { repo } = deps;
   const root = await realDirectory(o.dir);
   const re = compileNamePattern(o.regex);
+  const key: ImportJobKey = { directory: root, regex: o.regex, extensions: o.extensions, bucket: o.bucket };
+  let holding = false;
+  try {
+    return await deps.locks.withLock(
+      importRunLockKey(key),
+      async (lost) => {
+        holding = true;
+        return runLocked(deps, o, root, re, key, lost);
+      },
+      { timeoutMs: 0 },
+    );
+  } catch (err) {
+    if (!holding && err instanceof LockTimeoutError) throw await alreadyRunning(deps.repo, key);
+    throw err;
+  }
+}
+
+async function alreadyRunning(repo: ImportRepository, key: ImportJobKey): Promise<ImportRunningError> {
+  const job = await repo.findJobByKey(key);
+  if (job === undefined || job.runner === null || job.runStartedAt === null) {
+    return new ImportRunningError(`an import of ${key.directory} with the same regex, extensions and bucket is already running (it is starting); wait for it to end`);
+  }
+  return new ImportRunningError(
+    `import ${job.id} of ${key.directory} is already running (${job.runner}, since ${job.runStartedAt.toISOString()}); wait for it to end (vigil import status ${job.id}) or stop it`,
+  );
+}
+
+async function runLocked(deps: ImportDeps, o: ImportOptions, root: string, re: NamePattern, key: ImportJobKey, lost: AbortSignal): Promise<ImportResult> {
+  const { repo } = deps;
+  const { job, resumed } = await repo.findOrCreateJob(key, deps.newJobId());
+  await repo.claimRun(job.id, deps.runner);
+  try {
+    return await runClaimed(deps, o, root, re, job, resumed, lost);
+  } finally {
+    // Informative only (the lock says who runs); a database gone now must not hide the run's error.
+    await repo.endRun(job.id).catch(() => undefined);
+  }
+}
+
+async function runClaimed(deps: ImportDeps, o: ImportOptions, root: string, re: NamePattern, job: ImportJobRecord, resumed: boolean, lost: AbortSignal): Promise<ImportResult> {
+  const { repo } = deps;
   const { files: found, passedOver: walkNotes } = await walkFolder(root, o.extensions);
+  lost.throwIfAborted();
   const passedOver = walkNotes.map((n) => ({ path: n.relPath, reason: n.reason }));
   const { named, unmatched } = nameFiles(re, root, found, passedOver);
-  const { job, resumed } = await repo.findOrCreateJob({ directory: root, regex: o.regex, extensions: o.extensions, bucket: o.bucket }, deps.newJobId());
   await repo.startRun(job.id, { hookData: o.hookData === undefined ? null : JSON.stringify(o.hookData), unmatched: unmatched.length });
   const { todo, unpublished, alreadyUploaded } = await recordFiles(repo, job.id, named, o.shardSize, passedOver);
   let skipped = alreadyUploaded;
@@ -124,12 +186,14 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
       await repo.refreshShard(job.id, w.shard);
     }
     try {
-      const up = await uploadHashed(deps.store, o.bucket, w.key, w.file, { metadata: { 'vigil-import-job': job.id }, contentType: contentType(w.file.ext) });
+      const up = await uploadHashed(deps.store, o.bucket, w.key, w.file, { metadata: { 'vigil-import-job': job.id }, contentType: contentType(w.file.ext), signal: lost });
       await repo.recordUploaded(w.id, up);
       uploaded += 1;
       progress.fileDone('uploaded', `uploaded ${w.file.relPath} as ${w.key} (sha256 ${up.sha256.slice(0, 12)}…)`, w.file.size);
       await publishFor({ id: w.id, key: w.key, camera: w.camera, sha256: up.sha256 });
     } catch (err) {
+      // The lock is lost: another run may start; this one stops (eachLimited rethrows).
+      if (lost.aborted) throw lost.reason;
       if (err instanceof FileChangingError) {
         await repo.recordLeftForLater(w.id, { code: err.code, message: err.message });
         skipped += 1;
@@ -142,6 +206,7 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
     }
   };
   await eachLimited(todo, o.concurrency, async (w) => {
+    lost.throwIfAborted();
     await uploadOne(w);
     await repo.refreshShard(job.id, w.shard);
   });
