@@ -33,10 +33,10 @@ interface ImportCliOptions {
 export function registerImport(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('import')
-    .description('batch-import a folder of camera videos: upload each to BUCKET_SOURCE as <camera>/<epoch>.<ext> and queue a transcoder job per file; re-running the same import resumes it')
+    .description('batch-import a folder of camera videos: upload each to BUCKET_SOURCE as <camera>/<epoch>.<ext> and queue a transcoder job per file; re-running the same import resumes it; one run of an import at a time (a second is refused)')
     .argument('<dir>', 'the folder, walked recursively (symbolic links are not followed)')
     // Checked in the action: a required option here would be required of `import status` too.
-    .option('--regex <re>', 'named groups camera and epoch, (?<camera>…) or (?P<camera>…); must match the whole path relative to <dir>, or else the absolute path')
+    .option('--regex <re>', 'named groups camera and epoch, (?<camera>…) or (?P<camera>…); must match the whole path relative to <dir>, or else the absolute path; RE2 syntax, matched in linear time (no back-references or lookaround)')
     .option('--ext <list>', 'extensions to import, comma-separated', 'avi,mp4')
     .option('--hook-data-json <json>', 'settings for every camera with per-camera overrides under "cameras" (img_x_size, img_y_size, img_y_size_extraction, …)')
     .option('--hook-data-json-file <path>', 'the same, from a file')
