@@ -11,10 +11,11 @@ import * as m20261201T1100 from './migrations/20261201T1100-import-job.ts';
 import * as m20261201T1200 from './migrations/20261201T1200-notification.ts';
 import * as m20261201T1210 from './migrations/20261201T1210-scheduled-job.ts';
 import * as m20261201T1300 from './migrations/20261201T1300-metabase-views.ts';
+import * as m20261207T0900 from './migrations/20261207T0900-lan-id-identity.ts';
+import * as m20261207T0910 from './migrations/20261207T0910-utc-defaults.ts';
 import * as m20261207T1000 from './migrations/20261207T1000-notification-key-namespace.ts';
 import * as m20261207T1200 from './migrations/20261207T1200-import-job-runner.ts';
 import * as m20261207T1300 from './migrations/20261207T1300-rescue-attempt.ts';
-import * as m20261207T0910 from './migrations/20261207T0910-utc-defaults.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -32,10 +33,11 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261201T1200-notification': m20261201T1200,
   '20261201T1210-scheduled-job': m20261201T1210,
   '20261201T1300-metabase-views': m20261201T1300,
+  '20261207T0900-lan-id-identity': m20261207T0900,
+  '20261207T0910-utc-defaults': m20261207T0910,
   '20261207T1000-notification-key-namespace': m20261207T1000,
   '20261207T1200-import-job-runner': m20261207T1200,
   '20261207T1300-rescue-attempt': m20261207T1300,
-  '20261207T0910-utc-defaults': m20261207T0910,
 };
 
 export interface MigrateReport {

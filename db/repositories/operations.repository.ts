@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { PermanentError, TransientError } from '../../shared/errors.ts';
 import type { Database, ImageType } from '../schema.ts';
 
 const TABLES: Record<ImageType, 'train_img' | 'stream_img'> = { train: 'train_img', stream: 'stream_img' };
@@ -11,6 +12,32 @@ export interface DeletedEmployee {
   snapshotFaces: number;
   alerts: number;
   processStatus: number;
+  /** Notification rows naming the employee, scrubbed down to their key and status. */
+  notifications: number;
+}
+
+/** The tables that hold a `lan_id` column (migration 20261207T0900-lan-id-identity). */
+const LAN_ID_TABLES = ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert'] as const;
+type LanIdTable = (typeof LAN_ID_TABLES)[number];
+
+/** What `deleteEmployee` found: the spellings of the lan_id its rows carry, per table, and how many rows each. */
+export type EmployeeSpellings = { table: LanIdTable; spelling: string; rows: number }[];
+
+export type DeleteEmployeeOutcome =
+  | { outcome: 'deleted'; removed: DeletedEmployee; spellings: string[] }
+  /** No row of any table matched: nothing deleted. */
+  | { outcome: 'unknown' }
+  /** The matching rows carry spellings that differ by more than letter case: nothing deleted. */
+  | { outcome: 'ambiguous'; spellings: string[] };
+
+/**
+ * Spellings one person may have under the identity rule without doubt: they differ in
+ * letter case only. Anything else the collation equates (NFC against NFD, an invisible
+ * character, a compatibility variant) may be a different account that a careless write
+ * made equal, so the operator has to choose.
+ */
+export function differOnlyInCase(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase() || a.toUpperCase() === b.toUpperCase();
 }
 
 /** The operators' commands' queries: `vigil rescue` and `vigil delete-user`. */
@@ -26,8 +53,14 @@ export interface OperationsRepository {
    * after `afterId`. Whether a process still holds the job is for the caller to ask the lock.
    */
   unfinishedVideoJobs(cutoff: Date, limit: number, afterId?: number): Promise<{ id: number; jobKey: string; job: string | null }[]>;
-  /** Every image, descriptor, landmark trace, alert and attempt of the employee, in one transaction. */
-  deleteEmployee(lanId: string): Promise<DeletedEmployee>;
+  /**
+   * Every image, descriptor, landmark trace, alert and attempt of one identity, and what
+   * notifications keep of it, in one transaction. Rows match under the columns' identity
+   * rule (case-insensitive, accent- and space-sensitive); `exact` matches byte for byte
+   * instead. Refuses (deletes nothing) when no row matches, or when the rows matched carry
+   * spellings that differ by more than letter case.
+   */
+  deleteEmployee(lanId: string, opts?: { exact?: boolean }): Promise<DeleteEmployeeOutcome>;
 }
 
 export function operationsRepository(db: Kysely<Database>): OperationsRepository {
@@ -64,29 +97,105 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         .execute();
       return rows.map((r) => ({ id: Number(r.id), jobKey: r.job_key, job: r.job }));
     },
-    async deleteEmployee(lanId) {
+    async deleteEmployee(lanId, opts = {}) {
       return db.transaction().execute(async (trx) => {
+        const exact = opts.exact ?? false;
+        // The index finds the identity; `exact` then keeps the rows spelled byte for byte like the
+        // name (as binary strings: utf8mb4_bin pads, so it would take 'jose ' for 'jose').
+        const matches = (eb: ExpressionBuilder<any, any>) =>
+          exact
+            ? eb.and([eb(sql.ref('lan_id'), '=', lanId), eb(sql`CAST(${sql.ref('lan_id')} AS BINARY)`, '=', sql`CAST(${lanId} AS BINARY)`)])
+            : eb(sql.ref('lan_id'), '=', lanId);
+        const found: EmployeeSpellings = [];
+        for (const table of LAN_ID_TABLES) {
+          const rows = await trx
+            .selectFrom(table as 'employee')
+            .select([sql<string>`HEX(lan_id)`.as('hex'), sql<number>`COUNT(*)`.as('n')])
+            .where(matches)
+            .groupBy(sql`HEX(lan_id)`)
+            .execute();
+          for (const r of rows) found.push({ table, spelling: Buffer.from(r.hex, 'hex').toString('utf8'), rows: Number(r.n) });
+        }
+        const spellings = [...new Set(found.map((f) => f.spelling))].sort();
+        if (spellings.length === 0) return { outcome: 'unknown' as const };
+        if (!exact && spellings.some((a) => spellings.some((b) => !differOnlyInCase(a, b)))) return { outcome: 'ambiguous' as const, spellings };
+
         const n = (r: { numDeletedRows: bigint }[]) => r.reduce((a, x) => a + Number(x.numDeletedRows), 0);
+        const expected = (table: LanIdTable) => found.filter((f) => f.table === table).reduce((a, f) => a + f.rows, 0);
+        const remove = async (table: LanIdTable) => {
+          const deleted = n(await trx.deleteFrom(table as 'employee').where(matches).execute());
+          // A row written between the look and the delete was not among the spellings checked:
+          // give up (the transaction rolls back) rather than delete what nobody saw.
+          if (deleted !== expected(table)) {
+            throw new TransientError('LAN_ID_CHANGED', `${table} changed while deleting ${JSON.stringify(lanId)} (${deleted} rows, ${expected(table)} expected): nothing deleted, run it again`);
+          }
+          return deleted;
+        };
         const processStatus = n(
           await trx
             .deleteFrom('process_status')
             .where((eb) =>
               eb.or([
-                eb.and([eb('image_type', '=', 'train'), eb('image_id', 'in', eb.selectFrom('train_img').select('id').where('lan_id', '=', lanId))]),
-                eb.and([eb('image_type', '=', 'stream'), eb('image_id', 'in', eb.selectFrom('stream_img').select('id').where('lan_id', '=', lanId))]),
+                eb.and([eb('image_type', '=', 'train'), eb('image_id', 'in', eb.selectFrom('train_img').select('id').where(matches))]),
+                eb.and([eb('image_type', '=', 'stream'), eb('image_id', 'in', eb.selectFrom('stream_img').select('id').where(matches))]),
               ]),
             )
             .execute(),
         );
+        const notifications = await scrubNotifications(trx, lanId, exact);
         // Explicit, though the foreign keys cascade: the counts are what the operator is shown.
-        const alerts = n(await trx.deleteFrom('face_alert').where('lan_id', '=', lanId).execute());
-        const snapshotFaces = n(await trx.deleteFrom('snapshot_face').where('lan_id', '=', lanId).execute());
-        const descriptors = n(await trx.deleteFrom('face_descriptor').where('lan_id', '=', lanId).execute());
-        const streamImages = n(await trx.deleteFrom('stream_img').where('lan_id', '=', lanId).execute());
-        const trainImages = n(await trx.deleteFrom('train_img').where('lan_id', '=', lanId).execute());
-        const employee = n(await trx.deleteFrom('employee').where('lan_id', '=', lanId).execute());
-        return { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus };
+        const alerts = await remove('face_alert');
+        const snapshotFaces = await remove('snapshot_face');
+        const descriptors = await remove('face_descriptor');
+        const streamImages = await remove('stream_img');
+        const trainImages = await remove('train_img');
+        const employee = await remove('employee');
+        return {
+          outcome: 'deleted' as const,
+          removed: { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications },
+          spellings,
+        };
       });
     },
   };
+}
+
+/**
+ * What a notification row keeps of an employee whose data names them (a face alert's
+ * `data.lanId`, its capture time, its recipients) is blanked for good; the row itself
+ * stays with its key and status, so a copy of the alert still in a queue (a redelivery, a
+ * rescue) is recognised as already handled and not mailed again with the person's data.
+ * Matched under the same rule as the lan_id columns: their collation, read from the
+ * catalogue (it differs between MariaDB and MySQL), or byte for byte with `exact`.
+ */
+async function scrubNotifications(trx: Kysely<Database>, lanId: string, exact: boolean): Promise<number> {
+  const named = sql<string>`JSON_UNQUOTE(JSON_EXTRACT(${sql.ref('data')}, '$.lanId'))`;
+  const same = exact ? sql<boolean>`CAST(${named} AS BINARY) = CAST(${lanId} AS BINARY)` : sql<boolean>`${named} COLLATE ${sql.raw(await lanIdCollation(trx))} = ${lanId}`;
+  const r = await trx
+    .updateTable('notification')
+    .set({
+      idempotency_key: '',
+      recipients: '[]',
+      delivered_to: sql`CASE WHEN delivered_to IS NULL THEN NULL ELSE '[]' END`,
+      folded_to: sql`CASE WHEN folded_to IS NULL THEN NULL ELSE '[]' END`,
+      data: null,
+      provider_message_id: null,
+      provider_response: null,
+      error_message: null,
+    })
+    .where(sql<boolean>`JSON_VALID(${sql.ref('data')})`)
+    .where(same)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** The lan_id columns' collation as this server names it (employee.lan_id stands for all, one migration set them). */
+async function lanIdCollation(db: Kysely<Database>): Promise<string> {
+  const r = await sql<{ c: string | null }>`
+    SELECT COLLATION_NAME AS c FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'employee' AND COLUMN_NAME = 'lan_id'`.execute(db);
+  const c = r.rows[0]?.c ?? '';
+  // Spliced into the statement (a collation cannot be a parameter): only a collation name gets there.
+  if (!/^utf8mb4_[a-z0-9_]+$/.test(c)) throw new PermanentError('LAN_ID_COLLATION', `employee.lan_id has no utf8mb4 collation (${JSON.stringify(c)}): run vigil migrate`);
+  return c;
 }

@@ -8,6 +8,7 @@ import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts'
 import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
 import { analysisMemo, type AnalysisScope } from './analysis-memo.ts';
 import { analyseSnapshot, decideSnapshot, needsAnalysis, type AnalyseDeps, type JudgeDeps, type SnapshotAnalysis } from './judge.ts';
+import { employeeLockKey } from '../../shared/employee-lock-key.ts';
 
 export interface Deps extends JudgeDeps, AnalyseDeps {
   repo: FacestreamingRepository;
@@ -56,7 +57,7 @@ export function facestreamingHandler(deps: Deps) {
       }
       ctx.signal.throwIfAborted();
 
-      return await deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
+      return await deps.locks.withLock(employeeLockKey(row.lanId), async (lockLost) => {
         const current = await deps.repo.findSnapshot(id);
         if (!current) return 'rejected';
         if (isJudged(current)) return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');

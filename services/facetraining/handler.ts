@@ -8,6 +8,7 @@ import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage } from '../../shared/errors.ts';
 import type { ImageIdMessage } from '../../shared/contract/messages.ts';
+import { employeeLockKey } from '../../shared/employee-lock-key.ts';
 
 export interface Deps {
   repo: FacetrainingRepository;
@@ -44,7 +45,7 @@ export function facetrainingHandler(deps: Deps) {
     ctx.signal.throwIfAborted();
 
     // One employee's enrolments are decided and recorded one at a time, across every replica.
-    return deps.locks.withLock(`employee:${row.lanId}`, async (lockLost) => {
+    return deps.locks.withLock(employeeLockKey(row.lanId), async (lockLost) => {
       const status = await deps.repo.statusOf(id);
       if (status === 'Y' || status === 'F') return 'duplicate';
       const attemptId = await deps.repo.startAttempt({ id, attempt: ctx.attempt, worker: deps.worker });

@@ -184,7 +184,8 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     lanId: 'NA\\leaver',
-    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3 },
+    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3, notifications: 0 },
+    spellings: ['NA\\leaver'],
   });
   for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert'] as const) {
     const rows = await db.selectFrom(table).select('lan_id').where('lan_id', 'in', ['NA\\leaver', 'NA\\stayer']).execute();
@@ -192,7 +193,11 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
   }
   assert.equal(await attempts(), attemptsBefore - 3, "only the employee's own attempts go");
 
-  const text = await runCli(['delete-user', 'NA\\nobody'], t.env);
+  // A name no table holds is refused (issue 22): a typo must not look like a done deletion.
+  const nobody = await runCli(['delete-user', 'NA\\nobody'], t.env);
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.stderr, /LAN_ID_UNKNOWN/);
+  const text = await runCli(['delete-user', 'na\\STAYER'], t.env);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /removed for NA\\nobody:\n {2}employee {7}0\n/);
+  assert.match(text.stdout, /removed for "na\\\\STAYER":\n {2}employee {7}1\n/);
 });
