@@ -101,7 +101,8 @@ test('two imports of one folder at once: each file uploaded once, each transcode
   const names = Array.from({ length: 6 }, (_, i) => `cam${i}-151189${i}000.mp4`);
   for (const n of names) put(dir, n);
   proxy.seen.length = 0;
-  proxy.delayMs = 300;
+  // A run of about 6 s: the two processes start well within it, whatever their start-up times.
+  proxy.delayMs = 1000;
   const args = ['import', dir, '--regex', REGEX, '--concurrency', '1', '--json'];
   const [a, b] = await Promise.all([runCli(args, t.env, { timeoutMs: 120_000 }), runCli(args, t.env, { timeoutMs: 120_000 })]);
   proxy.delayMs = 0;
