@@ -17,7 +17,7 @@ import { sql, type Kysely } from 'kysely';
  */
 const LAN_ID_TABLES = ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert'] as const;
 
-export async function lanIdCollationFor(db: Kysely<any>): Promise<'utf8mb4_uca1400_nopad_as_ci' | 'utf8mb4_0900_as_ci'> {
+async function lanIdCollationFor(db: Kysely<any>): Promise<'utf8mb4_uca1400_nopad_as_ci' | 'utf8mb4_0900_as_ci'> {
   const v = await sql<{ v: string }>`SELECT VERSION() AS v`.execute(db);
   return /mariadb/i.test(v.rows[0]?.v ?? '') ? 'utf8mb4_uca1400_nopad_as_ci' : 'utf8mb4_0900_as_ci';
 }
