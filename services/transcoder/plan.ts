@@ -2,7 +2,7 @@ import { PermanentError, errorMessage } from '../../shared/errors.ts';
 import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
 import { isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
-import { checkObjectKey, keyStem } from '../../shared/storage/object-key.ts';
+import { checkObjectKey, keyStem } from '../../shared/contract/object-key.ts';
 
 export interface FramesPlan {
   bucket: string;

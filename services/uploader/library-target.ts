@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { UploadResult } from '../../db/repositories/uploader.repository.ts';
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
 import type { UploadJob } from '../../shared/contract/messages.ts';
-import { checkObjectKey, keyUrlPath } from '../../shared/storage/object-key.ts';
+import { checkObjectKey, keyUrlPath } from '../../shared/contract/object-key.ts';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/object-store.ts';
 
 export interface LibraryTarget {

@@ -2,7 +2,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { VideoJobDefaults, VideoJobRules } from '../contract/messages.ts';
 import { QUEUE_NAMES, isQueueName, type QueueName } from '../contract/queue-names.ts';
-import { isBucketName } from '../storage/object-key.ts';
+import { isBucketName } from '../contract/object-key.ts';
 import { X264_PRESETS, type H264Options } from '../media/ffmpeg-args.ts';
 import { DEAD_FRAME_DEFAULTS, type DeadFrameOptions } from '../media/frame-select.ts';
 import { MEDIA_LIMIT_DEFAULTS, type MediaLimits } from '../media/media-limits.ts';

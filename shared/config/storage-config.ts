@@ -1,4 +1,4 @@
-import { isBucketName } from '../storage/object-key.ts';
+import { isBucketName } from '../contract/object-key.ts';
 import type { ObjectStoreConfig } from '../storage/object-store.ts';
 import type { EnvReader } from './env-reader.ts';
 

@@ -1,5 +1,5 @@
 import type { ObjectStoreConfig } from '../storage/object-store.ts';
-import { isBucketName } from '../storage/object-key.ts';
+import { isBucketName } from '../contract/object-key.ts';
 import type { EnvReader } from './env-reader.ts';
 
 export type UploadTargetName = 'library' | 'facebook';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeEventKey, isBucketName } from '../storage/object-key.ts';
+import { decodeEventKey, isBucketName } from './object-key.ts';
 import { PermanentError, errorMessage } from '../errors.ts';
 import { isEmailAddress } from './email-address.ts';
 import type { QueueName } from './queue-names.ts';

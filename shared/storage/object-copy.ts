@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { TransientError } from '../errors.ts';
-import { keyUrlPath } from './object-key.ts';
+import { keyUrlPath } from '../contract/object-key.ts';
 import { toStorageError } from './storage-errors.ts';
 
 export interface ObjectRef {

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PermanentError, TransientError } from '../errors.ts';
-import { checkBucketName, checkKeyPrefix, checkObjectKey } from './object-key.ts';
+import { checkBucketName, checkKeyPrefix, checkObjectKey } from '../contract/object-key.ts';
 import { createS3Client, type S3ClientOptions, type S3Connection } from './s3-client.ts';
 import { toStorageError } from './storage-errors.ts';
 import { copyWithinStore, type CopyOptions, type ObjectRef } from './object-copy.ts';

@@ -15,7 +15,7 @@ import {
   keyStem,
   localPathFor,
   safeRelativePath,
-} from '../../shared/storage/object-key.ts';
+} from '../../shared/contract/object-key.ts';
 
 const WORK = resolve('/tmp/vigil-job-1');
 
