@@ -139,7 +139,7 @@ function toJob(r: JobRow): ImportJobRecord {
 
 const JOB_COLUMNS = ['id', 'directory', 'regex', 'extensions', 'bucket', 'hook_data', 'status', 'runs', 'unmatched', 'runner', 'run_started_at', 'created_at', 'updated_at'] as const;
 
-/** A shard's status from its files' (shared/import/shard-plan.ts has the same rule, pure). */
+/** A shard's status from its files' (services/cli/import/shard-plan.ts has the same rule, pure). */
 export type ShardStatusRule = (c: Record<ImportStatus, number>) => ImportStatus;
 
 export function importRepository(db: Kysely<Database>, rule: ShardStatusRule): ImportRepository {

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadConfig } from '../../shared/config/config.ts';
-import { walkFolder, type FoundFile } from '../../shared/import/folder-walk.ts';
-import { FileChangingError, uploadHashed } from '../../shared/import/hashed-upload.ts';
+import { walkFolder, type FoundFile } from '../../services/cli/import/folder-walk.ts';
+import { FileChangingError, uploadHashed } from '../../services/cli/import/hashed-upload.ts';
 import { createObjectStore, type ObjectStore, type S3ObjectStore, type UploadOptions } from '../../shared/storage/object-store.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 

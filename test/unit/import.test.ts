@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cameraSettings, framesSize, parseHookData } from '../../shared/import/hook-data.ts';
-import { compileNamePattern, matchVideoName, parseExtensions, wantedExtension } from '../../shared/import/name-pattern.ts';
-import { planShards, shardStatus } from '../../shared/import/shard-plan.ts';
+import { cameraSettings, framesSize, parseHookData } from '../../services/cli/import/hook-data.ts';
+import { compileNamePattern, matchVideoName, parseExtensions, wantedExtension } from '../../services/cli/import/name-pattern.ts';
+import { planShards, shardStatus } from '../../services/cli/import/shard-plan.ts';
 import { createProgress } from '../../services/cli/commands/import-progress.ts';
 
 test('--regex: Python and JavaScript named groups alike; back-references and lookaround are refused naming what was found', () => {

@@ -3,11 +3,11 @@ import { importJobKeyHash, type ImportJobKey, type ImportJobRecord, type ImportR
 import type { ImportStatus } from '../../../db/schema.ts';
 import type { VideoJob } from '../../../shared/contract/messages.ts';
 import { errorCode, errorMessage, PermanentError } from '../../../shared/errors.ts';
-import { walkFolder, type FoundFile } from '../../../shared/import/folder-walk.ts';
-import { FileChangingError, uploadHashed } from '../../../shared/import/hashed-upload.ts';
-import { cameraSettings, framesSize, type HookData } from '../../../shared/import/hook-data.ts';
-import { compileNamePattern, matchVideoName, type NamePattern } from '../../../shared/import/name-pattern.ts';
-import { planShards } from '../../../shared/import/shard-plan.ts';
+import { walkFolder, type FoundFile } from '../import/folder-walk.ts';
+import { FileChangingError, uploadHashed } from '../import/hashed-upload.ts';
+import { cameraSettings, framesSize, type HookData } from '../import/hook-data.ts';
+import { compileNamePattern, matchVideoName, type NamePattern } from '../import/name-pattern.ts';
+import { planShards } from '../import/shard-plan.ts';
 import { LockTimeoutError, type LockManager } from '../../../shared/lock.ts';
 import type { ObjectStore } from '../../../shared/storage/object-store.ts';
 import type { ImportProgress } from './import-progress.ts';

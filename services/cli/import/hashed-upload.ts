@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import { Transform } from 'node:stream';
-import { PermanentError, TransientError } from '../errors.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { PermanentError, TransientError } from '../../../shared/errors.ts';
+import type { ObjectStore } from '../../../shared/storage/object-store.ts';
 
 /** The file changed while it was read: still being written. Left for a later run. */
 export class FileChangingError extends TransientError {

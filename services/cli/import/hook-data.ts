@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PermanentError } from '../errors.ts';
-import type { VideoJob } from '../contract/messages.ts';
+import { PermanentError } from '../../../shared/errors.ts';
+import type { VideoJob } from '../../../shared/contract/messages.ts';
 
 /**
  * `vigil import --hook-data-json`: settings for every camera, with per-camera overrides

@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
-import { PermanentError } from '../errors.ts';
-import { BadObjectKeyError, checkObjectKey } from '../contract/object-key.ts';
+import { PermanentError } from '../../../shared/errors.ts';
+import { BadObjectKeyError, checkObjectKey } from '../../../shared/contract/object-key.ts';
 
 /**
  * `vigil import --regex`: how a camera video's path names its camera and time. Pure.
