@@ -2,19 +2,18 @@ import { readFileSync } from 'node:fs';
 import { access, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildTranscodeAndFramesArgs, type FrameOptions, type H264Options, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
+import { buildTranscodeAndFramesArgs, type FrameOptions, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
 import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
-import { durationTolerance, type VideoInfo } from '../../shared/media/ffprobe.ts';
-import type { DeadFrameOptions, FrameCounts } from '../../shared/media/frame-select.ts';
+import { durationTolerance } from '../../shared/media/ffprobe.ts';
 import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
-import { decoderPixelBound, type MediaLimits } from '../../shared/media/media-limits.ts';
+import { decoderPixelBound } from '../../shared/media/media-limits.ts';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
 import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
-import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import type { JobPlan, WorkPlan } from './plan.ts';
+import { memoryLimit, type EncodeOptions, type EncodeResult, type OutputStore, type StoredClip } from './encode-types.ts';
+import type { WorkPlan } from './plan.ts';
 
 /**
  * The media half of a job, on local files and the store: one ffmpeg pass, and every output
@@ -25,56 +24,6 @@ import type { JobPlan, WorkPlan } from './plan.ts';
  * and every judged JPEG leaves the work folder once dropped or stored; what is left when
  * ffmpeg exits is the last seconds that needed the end of the stream.
  */
-
-export interface MediaSettings {
-  ffmpegPath: string;
-  ffprobePath: string;
-  stallMs: number;
-  timeLimitMs: number;
-  /** ffmpeg's address space at most (`TRANSCODER_MAX_MEMORY`); 0: unbounded. */
-  memoryLimitBytes: number;
-  /** What one job may ask (`TRANSCODER_MAX_*`); also bounds the decoder (`-max_pixels`). */
-  limits: MediaLimits;
-  encode: H264Options;
-  /** Thresholds; whether to drop dead frames at all is the job's. */
-  dead: Omit<DeadFrameOptions, 'enabled'>;
-  /** Frame uploads at a time (`TRANSCODER_FRAME_UPLOADS`). @default 8 */
-  frameUploads?: number;
-}
-
-export type OutputStore = Pick<ObjectStore, 'upload' | 'put' | 'head' | 'delete'>;
-
-export interface StoredClip {
-  bucket: string;
-  key: string;
-  startSeconds: number;
-  endSeconds: number;
-  bytes: number;
-  /** Uploaded before ffmpeg exited. */
-  duringEncode: boolean;
-}
-
-export interface EncodeResult {
-  clips: StoredClip[];
-  frames?: { bucket: string; prefix: string; every: number; counts: FrameCounts; storedDuringEncode: number };
-  ffmpegMs: number;
-  /** From the start of the pass until every output was stored. */
-  totalMs: number;
-}
-
-export interface EncodeOptions {
-  input: string;
-  workDir: string;
-  info: VideoInfo;
-  plan: JobPlan;
-  media: MediaSettings;
-  store: OutputStore;
-  signal: AbortSignal;
-  /** Seconds of output written so far, of `totalSeconds`. */
-  onProgress(seconds: number, totalSeconds: number): void;
-  /** ffmpeg has exited; only uploads are left. */
-  onEncoded(): Promise<void>;
-}
 
 const POLL_MS = 250;
 const FRAME_UPLOADS = 8;
@@ -224,10 +173,6 @@ export function checkCoverage(clips: readonly { key: string; startSeconds: numbe
   if (Math.abs(at - expected.end) > tolerance) {
     throw new PermanentError('OUTPUT_INCOMPLETE', `the outputs end at ${at.toFixed(2)} s of ${expected.end.toFixed(2)} s; the source is kept`);
   }
-}
-
-function memoryLimit(m: MediaSettings): { memoryLimitBytes: number; memoryLimitName: string } {
-  return { memoryLimitBytes: m.memoryLimitBytes, memoryLimitName: 'TRANSCODER_MAX_MEMORY' };
 }
 
 /** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { encodeAndStore, type EncodeResult, type MediaSettings, type OutputStore } from '../../services/transcoder/pipeline.ts';
+import type { EncodeResult, MediaSettings, OutputStore } from '../../services/transcoder/encode-types.ts';
+import { encodeAndStore } from '../../services/transcoder/pipeline.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { videoJobDefaults } from '../../shared/config/media-config.ts';
