@@ -12,6 +12,7 @@ import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
+import { checkCoverage } from './coverage.ts';
 import { memoryLimit, type EncodeOptions, type EncodeResult, type OutputStore, type StoredClip } from './encode-types.ts';
 import type { WorkPlan } from './plan.ts';
 
@@ -151,28 +152,6 @@ async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'sp
     ffmpegMs: result.elapsedMs,
     totalMs: performance.now() - started,
   };
-}
-
-/**
- * The clips, in order, cover `expected` without a gap: the first starts at its start, each
- * starts where the one before ended, the last ends at its end, each within a second (a
- * frame of a 1 fps camera; the segment muxer's boundaries are exact, the last packet of
- * audio or video may end a little before or after the container's duration).
- * @throws PermanentError `OUTPUT_INCOMPLETE`
- */
-export function checkCoverage(clips: readonly { key: string; startSeconds: number; endSeconds: number }[], expected: { start: number; end: number }): void {
-  const tolerance = 1;
-  const sorted = [...clips].sort((a, b) => a.startSeconds - b.startSeconds);
-  let at = expected.start;
-  for (const c of sorted) {
-    if (Math.abs(c.startSeconds - at) > tolerance) {
-      throw new PermanentError('OUTPUT_INCOMPLETE', `${c.key} starts at ${c.startSeconds.toFixed(2)} s, not at ${at.toFixed(2)} s: the outputs leave a gap; the source is kept`);
-    }
-    at = c.endSeconds;
-  }
-  if (Math.abs(at - expected.end) > tolerance) {
-    throw new PermanentError('OUTPUT_INCOMPLETE', `the outputs end at ${at.toFixed(2)} s of ${expected.end.toFixed(2)} s; the source is kept`);
-  }
 }
 
 /** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */

@@ -8,7 +8,8 @@ import { PermanentError, TransientError, VigilError } from '../../shared/errors.
 import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import { planClips } from '../../shared/media/ffmpeg-args.ts';
 import type { ClipFile } from '../../shared/media/video-work.ts';
-import { ClipWatcher, checkCoverage } from '../../services/transcoder/pipeline.ts';
+import { checkCoverage } from '../../services/transcoder/coverage.ts';
+import { ClipWatcher } from '../../services/transcoder/pipeline.ts';
 import { checkNotTruncated, declaredSeconds, type VideoInfo } from '../../shared/media/ffprobe.ts';
 import { checkMediaLimits, decoderPixelBound, MEDIA_LIMIT_DEFAULTS, type PlannedWork } from '../../shared/media/media-limits.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
