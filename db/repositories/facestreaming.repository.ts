@@ -3,12 +3,18 @@ import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './im
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
 import type { StreamResult } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
+import { lanIdColumnWeight } from '../lan-id-weight.ts';
 
 export interface SnapshotRow {
   id: number;
   lanId: string;
   captureTime: Date;
   status: RowStatus;
+}
+
+/** A snapshot as its job finds it: with the server's weight of its lan_id (db/lan-id-weight.ts), what the employee lock is named after. */
+export interface FoundSnapshot extends SnapshotRow {
+  lanIdWeight: string;
 }
 
 /** The enrolment a snapshot is compared against (CONTRACT.md, `stream_img.result`). */
@@ -52,7 +58,7 @@ export interface SnapshotVerdict {
 
 /** The facestreaming job's queries. */
 export interface FacestreamingRepository {
-  findSnapshot(id: number): Promise<SnapshotRow | undefined>;
+  findSnapshot(id: number): Promise<FoundSnapshot | undefined>;
   imageOf(id: number): Promise<Buffer | null>;
   /** The employee's snapshots captured before this one and not judged yet, oldest first. */
   pendingBefore(s: SnapshotRow, limit: number): Promise<SnapshotRow[]>;
@@ -82,8 +88,12 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
   });
   return {
     async findSnapshot(id) {
-      const r = await db.selectFrom('stream_img').select(['id', 'lan_id', 'capture_time', 'status']).where('id', '=', id).executeTakeFirst();
-      return r && toRow(r);
+      const r = await db
+        .selectFrom('stream_img')
+        .select(['id', 'lan_id', lanIdColumnWeight().as('lan_id_weight'), 'capture_time', 'status'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && { ...toRow(r), lanIdWeight: r.lan_id_weight };
     },
     async imageOf(id) {
       const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();

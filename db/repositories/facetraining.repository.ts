@@ -3,10 +3,12 @@ import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './im
 import type { Database, RowStatus } from '../schema.ts';
 import type { TrainResult } from '../../shared/contract/result-codes.ts';
 import { encodeDescriptor } from '../descriptor.ts';
+import { lanIdColumnWeight } from '../lan-id-weight.ts';
 
 /** The facetraining job's queries. */
 export interface FacetrainingRepository {
-  findTrainImage(id: number): Promise<{ id: number; lanId: string; status: RowStatus; image: Buffer | null } | undefined>;
+  /** With `lanIdWeight`, the server's weight of the lan_id (db/lan-id-weight.ts): what the employee lock is named after. */
+  findTrainImage(id: number): Promise<{ id: number; lanId: string; lanIdWeight: string; status: RowStatus; image: Buffer | null } | undefined>;
   statusOf(id: number): Promise<RowStatus | undefined>;
   /** Marks the row `P` and opens this attempt's `process_status` row; returns its id. */
   startAttempt(a: { id: number; attempt: number; worker: string }): Promise<number>;
@@ -27,8 +29,12 @@ export interface FacetrainingRepository {
 export function facetrainingRepository(db: Kysely<Database>): FacetrainingRepository {
   return {
     async findTrainImage(id) {
-      const row = await db.selectFrom('train_img').select(['id', 'lan_id', 'status', 'image']).where('id', '=', id).executeTakeFirst();
-      return row && { id: row.id, lanId: row.lan_id, status: row.status, image: row.image };
+      const row = await db
+        .selectFrom('train_img')
+        .select(['id', 'lan_id', lanIdColumnWeight().as('lan_id_weight'), 'status', 'image'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && { id: row.id, lanId: row.lan_id, lanIdWeight: row.lan_id_weight, status: row.status, image: row.image };
     },
     async statusOf(id) {
       const row = await db.selectFrom('train_img').select('status').where('id', '=', id).executeTakeFirst();

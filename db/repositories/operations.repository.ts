@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { TransientError } from '../../shared/errors.ts';
+import { lanIdCollation, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
 import type { Database, ImageType } from '../schema.ts';
 
 const TABLES: Record<ImageType, 'train_img' | 'stream_img'> = { train: 'train_img', stream: 'stream_img' };
@@ -61,9 +62,14 @@ export interface OperationsRepository {
    * spellings that differ by more than letter case.
    */
   deleteEmployee(lanId: string, opts?: { exact?: boolean }): Promise<DeleteEmployeeOutcome>;
+  /** The server's weight of `lanId` under the identity rule, as hex (db/lan-id-weight.ts): what the employee lock is named after. */
+  lanIdWeight(lanId: string): Promise<string>;
 }
 
 export function operationsRepository(db: Kysely<Database>): OperationsRepository {
+  // Read once: one migration set it, and a command runs for seconds.
+  let collation: Promise<LanIdCollation> | undefined;
+  const identityCollation = () => (collation ??= lanIdCollation(db));
   return {
     async stuckImages(type, cutoff, limit, afterId = 0) {
       const table = TABLES[type];
@@ -98,8 +104,10 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
       return rows.map((r) => ({ id: Number(r.id), jobKey: r.job_key, job: r.job }));
     },
     async deleteEmployee(lanId, opts = {}) {
+      const exact = opts.exact ?? false;
+      // Before the transaction: the catalogue is read on a connection of its own.
+      const collation = exact ? undefined : await identityCollation();
       return db.transaction().execute(async (trx) => {
-        const exact = opts.exact ?? false;
         // The index finds the identity; `exact` then keeps the rows spelled byte for byte like the
         // name (as binary strings: utf8mb4_bin pads, so it would take 'jose ' for 'jose').
         const matches = (eb: ExpressionBuilder<any, any>) =>
@@ -127,7 +135,7 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
           // A row written between the look and the delete was not among the spellings checked:
           // give up (the transaction rolls back) rather than delete what nobody saw.
           if (deleted !== expected(table)) {
-            throw new TransientError('LAN_ID_CHANGED', `${table} changed while deleting ${JSON.stringify(lanId)} (${deleted} rows, ${expected(table)} expected): nothing deleted, run it again`);
+            throw new TransientError('LAN_ID_CHANGED', `${table} changed while deleting ${JSON.stringify(lanId)} (${deleted} rows, ${expected(table)} expected): nothing deleted, run it again (LAN_ID_CHANGED)`);
           }
           return deleted;
         };
@@ -142,7 +150,7 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
             )
             .execute(),
         );
-        const notifications = await scrubNotifications(trx, lanId, exact);
+        const notifications = await scrubNotifications(trx, lanId, collation);
         // Explicit, though the foreign keys cascade: the counts are what the operator is shown.
         const alerts = await remove('face_alert');
         const snapshotFaces = await remove('snapshot_face');
@@ -157,6 +165,10 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         };
       });
     },
+    async lanIdWeight(lanId) {
+      const r = await sql<{ w: string }>`SELECT ${lanIdWeightOf(lanId, await identityCollation())} AS w`.execute(db);
+      return r.rows[0]!.w;
+    },
   };
 }
 
@@ -165,12 +177,12 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
  * `data.lanId`, its capture time, its recipients) is blanked for good; the row itself
  * stays with its key and status, so a copy of the alert still in a queue (a redelivery, a
  * rescue) is recognised as already handled and not mailed again with the person's data.
- * Matched under the same rule as the lan_id columns: their collation, read from the
- * catalogue (it differs between MariaDB and MySQL), or byte for byte with `exact`.
+ * Matched under the same rule as the lan_id columns, their collation (it differs between
+ * MariaDB and MySQL), or byte for byte without one (`exact`).
  */
-async function scrubNotifications(trx: Kysely<Database>, lanId: string, exact: boolean): Promise<number> {
+async function scrubNotifications(trx: Kysely<Database>, lanId: string, collation: LanIdCollation | undefined): Promise<number> {
   const named = sql<string>`JSON_UNQUOTE(JSON_EXTRACT(${sql.ref('data')}, '$.lanId'))`;
-  const same = exact ? sql<boolean>`CAST(${named} AS BINARY) = CAST(${lanId} AS BINARY)` : sql<boolean>`${named} COLLATE ${sql.raw(await lanIdCollation(trx))} = ${lanId}`;
+  const same = collation === undefined ? sql<boolean>`CAST(${named} AS BINARY) = CAST(${lanId} AS BINARY)` : sql<boolean>`${named} COLLATE ${sql.raw(collation)} = ${lanId}`;
   const r = await trx
     .updateTable('notification')
     .set({
@@ -187,15 +199,4 @@ async function scrubNotifications(trx: Kysely<Database>, lanId: string, exact: b
     .where(same)
     .executeTakeFirst();
   return Number(r.numUpdatedRows);
-}
-
-/** The lan_id columns' collation as this server names it (employee.lan_id stands for all, one migration set them). */
-async function lanIdCollation(db: Kysely<Database>): Promise<string> {
-  const r = await sql<{ c: string | null }>`
-    SELECT COLLATION_NAME AS c FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'employee' AND COLUMN_NAME = 'lan_id'`.execute(db);
-  const c = r.rows[0]?.c ?? '';
-  // Spliced into the statement (a collation cannot be a parameter): only a collation name gets there.
-  if (!/^utf8mb4_[a-z0-9_]+$/.test(c)) throw new PermanentError('LAN_ID_COLLATION', `employee.lan_id has no utf8mb4 collation (${JSON.stringify(c)}): run vigil migrate`);
-  return c;
 }

@@ -57,7 +57,7 @@ export function facestreamingHandler(deps: Deps) {
       }
       ctx.signal.throwIfAborted();
 
-      return await deps.locks.withLock(employeeLockKey(row.lanId), async (lockLost) => {
+      return await deps.locks.withLock(employeeLockKey(row.lanIdWeight), async (lockLost) => {
         const current = await deps.repo.findSnapshot(id);
         if (!current) return 'rejected';
         if (isJudged(current)) return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');

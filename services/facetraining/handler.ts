@@ -45,7 +45,7 @@ export function facetrainingHandler(deps: Deps) {
     ctx.signal.throwIfAborted();
 
     // One employee's enrolments are decided and recorded one at a time, across every replica.
-    return deps.locks.withLock(employeeLockKey(row.lanId), async (lockLost) => {
+    return deps.locks.withLock(employeeLockKey(row.lanIdWeight), async (lockLost) => {
       const status = await deps.repo.statusOf(id);
       if (status === 'Y' || status === 'F') return 'duplicate';
       const attemptId = await deps.repo.startAttempt({ id, attempt: ctx.attempt, worker: deps.worker });

@@ -5,11 +5,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { encodeDescriptor } from '../../db/descriptor.ts';
-import { employeeLockKey } from '../../shared/employee-lock-key.ts';
+import { facetrainingRepository, type FacetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
+import { operationsRepository } from '../../db/repositories/operations.repository.ts';
+import { facetrainingHandler } from '../../services/facetraining/handler.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
 import { createLockManager } from '../../shared/lock.ts';
+import { createLogger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import type { JobContext } from '../../shared/runtime/consumer.ts';
 import { runCli } from '../helpers/cli.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
@@ -118,36 +124,119 @@ test('delete-user refuses an ambiguous name (NFC and NFD spellings, an invisible
   assert.deepEqual(await rowsSpelled(hidden), seeded(0), 'the spelling with a soft hyphen stays');
 });
 
-test("while employee ann's lock is held, delete-user ANN waits for it, and delete-user ÁNN deletes nothing of ann", async () => {
-  await seed('ann');
-  const before = await rowsSpelled('ann');
-  const lockDb = t.database().db;
-  const locks = createLockManager({ db: lockDb, namespace: t.databaseName });
+/**
+ * Holds the employee lock exactly as facetraining takes it for one train_img: the handler
+ * runs until it opens its attempt under the lock, and waits there until `release`.
+ */
+async function facetrainingHoldsLock(lanId: string): Promise<{ release: () => void; done: Promise<unknown> }> {
+  const train = Number((await db.insertInto('train_img').values({ lan_id: lanId, status: 'N', image: Buffer.from('t') }).executeTakeFirstOrThrow()).insertId);
+  const base = facetrainingRepository(db);
   let release!: () => void;
-  const holding = new Promise<void>((r) => (release = r));
+  const gate = new Promise<void>((r) => (release = r));
   let held!: () => void;
   const heldNow = new Promise<void>((r) => (held = r));
-  const holder = locks.withLock(employeeLockKey('ann'), async () => {
-    held();
-    await holding;
+  const repo: FacetrainingRepository = {
+    ...base,
+    async startAttempt(a) {
+      held();
+      await gate;
+      return base.startAttempt(a);
+    },
+  };
+  const handle = facetrainingHandler({
+    repo,
+    // The analysis fails (no face engine here): the attempt is opened under the lock all the same, and released saying why.
+    faces: { info: { model: 'test' } as never, analyze: async () => Promise.reject(new Error('no face engine in this test')) },
+    locks: createLockManager({ db: t.database().db, namespace: t.databaseName }),
+    bounds: t.config.face.quality,
+    metrics: { faceResultsTotal: { inc: () => undefined } } as unknown as Pick<Metrics, 'faceResultsTotal'>,
+    worker: 'test:1',
   });
+  const ctx: JobContext = { log: createLogger({ level: 'silent' }), attempt: 1, redelivered: false, messageId: undefined, signal: new AbortController().signal };
+  const done = handle({ id: train }, ctx).catch((err: unknown) => err);
   await heldNow;
+  return { release, done };
+}
+
+test("while facetraining holds ann's lock, delete-user ANN waits for it, and delete-user ÁNN deletes nothing of ann", async () => {
+  await seed('ann');
+  const before = await rowsSpelled('ann');
+  const holder = await facetrainingHoldsLock('ann');
   try {
     const upper = await runCli(['delete-user', 'ANN'], { ...t.env, VIGIL_LOCK_TIMEOUT: '1s' });
     assert.notEqual(upper.code, 0, `ANN went ahead under ann's lock: ${upper.stdout}`);
     assert.match(upper.stderr, /not acquired within 1000 ms/);
-    assert.deepEqual(await rowsSpelled('ann'), before, 'nothing of ann deleted while her lock is held');
+    assert.deepEqual(await rowsSpelled('ann'), { ...before, train_img: before.train_img + 1 }, 'nothing of ann deleted while her lock is held');
 
     const accented = await runCli(['delete-user', 'ÁNN'], { ...t.env, VIGIL_LOCK_TIMEOUT: '1s' });
     assert.notEqual(accented.code, 0, accented.stdout);
-    assert.deepEqual(await rowsSpelled('ann'), before, 'ÁNN is not ann');
+    assert.match(accented.stderr, /LAN_ID_UNKNOWN/, 'ÁNN is another identity: its own lock, and no rows');
   } finally {
-    release();
-    await holder;
+    holder.release();
+    await holder.done;
   }
   const after = await runCli(['delete-user', 'ANN', '--json'], t.env);
   assert.equal(after.code, 0, after.stderr);
   assert.deepEqual(await rowsSpelled('ann'), none, 'once the lock is free, ANN is ann');
+});
+
+test('the lock is the one the server weighs: while facetraining holds the lock of NA\\tsa, delete-user NA\\ƾa (U+01BE, which the collation weighs as ts) waits', async () => {
+  // The lock key of a JS fold of the name told these apart (ƾ stays ƾ), while every lan_id
+  // column holds them equal: delete-user went ahead under the face service's lock.
+  await seed('NA\\tsa');
+  const before = await rowsSpelled('NA\\tsa');
+  const holder = await facetrainingHoldsLock('NA\\tsa');
+  try {
+    const r = await runCli(['delete-user', 'NA\\\u01bea'], { ...t.env, VIGIL_LOCK_TIMEOUT: '1s' });
+    assert.notEqual(r.code, 0, `NA\\ƾa went ahead under NA\\tsa's lock: ${r.stdout}`);
+    assert.match(r.stderr, /not acquired within 1000 ms/);
+    assert.deepEqual(await rowsSpelled('NA\\tsa'), { ...before, train_img: before.train_img + 1 }, 'nothing deleted while the lock is held');
+  } finally {
+    holder.release();
+    await holder.done;
+  }
+  const after = await runCli(['delete-user', 'NA\\\u01bea', '--json'], t.env);
+  assert.equal(after.code, 0, after.stderr);
+  assert.deepEqual(JSON.parse(after.stdout).spellings, ['NA\\tsa'], 'the collation holds NA\\ƾa and NA\\tsa one identity');
+});
+
+/** Runs `afterSelect` once, right after the first SELECT on `table` (from another connection: committed). */
+function afterFirstSelectOn(table: string, afterSelect: () => Promise<void>): KyselyPlugin {
+  const watched = new WeakSet<object>();
+  let fired = false;
+  return {
+    transformQuery({ node, queryId }) {
+      if (node.kind === 'SelectQueryNode' && JSON.stringify(node.from).includes(`"${table}"`)) watched.add(queryId);
+      return node;
+    },
+    async transformResult({ result, queryId }) {
+      if (!fired && watched.has(queryId)) {
+        fired = true;
+        await afterSelect();
+      }
+      return result;
+    },
+  };
+}
+
+test('a row written while delete-user deletes: refused, nothing deleted, and the message names LAN_ID_CHANGED', async () => {
+  await seed('NA\\racy');
+  const before = await rowsSpelled('NA\\racy');
+  const stream = await db.selectFrom('stream_img').select('id').where('lan_id', '=', 'NA\\racy').executeTakeFirstOrThrow();
+  // After the last look, before the delete: an alert for the same person lands.
+  const racing = db.withPlugin(
+    afterFirstSelectOn('face_alert', async () => {
+      await t.database().db.insertInto('face_alert').values({ lan_id: 'na\\RACY', stream_img_id: stream.id, kind: 'absence', state: 'pending', notification: '{}' }).execute();
+    }),
+  );
+  const err = await operationsRepository(racing).deleteEmployee('NA\\racy').then(
+    () => assert.fail('deleted although a row changed'),
+    (e: unknown) => e,
+  );
+  assert.equal(errorCode(err), 'LAN_ID_CHANGED');
+  // `vigil` prints the message: the operator reads the code there, as with the other refusals.
+  assert.match(errorMessage(err), /nothing deleted, run it again \(LAN_ID_CHANGED\)$/);
+  assert.deepEqual(await rowsSpelled('NA\\racy'), before, 'the transaction rolled back');
 });
 
 test("delete-user scrubs the employee's notifications down to key and status; other people's stay whole", async () => {

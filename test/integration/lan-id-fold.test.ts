@@ -1,11 +1,15 @@
 // Issue 22, finding 1: the lan_id columns carry the identity rule (case-insensitive,
-// accent- and space-sensitive), and the employee lock key (shared/employee-lock-key.ts)
-// is never finer than that rule as this server implements it: code points the collation
-// weighs alike fold alike, and code points it ignores vanish from the fold.
+// accent- and space-sensitive), and the employee lock key (shared/employee-lock-key.ts) is
+// exactly that rule as this server implements it: it is made from the server's weight of
+// the name, read by facetraining and facestreaming with the row and by delete-user for its
+// argument, so every spelling of one identity gets one lock and different people different ones.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { lanIdFold } from '../../shared/employee-lock-key.ts';
+import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
+import { facetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
+import { operationsRepository } from '../../db/repositories/operations.repository.ts';
+import { employeeLockKey } from '../../shared/employee-lock-key.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 let t: TestEnv;
@@ -49,41 +53,53 @@ test('every lan_id column is case-insensitive, accent-sensitive and NO PAD, stil
   assert.equal(await same('ÁNN', 'ann'), false);
 });
 
-// Where lan_ids live: ASCII, Latin-1, Latin Extended-A/B, combining diacritics, Latin
-// Extended Additional, general punctuation (the invisible ones), variation selectors,
-// full-width forms. Beyond it the fold is known to be finer in places (combining letters
-// of other scripts, Volapük, a few enclosed numbers): see the issue 22 notes.
-const REPERTOIRE: [number, number][] = [[0x0000, 0x024f], [0x0300, 0x036f], [0x1e00, 0x1eff], [0x2000, 0x206f], [0xfe00, 0xfe0f], [0xff00, 0xffef]];
-const inRepertoire = (cp: number) => REPERTOIRE.some(([a, b]) => cp >= a && cp <= b);
+/** The lock keys of one spelling as facetraining, facestreaming and delete-user make them. */
+async function lockKeys(lanId: string): Promise<{ training: string; streaming: string; deleteUser: string }> {
+  const train = Number((await db.insertInto('train_img').values({ lan_id: lanId, status: 'Y', image: Buffer.from('t') }).executeTakeFirstOrThrow()).insertId);
+  const stream = Number((await db.insertInto('stream_img').values({ lan_id: lanId, status: 'Y', image: Buffer.from('s') }).executeTakeFirstOrThrow()).insertId);
+  const trained = await facetrainingRepository(db).findTrainImage(train);
+  const streamed = await facestreamingRepository(db).findSnapshot(stream);
+  return {
+    training: employeeLockKey(trained!.lanIdWeight),
+    streaming: employeeLockKey(streamed!.lanIdWeight),
+    deleteUser: employeeLockKey(await operationsRepository(db).lanIdWeight(lanId)),
+  };
+}
 
-test('the lock key folds alike what the server weighs alike, and drops what it ignores, code point by code point', async () => {
-  const collation = (await lanIdColumns())[0]!.collation;
-  await sql`CREATE TABLE fold_probe (cp int PRIMARY KEY, ch varchar(4) CHARACTER SET utf8mb4 COLLATE ${sql.raw(collation)} NOT NULL)`.execute(db);
-  const cps: number[] = [];
-  for (let cp = 0; cp <= 0x10ffff; cp++) {
-    if (cp >= 0xd800 && cp <= 0xdfff) continue;
-    if (!/[\p{Cn}\p{Co}]/u.test(String.fromCodePoint(cp))) cps.push(cp);
-  }
-  for (let i = 0; i < cps.length; i += 5000) {
-    await db.insertInto('fold_probe').values(cps.slice(i, i + 5000).map((cp) => ({ cp, ch: String.fromCodePoint(cp) }))).execute();
-  }
-  const rows = (await sql<{ cp: number; w: string }>`SELECT cp, HEX(WEIGHT_STRING(ch)) AS w FROM fold_probe`.execute(db)).rows;
-  const groups = new Map<string, number[]>();
-  for (const r of rows) groups.set(r.w, [...(groups.get(r.w) ?? []), r.cp]);
-  // Between two letters, so that a code point folding to a space or to nothing shows.
-  const fold = (cp: number) => lanIdFold(`a${String.fromCodePoint(cp)}b`);
-  const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+/** The one key every path gives this spelling. */
+async function lockKey(lanId: string): Promise<string> {
+  const k = await lockKeys(lanId);
+  assert.equal(k.streaming, k.training, `${JSON.stringify(lanId)}: facestreaming and facetraining agree`);
+  assert.equal(k.deleteUser, k.training, `${JSON.stringify(lanId)}: delete-user (the name as a parameter) and the face services (the column) agree`);
+  return k.training;
+}
 
-  const ignored = groups.get('') ?? [];
-  assert.ok(ignored.length > 100, 'the server ignores controls, format characters and more');
-  const kept = ignored.filter((cp) => fold(cp) !== 'ab');
-  assert.deepEqual(kept.map(hex), [], 'every code point the collation ignores vanishes from the fold');
-
-  const split: string[] = [];
-  for (const [w, members] of groups) {
-    const mine = members.filter(inRepertoire);
-    const folds = new Set(mine.map(fold));
-    if (w !== '' && folds.size > 1) split.push(`${mine.map(hex).join(' ')} → ${[...folds].map((f) => JSON.stringify(f)).join(' ')}`);
+test('spellings the server weighs alike share one lock key, from the face services and from delete-user: ƾ and ts, ʣ and dz, case, NFC and NFD, an ignorable character', async () => {
+  const same: string[][] = [
+    // A fold in JS kept U+01BE and U+02A3 apart from the letters the collation weighs them as.
+    ['NA\\\u01bea', 'NA\\tsa', 'na\\TSA', 'NA\\\u02a6a'],
+    ['NA\\\u02a3o', 'NA\\dzo', 'NA\\DZo'],
+    ['ann', 'ANN', 'aNn'],
+    ['NA\\nvep5898', 'na\\NVEP5898'],
+    ['zo\u00eb', 'zoe\u0308', 'ZO\u00cb'],
+    ['ann', 'a\u00adnn'],
+  ];
+  for (const group of same) {
+    const keys = new Set<string>();
+    for (const name of group) keys.add(await lockKey(name));
+    assert.equal(keys.size, 1, `${JSON.stringify(group)}: one key`);
+    // And the database agrees that they are one identity.
+    const [first, ...rest] = group;
+    for (const other of rest) {
+      const eq = await sql<{ eq: number }>`SELECT COUNT(*) AS eq FROM train_img WHERE lan_id = ${first} AND CAST(lan_id AS BINARY) = CAST(${other} AS BINARY)`.execute(db);
+      assert.ok(Number(eq.rows[0]?.eq) >= 1, `${JSON.stringify(first)} = ${JSON.stringify(other)} under the collation`);
+    }
   }
-  assert.deepEqual(split, [], 'code points the collation weighs alike fold alike');
+});
+
+test('different identities get different lock keys: accents, trailing and inner spaces, dotless ı, another domain', async () => {
+  const different = ['ann', '\u00e1nn', 'ann ', ' ann', 'a nn', 'jose', 'jose ', 'jos\u00e9', 'NA\\ada', 'EU\\ada', 'NA\\ada2', '\u0131', 'i'];
+  const keys = new Map<string, string>();
+  for (const name of different) keys.set(await lockKey(name), name);
+  assert.equal(keys.size, different.length, `one key each: ${JSON.stringify([...keys.values()])}`);
 });

@@ -1,41 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { employeeLockKey, hasControlCharacters, lanIdFold } from '../../shared/employee-lock-key.ts';
+import { employeeLockKey, hasControlCharacters } from '../../shared/employee-lock-key.ts';
 
-// The lock key may be coarser than the database's identity rule, never finer: names the
-// collation holds equal must share a lock (test/integration/lan-id-fold.test.ts checks
-// this against the server itself).
+// The key is made from the server's weight of a lan_id (test/integration/lan-id-fold.test.ts
+// checks that against the server itself): one weight, one key; the key names no one.
 
-test('names equal under the identity rule share one employee lock', () => {
-  const same: string[][] = [
-    ['NA\\nvep5898', 'na\\NVEP5898', 'Na\\NvEp5898'],
-    ['josé', 'José', 'JOSÉ', 'jose\u0301', 'JOSE\u0301'],
-    ['ann', 'ANN', 'a\u00adnn', 'an\u200bn', 'ann\u0001', 'ａｎｎ'],
-    ['straße', 'STRASSE', 'strasse', 'STRAẞE'],
-    ['ア', 'あ', 'ｱ', 'ぁ'],
-    ['user٣', 'user3', 'user۳', 'user³'],
-    ['a b', 'a\u00a0b', 'a\u2003b'],
-    ['ﬁle', 'file'],
-    ['a\u0363', 'aa'],
-  ];
-  for (const group of same) {
-    const keys = new Set(group.map(employeeLockKey));
-    assert.equal(keys.size, 1, `${JSON.stringify(group)} → ${JSON.stringify([...keys])}`);
-  }
+test('one weight, one employee lock key, whatever the letter case of its hex', () => {
+  const ann = '207521F721F7002000200020';
+  assert.equal(employeeLockKey(ann), employeeLockKey(ann.toLowerCase()));
+  assert.match(employeeLockKey(ann), /^employee:[0-9a-f]{64}$/);
+  assert.ok(!employeeLockKey(ann).includes(ann), 'the weight (as good as the name) is not in the key');
 });
 
-test('the lock key is coarser than the rule where that is safe: accents and trailing spaces are dropped', () => {
-  assert.equal(employeeLockKey('josé'), employeeLockKey('jose'));
-  assert.equal(employeeLockKey('jose '), employeeLockKey('jose'));
-  assert.equal(lanIdFold('ÁNN'), 'ann');
-  // The collation tells dotless ı from i; the fold, by way of upper case, does not.
-  assert.equal(employeeLockKey('ı'), employeeLockKey('i'));
-});
-
-test('different people get different locks', () => {
-  const keys = ['NA\\ada', 'NA\\bob', 'EU\\ada', 'ada', 'NA\\ada2', 'NA\\a da'].map(employeeLockKey);
+test('different weights get different keys, the empty weight (a name of ignorable characters only) one of its own', () => {
+  const keys = ['207521F721F7002000200020', '207521F721F70209002000200020', '', '00'].map(employeeLockKey);
   assert.equal(new Set(keys).size, keys.length);
-  assert.equal(employeeLockKey('NA\\Ada'), 'employee:na\\ada');
+});
+
+test('a lan_id given where its weight belongs is refused, not made into a lock of its own', () => {
+  for (const notHex of ['ann', 'NA\\ada', '2075 21F7', 'ABC']) assert.throws(() => employeeLockKey(notHex), /WEIGHT_STRING/, notHex);
 });
 
 test('control characters are what a lan_id argument may not hold', () => {

@@ -17,7 +17,12 @@ export function registerDeleteUser(program: Command, ctx: CliContext): void {
       }
       // Under the employee's lock, so no facetraining or facestreaming job writes a trace
       // for an image this transaction removes.
-      const done = await ctx.withDatabase((db, locks) => locks.withLock(employeeLockKey(lanId), () => operationsRepository(db).deleteEmployee(lanId, { exact: opts.exact })));
+      const done = await ctx.withDatabase(async (db, locks) => {
+        const repo = operationsRepository(db);
+        // The lock of the identity the server sees in the name (with --exact too: the face services lock identities).
+        const weight = await repo.lanIdWeight(lanId);
+        return locks.withLock(employeeLockKey(weight), () => repo.deleteEmployee(lanId, { exact: opts.exact }));
+      });
       if (done.outcome === 'unknown') {
         throw new PermanentError('LAN_ID_UNKNOWN', `refused: no row of any table has the lan_id ${shown(lanId)}${opts.exact ? ' spelled exactly so' : ''}; nothing deleted (LAN_ID_UNKNOWN)`);
       }
