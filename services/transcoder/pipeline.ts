@@ -13,6 +13,7 @@ import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
 import { checkCoverage } from './coverage.ts';
+import { TaskPool } from './task-pool.ts';
 import { memoryLimit, type EncodeOptions, type EncodeResult, type OutputStore, type StoredClip } from './encode-types.ts';
 import type { WorkPlan } from './plan.ts';
 
@@ -253,44 +254,6 @@ class Uploads {
     const deletes = new TaskPool(DELETES, () => undefined);
     for (const o of this.written.splice(0)) deletes.add(() => this.store.delete(o.bucket, o.key).catch(() => undefined));
     await deletes.idle();
-  }
-}
-
-/**
- * Runs tasks `limit` at a time in the order added; a failing task goes to `onError`, which
- * here aborts the job, and the tasks check the job's signal before they start.
- */
-class TaskPool {
-  private active = 0;
-  private readonly queue: (() => Promise<void>)[] = [];
-  private waiters: (() => void)[] = [];
-
-  constructor(
-    private readonly limit: number,
-    private readonly onError: (err: unknown) => void,
-  ) {}
-
-  add(task: () => Promise<void>): void {
-    this.queue.push(task);
-    this.pump();
-  }
-
-  /** Settles once nothing is queued or running. */
-  idle(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private pump(): void {
-    while (this.active < this.limit && this.queue.length > 0) {
-      const task = this.queue.shift()!;
-      this.active++;
-      task().catch(this.onError).finally(() => {
-        this.active--;
-        this.pump();
-        if (this.active === 0 && this.queue.length === 0) for (const w of this.waiters.splice(0)) w();
-      });
-    }
   }
 }
 
