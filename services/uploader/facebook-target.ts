@@ -1,5 +1,6 @@
 import type { SavedSession, UploadRecord, UploadResult } from '../../db/repositories/uploader.repository.ts';
-import { PermanentError } from '../../shared/errors.ts';
+import { errorCode, errorMessage, PermanentError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { UploadJob } from '../../shared/contract/messages.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import type { FacebookClient, FacebookSession } from './facebook-client.ts';
@@ -12,6 +13,8 @@ export interface FacebookTarget {
   saveSession(uploadId: number, session: SavedSession, sourceEtag: string | undefined): Promise<void>;
   /** Sessions are saved at most this often while chunks go (each one is a database write); the API corrects an older offset. @default 1000 */
   saveEveryMs?: number;
+  /** Where a permalink that could not be used is reported (the video is published all the same). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -39,6 +42,14 @@ export async function uploadToFacebook(t: FacebookTarget, job: UploadJob, row: U
   const result = await t.client
     .upload({ source, title: job.title, description: facebookDescription(job), ...(resume && { resume }), onSession, signal })
     .finally(() => source.close());
+  if (result.permalinkError !== undefined) {
+    // The mail carries the watch link instead; an operator should still learn why. The
+    // error's message names no URL (the client keeps the link's query and tokens out of it).
+    t.log?.warn(
+      { code: errorCode(result.permalinkError), videoId: result.videoId, uploadId: row.id, detail: errorMessage(result.permalinkError) },
+      'Facebook permalink not used: the watch link is mailed instead',
+    );
+  }
   return { remoteId: result.videoId, url: result.url, sourceEtag: src.etag, sourceBytes: src.size };
 }
 
