@@ -1,19 +1,20 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { PermanentError } from '../../shared/errors.ts';
-import { parseTemplate, present, render } from './template-render.ts';
+import { TEMPLATE_HELPERS, createTemplateEngine, type RenderFunction, type TemplateEngine } from '../../shared/templates/engine.ts';
 
 /**
  * One template: `templates/<name>.txt` starts with a header (`subject:`, `requires:` the
  * data fields it cannot do without, `rate-limited: yes` for alerts), a `---` line, then
- * the text body; `templates/<name>.html` is the HTML body.
+ * the text body; `templates/<name>.html` is the HTML body. All three are Eta templates
+ * (shared/templates/engine.ts), compiled once when the catalog is loaded.
  */
 export interface Template {
   name: string;
   requires: string[];
   rateLimited: boolean;
-  subject: ReturnType<typeof parseTemplate>;
-  text: ReturnType<typeof parseTemplate>;
-  html: ReturnType<typeof parseTemplate>;
+  subject: RenderFunction;
+  text: RenderFunction;
+  html: RenderFunction;
 }
 
 export interface RenderedMessage {
@@ -24,19 +25,30 @@ export interface RenderedMessage {
 
 export type TemplateCatalog = ReadonlyMap<string, Template>;
 
+export interface TemplateEngines {
+  text: TemplateEngine;
+  html: TemplateEngine;
+}
+
 export const TEMPLATES_DIR = new URL('./templates/', import.meta.url);
 
+export function createEngines(): TemplateEngines {
+  return { text: createTemplateEngine('text'), html: createTemplateEngine('html') };
+}
+
+/** Reads and compiles every template of `dir`, once, at start. @throws TemplateSyntaxError */
 export async function loadTemplates(dir: URL = TEMPLATES_DIR): Promise<TemplateCatalog> {
   const names = (await readdir(dir)).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4));
+  const engines = createEngines();
   const out = new Map<string, Template>();
   for (const name of names) {
     const [txt, html] = await Promise.all([readFile(new URL(`${name}.txt`, dir), 'utf8'), readFile(new URL(`${name}.html`, dir), 'utf8')]);
-    out.set(name, parseTemplateFile(name, txt, html));
+    out.set(name, parseTemplateFile(name, txt, html, engines));
   }
   return out;
 }
 
-export function parseTemplateFile(name: string, txt: string, html: string): Template {
+export function parseTemplateFile(name: string, txt: string, html: string, engines: TemplateEngines = createEngines()): Template {
   const split = txt.indexOf('\n---\n');
   if (split < 0) throw new Error(`template ${name}.txt has no '---' line after its header`);
   const header = new Map<string, string>();
@@ -50,9 +62,9 @@ export function parseTemplateFile(name: string, txt: string, html: string): Temp
     name,
     requires: (header.get('requires') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     rateLimited: header.get('rate-limited') === 'yes',
-    subject: parseTemplate(subject),
-    text: parseTemplate(txt.slice(split + 5)),
-    html: parseTemplate(html),
+    subject: engines.text.define(`${name}.subject`, subject),
+    text: engines.text.define(name, txt.slice(split + 5)),
+    html: engines.html.define(name, html),
   };
 }
 
@@ -60,16 +72,17 @@ export function parseTemplateFile(name: string, txt: string, html: string): Temp
 export function templateFor(catalog: TemplateCatalog, name: string, data: Record<string, unknown>): Template {
   const t = catalog.get(name);
   if (!t) throw new PermanentError('TEMPLATE_UNKNOWN', `no template ${name}; known: ${[...catalog.keys()].sort().join(', ')}`);
-  const missing = t.requires.filter((f) => !present(data[f]));
+  const missing = t.requires.filter((f) => !TEMPLATE_HELPERS.present(data[f]));
   if (missing.length > 0) throw new PermanentError('TEMPLATE_DATA_MISSING', `template ${name} needs data ${missing.join(', ')}`);
   return t;
 }
 
+/** @throws PermanentError TEMPLATE_DATA_INVALID (a link that is not http(s) or mailto, data a template cannot render) */
 export function renderMessage(t: Template, data: Record<string, unknown>): RenderedMessage {
   return {
     // One line: a subject is a header.
-    subject: render(t.subject, data, 'text').replace(/[\r\n]+/g, ' ').trim().slice(0, 250),
-    text: render(t.text, data, 'text'),
-    html: render(t.html, data, 'html'),
+    subject: t.subject(data).replace(/[\r\n]+/g, ' ').trim().slice(0, 250),
+    text: t.text(data),
+    html: t.html(data),
   };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveWebhooks } from '../../services/notifier/recipients.ts';
 import { loadTemplates, renderMessage, templateFor } from '../../services/notifier/templates.ts';
-import { parseTemplate, render } from '../../services/notifier/template-render.ts';
+import { createTemplateEngine } from '../../shared/templates/engine.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { isEmailAddress } from '../../shared/contract/email-address.ts';
 import { checkEmailAddresses } from '../../services/notifier/recipients.ts';
@@ -26,9 +26,9 @@ test('HTML mail: a javascript: (or any non-http(s), non-mailto) link from templa
     assert.ok(html.includes(`href="${ok.replace(/&/g, '&amp;')}"`), html);
   }
   // Outside an href the same text is only text (escaped), as before.
-  assert.equal(render(parseTemplate('<p>{{u}}</p>'), { u: 'javascript:x' }, 'html'), '<p>javascript:x</p>');
+  assert.equal(createTemplateEngine('html').define('t', '<p><%= it.u %></p>')({ u: 'javascript:x' }), '<p>javascript:x</p>');
   // The text body is not HTML: no link to refuse there.
-  assert.equal(render(parseTemplate('<a href="{{u}}">'), { u: 'javascript:x' }, 'text'), '<a href="javascript:x">');
+  assert.equal(createTemplateEngine('text').define('t', '<a href="<%= it.u %>">')({ u: 'javascript:x' }), '<a href="javascript:x">');
 });
 
 test('webhook URLs: encoded separators and dot segments are refused; c, c?, c#x are one recipient, sent to the normalised URL', () => {

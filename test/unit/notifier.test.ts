@@ -3,45 +3,11 @@ import assert from 'node:assert/strict';
 import { classifySmtpError } from '../../services/notifier/email-sender.ts';
 import { canonicalJson, contentHash, messageIdFor, notificationKey } from '../../services/notifier/notification-key.ts';
 import { checkEmailAddresses, isEmailAddress, resolveWebhooks, underPrefix } from '../../services/notifier/recipients.ts';
-import { TemplateSyntaxError, escapeHtml, parseTemplate, render } from '../../services/notifier/template-render.ts';
 import { loadTemplates, parseTemplateFile, renderMessage, templateFor } from '../../services/notifier/templates.ts';
 import { signatureHeader } from '../../services/notifier/webhook-sender.ts';
 import { PermanentError, VigilError } from '../../shared/errors.ts';
 
-const r = (tpl: string, data: Record<string, unknown>, mode: 'text' | 'html' = 'text') => render(parseTemplate(tpl), data, mode);
-
-test('renderer: values, dotted paths, HTML escaping only in html mode', () => {
-  assert.equal(r('Hi {{name}}, {{ links.library }}!', { name: 'Ada', links: { library: 'L' } }), 'Hi Ada, L!');
-  assert.equal(r('{{x}}', { x: '<b>"&\'' }, 'html'), '&lt;b&gt;&quot;&amp;&#39;');
-  assert.equal(r('{{x}}', { x: '<b>' }, 'text'), '<b>');
-  assert.equal(r('[{{missing}}] [{{a.b.c}}]', { a: { b: 1 } }), '[] []');
-  assert.equal(r('{{o}}', { o: { k: [1, 2] } }), '{"k":[1,2]}');
-  assert.equal(r('{{n}} {{z}}', { n: 0, z: false }), '0 false');
-});
-
-test('renderer: data is substituted, never parsed as a template', () => {
-  assert.equal(r('{{x}}', { x: '{{secret}}', secret: 'no' }), '{{secret}}');
-  assert.equal(r('{{a.constructor}}|{{toString}}', { a: {} }), '|');
-});
-
-test('renderer: if/else and each over arrays and objects', () => {
-  assert.equal(r('{{#if a}}yes{{else}}no{{/if}}', { a: 'x' }), 'yes');
-  for (const a of [undefined, null, '', false, [], {}]) assert.equal(r('{{#if a}}yes{{else}}no{{/if}}', { a }), 'no');
-  assert.equal(r('{{#each qs}}{{queue}}={{count}};{{/each}}', { qs: [{ queue: 'a.dlq', count: 2 }, { queue: 'b.dlq', count: 1 }] }), 'a.dlq=2;b.dlq=1;');
-  assert.equal(r('{{#each xs}}<li>{{.}}</li>{{/each}}', { xs: [1, '<i>'] }, 'html'), '<li>1</li><li>&lt;i&gt;</li>');
-  assert.equal(r('{{#each counts}}{{@key}}:{{@value}} {{/each}}', { counts: { UNKNOWN_PERSON: 3, IMPERSONATION_SUSPECTED: 1 } }), 'UNKNOWN_PERSON:3 IMPERSONATION_SUSPECTED:1 ');
-  // Names the item lacks are found outside it.
-  assert.equal(r('{{#each xs}}{{who}}-{{v}} {{/each}}', { who: 'w', xs: [{ v: 1 }] }), 'w-1 ');
-  assert.equal(r('{{#each nothing}}x{{/each}}', {}), '');
-  assert.equal(r('{{#if a}}{{#each a}}{{.}}{{/each}}{{/if}}', { a: [1, 2] }), '12');
-});
-
-test('renderer: broken templates are refused when loaded', () => {
-  for (const bad of ['{{#if a}}x', '{{/if}}', '{{#each}}x{{/each}}', '{{#if a}}{{/each}}', '{{else}}', '{{#if a}}{{else}}{{else}}{{/if}}', '{{a b}}']) {
-    assert.throws(() => parseTemplate(bad), TemplateSyntaxError, bad);
-  }
-  assert.equal(escapeHtml('a&b'), 'a&amp;b');
-});
+// The engine itself (escaping, links, helpers, broken templates) is tested in template-engine.test.ts.
 
 test('template files: one per contract template, each declaring the fields the contract gives it', async () => {
   const catalog = await loadTemplates();
@@ -71,7 +37,7 @@ test('templateFor: an unknown template and missing data are permanent, naming wh
 });
 
 test('a subject is one line, whatever the data', () => {
-  const t = parseTemplateFile('x', 'subject: Hi {{name}}\n---\nbody\n', '<p>body</p>');
+  const t = parseTemplateFile('x', 'subject: Hi <%= it.name %>\n---\nbody\n', '<p>body</p>');
   assert.equal(renderMessage(t, { name: 'a\r\nBcc: evil@example.org' }).subject, 'Hi a Bcc: evil@example.org');
   assert.throws(() => parseTemplateFile('y', 'no header', ''), /no '---' line/);
 });
