@@ -59,13 +59,35 @@ function connectFailure(err: unknown, where: string, database: string): CheckRes
   return fail('database', `${where}: ${errorMessage(err)}`, 'check DATABASE_URL and the server log');
 }
 
-/** MySQL 8 and MariaDB 10.11 are what Vigil is tested on; older ones lack what the schema uses. */
-function serverVersion(version: string, where: string): CheckResult {
-  const m = /^(\d+)\.(\d+)/.exec(version);
-  const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  const mariadb = /mariadb/i.test(version);
-  const name = mariadb ? 'MariaDB' : 'MySQL';
-  const detail = `${name} ${version.split('-')[0]} at ${where}`;
-  const supported = mariadb ? major > 10 || (major === 10 && minor >= 11) : major >= 8;
-  return supported ? ok('database', detail) : warn('database', `${detail} is older than Vigil supports`, mariadb ? 'upgrade to MariaDB 10.11 or later' : 'upgrade to MySQL 8 or later');
+/**
+ * What the schema needs of the server: MariaDB 10.10 for the lan_id identity collation
+ * (utf8mb4_uca1400_nopad_as_ci), MySQL 8.0.13 for expression defaults (UTC_TIMESTAMP).
+ * Older ones fail: `vigil migrate` would stop half-way, or the services misjudge identities.
+ * Vigil is tested on MariaDB 10.11 and MySQL 8.
+ */
+const MINIMUM = {
+  MariaDB: { version: [10, 10, 0], needs: 'the lan_id collation utf8mb4_uca1400_nopad_as_ci', fix: 'upgrade to MariaDB 10.11 or later (10.10 at least)' },
+  MySQL: { version: [8, 0, 13], needs: 'expression defaults (UTC_TIMESTAMP)', fix: 'upgrade to MySQL 8.0.13 or later' },
+} as const;
+
+/** The server's check from its VERSION(); pure, so the rule is tested without such a server. */
+export function serverVersion(version: string, where: string): CheckResult {
+  // A MariaDB behind some proxies answers with the old replication prefix: 5.5.5-10.11.6-MariaDB.
+  const v = version.replace(/^5\.5\.5-(?=\d+\.\d+\.\d+-mariadb)/i, '');
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v);
+  const name = /mariadb/i.test(v) ? 'MariaDB' : 'MySQL';
+  if (!m) return warn('database', `cannot tell the server's version from ${JSON.stringify(version.slice(0, 60))} at ${where}`, `Vigil needs MariaDB ${MINIMUM.MariaDB.version.join('.')} or MySQL ${MINIMUM.MySQL.version.join('.')} or later: check the server`);
+  const got = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  const detail = `${name} ${v.split('-')[0]} at ${where}`;
+  const min = MINIMUM[name];
+  if (compareVersions(got, min.version) >= 0) return ok('database', detail);
+  return fail('database', `${detail} is older than Vigil supports: it needs ${name} ${min.version.join('.')} or later for ${min.needs}`, min.fix);
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
