@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { access, mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTranscodeAndFramesArgs, type FrameOptions, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
@@ -7,14 +6,14 @@ import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runne
 import { durationTolerance } from '../../shared/media/ffprobe.ts';
 import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
 import { decoderPixelBound } from '../../shared/media/media-limits.ts';
-import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
 import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
 import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
-import { PermanentError, TransientError, errorMessage, isPermanent, VigilError } from '../../shared/errors.ts';
+import { PermanentError, isPermanent } from '../../shared/errors.ts';
 import { checkCoverage } from './coverage.ts';
 import { TaskPool } from './task-pool.ts';
-import { memoryLimit, type EncodeOptions, type EncodeResult, type OutputStore, type StoredClip } from './encode-types.ts';
+import { storeClip, Uploads } from './uploads.ts';
+import { memoryLimit, type EncodeOptions, type EncodeResult, type StoredClip } from './encode-types.ts';
 import type { WorkPlan } from './plan.ts';
 
 /**
@@ -29,7 +28,6 @@ import type { WorkPlan } from './plan.ts';
 
 const POLL_MS = 250;
 const FRAME_UPLOADS = 8;
-const DELETES = 8;
 
 /**
  * Encodes and stores; on a permanent failure what was already uploaded is deleted again.
@@ -191,69 +189,6 @@ export class ClipWatcher {
       this.handed++;
       this.ready({ path: join(dir, e.file), name: clipObjectName(this.stem, i), startSeconds: e.startSeconds, endSeconds: e.endSeconds });
     }
-  }
-}
-
-async function storeClip(
-  o: EncodeOptions,
-  uploads: Uploads,
-  clip: ClipFile,
-  signal: AbortSignal,
-  opts: { verified: boolean; duringEncode: boolean },
-): Promise<StoredClip> {
-  const seconds = clip.endSeconds - clip.startSeconds;
-  if (!opts.verified) {
-    try {
-      await verifyMp4(clip.path, { durationSeconds: seconds, audio: o.info.audio !== undefined });
-    } catch (err) {
-      // The message names the output, not our work folder.
-      if (err instanceof VigilError && err.code === 'OUTPUT_INVALID') throw new PermanentError(err.code, errorMessage(err).replace(clip.path, clip.name), err);
-      throw err;
-    }
-  }
-  const bytes = await uploads.put(o.plan.outputBucket, clip.name, clip.path, 'video/mp4', signal);
-  const head = await o.store.head(o.plan.outputBucket, clip.name);
-  if (head?.size !== bytes) throw new TransientError('OUTPUT_NOT_STORED', `${clip.name}: the store holds ${head?.size ?? 'no'} bytes of ${bytes}`);
-  return { bucket: o.plan.outputBucket, key: clip.name, startSeconds: clip.startSeconds, endSeconds: clip.endSeconds, bytes, duringEncode: opts.duringEncode };
-}
-
-/** The objects this attempt wrote, so that a permanent failure leaves none of them behind. */
-class Uploads {
-  private readonly written: { bucket: string; key: string }[] = [];
-
-  constructor(private readonly store: OutputStore) {}
-
-  async put(bucket: string, key: string, path: string, contentType: string, signal: AbortSignal): Promise<number> {
-    const { size } = await stat(path);
-    this.record(bucket, key, size);
-    await this.store.upload(bucket, key, path, { contentType, signal });
-    return size;
-  }
-
-  /**
-   * A frame JPEG (a few hundred KB at most), read whole and sent as one PutObject. The read
-   * is synchronous on purpose: each fs.promises call is a round trip through libuv's thread
-   * pool, and on a virtual machine its wake-ups cost 50-200 us of CPU, 10 to 20 times a
-   * small read from the page cache. Over the calls a frame took (two stats and readFile's
-   * open, fstat, reads and close), for hundreds of frames a job, that was CPU taken from the
-   * ffmpeg pass running beside it.
-   */
-  async putFrame(bucket: string, key: string, path: string, signal: AbortSignal): Promise<void> {
-    const body = readFileSync(path);
-    this.record(bucket, key, body.length);
-    await this.store.put(bucket, key, body, { contentType: 'image/jpeg', signal });
-  }
-
-  /** Refuses an empty output, then records the object before the call: an upload can complete on the store after the client gave up. */
-  private record(bucket: string, key: string, size: number): void {
-    if (size === 0) throw new PermanentError('OUTPUT_INVALID', `${key}: ffmpeg wrote an empty file`);
-    this.written.push({ bucket, key });
-  }
-
-  async removeAll(): Promise<void> {
-    const deletes = new TaskPool(DELETES, () => undefined);
-    for (const o of this.written.splice(0)) deletes.add(() => this.store.delete(o.bucket, o.key).catch(() => undefined));
-    await deletes.idle();
   }
 }
 
