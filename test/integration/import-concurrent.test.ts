@@ -119,6 +119,7 @@ test('two imports of one folder at once: each file uploaded once, each transcode
   assert.equal(refused.code, 1, refused.stdout);
   assert.equal(refused.stdout, '');
   assert.match(refused.stderr, new RegExp(`import ${doc.jobId} of .* is already running \\(pid \\d+ on [^,]+, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\)`));
+  assert.match(refused.stderr, /\(IMPORT_RUNNING\)\n$/, 'the refusal names its code, as the other refusals do');
 });
 
 test('an import killed with SIGKILL mid-upload is reported interrupted, not uploading, and the next run resumes it', async () => {

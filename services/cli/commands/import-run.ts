@@ -73,10 +73,10 @@ export function importRunLockKey(key: ImportJobKey): string {
   return `import:${importJobKeyHash(key)}`;
 }
 
-/** A run of the same import holds its lock: this one is refused, naming that one. */
+/** A run of the same import holds its lock: this one is refused, naming that one (and its code, as `vigil` prints the message). */
 export class ImportRunningError extends PermanentError {
   constructor(message: string) {
-    super('IMPORT_RUNNING', message);
+    super('IMPORT_RUNNING', `${message} (IMPORT_RUNNING)`);
   }
 }
 
