@@ -1,15 +1,14 @@
-import { access, mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildTranscodeAndFramesArgs, type FrameOptions, type TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
+import { buildTranscodeAndFramesArgs, type FrameOptions } from '../../shared/media/ffmpeg-args.ts';
 import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
 import { durationTolerance } from '../../shared/media/ffprobe.ts';
 import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
 import { decoderPixelBound } from '../../shared/media/media-limits.ts';
-import { clipObjectName } from '../../shared/media/output-names.ts';
-import { parseSegmentList } from '../../shared/media/segment-list.ts';
-import { collectClips, trimWithFades, type ClipFile } from '../../shared/media/video-work.ts';
+import { trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, isPermanent } from '../../shared/errors.ts';
+import { ClipWatcher, collectClips, type ClipFile } from './clip-watcher.ts';
 import { checkCoverage } from './coverage.ts';
 import { TaskPool } from './task-pool.ts';
 import { storeClip, Uploads } from './uploads.ts';
@@ -160,40 +159,6 @@ function checkFullyDecoded(result: FfmpegRunResult, declaredSeconds: number): vo
   if (decoded < declaredSeconds - durationTolerance(declaredSeconds)) {
     throw new PermanentError('SOURCE_CORRUPT', `ffmpeg could decode ${decoded.toFixed(1)} s of the ${declaredSeconds.toFixed(1)} s the source declares: it is truncated or corrupt`);
   }
-}
-
-/** Hands over each clip once the segment muxer has closed it; all of them once ffmpeg has exited. */
-export class ClipWatcher {
-  private handed = 0;
-
-  constructor(
-    private readonly outputs: TranscodeOutputs,
-    private readonly stem: string,
-    private readonly ready: (clip: ClipFile) => void,
-  ) {}
-
-  async poll(ffmpegExited: boolean): Promise<void> {
-    const text = await readFile(this.outputs.segmentList!, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw err;
-    });
-    // Only whole rows: the muxer may be half way through writing the next one.
-    const entries = parseSegmentList(text.slice(0, text.lastIndexOf('\n') + 1));
-    const dir = join(this.outputs.segmentList!, '..');
-    while (this.handed < entries.length) {
-      const i = this.handed;
-      const next = this.outputs.clips[i + 1]?.path;
-      const closed = ffmpegExited || i + 1 < entries.length || (next !== undefined && (await exists(next)));
-      if (!closed) return;
-      const e = entries[i]!;
-      this.handed++;
-      this.ready({ path: join(dir, e.file), name: clipObjectName(this.stem, i), startSeconds: e.startSeconds, endSeconds: e.endSeconds });
-    }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
 
 async function mkdirs(base: string, name: string): Promise<string> {

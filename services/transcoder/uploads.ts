@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { verifyMp4 } from '../../shared/media/mp4-verify.ts';
-import type { ClipFile } from '../../shared/media/video-work.ts';
 import { PermanentError, TransientError, errorMessage, VigilError } from '../../shared/errors.ts';
+import type { ClipFile } from './clip-watcher.ts';
 import type { EncodeOptions, OutputStore, StoredClip } from './encode-types.ts';
 import { TaskPool } from './task-pool.ts';
 

@@ -1,18 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { buildTrimArgs, type H264Options, type TranscodeOutputs } from './ffmpeg-args.ts';
+import { buildTrimArgs, type H264Options } from './ffmpeg-args.ts';
 import type { InputSafety } from './input-safety.ts';
 import { runFfmpeg, type FfmpegRunOptions } from './ffmpeg-runner.ts';
 import { probeVideo, type VideoInfo } from './ffprobe.ts';
 import { verifyMp4 } from './mp4-verify.ts';
-import { clipObjectName } from './output-names.ts';
-import { parseSegmentList } from './segment-list.ts';
 
 /**
- * The ffmpeg layer's work on local files: collecting (and naming) the clips of the one
- * clips-and-frames pass that services/transcoder/pipeline.ts runs (its frames: see
- * frame-watcher.ts), and a trim with fades end to end. Storage, job state and deleting
- * the source belong to the service.
+ * The ffmpeg layer's work on local files: a trim with fades end to end. Storage, job state
+ * and deleting the source belong to the service.
  */
 
 export interface MediaToolOptions extends InputSafety {
@@ -22,30 +16,6 @@ export interface MediaToolOptions extends InputSafety {
   ffprobePath?: string;
   /** Stall watchdog, hard limit, abort signal and progress callback for the ffmpeg run. */
   run?: Omit<FfmpegRunOptions, 'ffmpegPath' | 'cwd'>;
-}
-
-export interface ClipFile {
-  path: string;
-  /** Object name per the contract. */
-  name: string;
-  startSeconds: number;
-  endSeconds: number;
-}
-
-/** The clips as written: the segment list when split, else the single planned file. */
-export async function collectClips(outputs: TranscodeOutputs, durationSeconds: number, stem: string): Promise<ClipFile[]> {
-  if (!outputs.split || !outputs.segmentList) {
-    const c = outputs.clips[0]!;
-    return [{ path: c.path, name: c.name, startSeconds: 0, endSeconds: durationSeconds }];
-  }
-  const entries = parseSegmentList(await readFile(outputs.segmentList, 'utf8'));
-  const dir = dirname(outputs.segmentList);
-  return entries.map((e, i) => ({
-    path: join(dir, e.file),
-    name: clipObjectName(stem, i),
-    startSeconds: e.startSeconds,
-    endSeconds: e.endSeconds,
-  }));
 }
 
 export interface TrimWorkOptions extends MediaToolOptions {
