@@ -21,7 +21,7 @@ export function registerRescue(program: Command, ctx: CliContext): void {
       const dryRun = !!opts.dryRun;
       // Forced: the operator asked for it now. The back-off record is still counted, so the
       // scheduled rescue waits longer after it rather than republishing at once.
-      const rescueOpts = { cutoff: new Date(now.getTime() - ageMs), now, baseDelayMs: config.notifier.upkeep.rescueIntervalMs, force: true };
+      const rescueOpts = { cutoff: new Date(now.getTime() - ageMs), now, baseDelayMs: rescueBackoffUnitMs(config.notifier.upkeep.rescueIntervalMs), force: true };
       const found = await ctx.withDatabase((db, locks) => {
         const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger() }, rescueOpts);
         return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);
@@ -29,9 +29,23 @@ export function registerRescue(program: Command, ctx: CliContext): void {
       const doc = { dryRun, olderThanMs: ageMs, forced: true, ...found };
       ctx.print(!!opts.json, doc, () =>
         `${dryRun ? 'would republish' : 'republished'} ${found.train.length} train_img, ${found.stream.length} stream_img, ${found.videoJobs.length} video jobs and ${found.alerts.length} alerts idle for more than ${Math.round(ageMs / 1000)} s\n` +
-          `forced: rows the scheduled rescue is backing off from are republished too (${found.backingOff} here); the republish counts in each row's back-off\n`,
+          (dryRun
+            ? `forced: rows the scheduled rescue is backing off from would be republished as well (${found.backingOff} here); a dry run publishes and counts nothing\n`
+            : `forced: rows the scheduled rescue is backing off from are republished too (${found.backingOff} here); the republish counts in each row's back-off\n`),
       );
     });
+}
+
+/**
+ * NOTIFIER_RESCUE_INTERVAL's default: the back-off unit when the scheduled rescue is off
+ * (an interval of 0), where the interval itself would give every row a back-off of 0 and a
+ * scheduled rescue turned back on would republish at once what the operator just did.
+ */
+const RESCUE_UNIT_WHEN_OFF_MS = 5 * 60_000;
+
+/** The back-off unit a forced rescue records: the scheduled rescue's interval, or its default when it is off. */
+export function rescueBackoffUnitMs(rescueIntervalMs: number): number {
+  return rescueIntervalMs > 0 ? rescueIntervalMs : RESCUE_UNIT_WHEN_OFF_MS;
 }
 
 function parseAge(v: string): number {
