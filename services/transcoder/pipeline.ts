@@ -6,11 +6,11 @@ import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runne
 import { durationTolerance } from '../../shared/media/ffprobe.ts';
 import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
 import { decoderPixelBound } from '../../shared/media/media-limits.ts';
-import { trimWithFades } from '../../shared/media/video-work.ts';
 import { PermanentError, isPermanent } from '../../shared/errors.ts';
 import { ClipWatcher, collectClips, type ClipFile } from './clip-watcher.ts';
 import { checkCoverage } from './coverage.ts';
 import { TaskPool } from './task-pool.ts';
+import { trimAndStore } from './trim.ts';
 import { storeClip, Uploads } from './uploads.ts';
 import { memoryLimit, type EncodeOptions, type EncodeResult, type StoredClip } from './encode-types.ts';
 import type { WorkPlan } from './plan.ts';
@@ -37,7 +37,7 @@ export async function encodeAndStore(o: EncodeOptions): Promise<EncodeResult> {
   const uploads = new Uploads(o.store);
   try {
     const work = o.plan.work;
-    const result = work.kind === 'trim' ? await trim(o, work, uploads) : await splitAndFrames(o, work, uploads);
+    const result = work.kind === 'trim' ? await trimAndStore(o, work, uploads) : await splitAndFrames(o, work, uploads);
     const expected = work.kind === 'trim' ? { start: work.start, end: Math.min(work.end, o.info.durationSeconds) } : { start: 0, end: o.info.durationSeconds };
     checkCoverage(result.clips, expected);
     return result;
@@ -45,22 +45,6 @@ export async function encodeAndStore(o: EncodeOptions): Promise<EncodeResult> {
     if (isPermanent(err)) await uploads.removeAll();
     throw err;
   }
-}
-
-async function trim(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'trim' }>, uploads: Uploads): Promise<EncodeResult> {
-  const started = performance.now();
-  const length = Math.min(w.end, o.info.durationSeconds) - w.start;
-  const res = await trimWithFades({
-    input: o.input, output: join(o.workDir, 'talk.mp4'), start: w.start, end: w.end, fadeSeconds: w.fadeSeconds,
-    encode: o.media.encode, info: o.info, ffmpegPath: o.media.ffmpegPath, ffprobePath: o.media.ffprobePath,
-    maxDecodePixels: decoderPixelBound(o.media.limits),
-    run: { ...memoryLimit(o.media), stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal: o.signal, onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, length) },
-  });
-  await o.onEncoded();
-  // trimWithFades has verified the file already.
-  const clip = { path: res.path, name: `${o.plan.stem}.mp4`, startSeconds: w.start, endSeconds: w.start + res.durationSeconds };
-  const stored = await storeClip(o, uploads, clip, o.signal, { verified: true, duringEncode: false });
-  return { clips: [stored], ffmpegMs: res.ffmpegMs, totalMs: performance.now() - started };
 }
 
 async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'split' }>, uploads: Uploads): Promise<EncodeResult> {

@@ -12,7 +12,7 @@ import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import { probeMedia, probeVideo } from '../../shared/media/ffprobe.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';
 import { liveFfmpegGroups } from '../../shared/media/process-group.ts';
-import { trimWithFades } from '../../shared/media/video-work.ts';
+import { trimWithFades } from '../../services/transcoder/trim.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 import { expectedFrames, FIVE_MINUTES, frameLumas, makeTestAvis } from '../helpers/videos.ts';
 import { startRecordingServer } from '../helpers/recording-server.ts';
