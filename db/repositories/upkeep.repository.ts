@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
-/** The scheduled upkeep's queries (services/notifier/upkeep.ts). */
+/** The scheduled upkeep's queries (services/upkeep/jobs.ts). */
 export interface UpkeepRepository {
   /**
    * What awaits review since `since`: snapshots judged `UNKNOWN_PERSON` or

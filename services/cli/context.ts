@@ -5,6 +5,7 @@ import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { brokerClients } from '../../shared/app/app-context.ts';
 import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
 import { createLockManager, type LockManager } from '../../shared/lock.ts';
+import { SERVICES, type Registry } from '../registry.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -17,7 +18,11 @@ export class CliContext {
   private cachedLogger: Logger | undefined;
   exitCode = 0;
 
-  constructor(readonly io: CliIo) {}
+  /** `registry`: the services `vigil run` and `vigil doctor` know (a test may add its own). */
+  constructor(
+    readonly io: CliIo,
+    readonly registry: Registry = SERVICES,
+  ) {}
 
   config(): Config {
     this.cachedConfig ??= loadConfig();

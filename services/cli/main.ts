@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../shared/config/config.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
+import type { Registry } from '../registry.ts';
 import { registerEnrollAndSnapshot } from './commands/enroll-snapshot.ts';
 import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -41,8 +42,8 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs one command line; resolves with the exit code. */
-export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  const ctx = new CliContext(io);
+export async function main(argv: string[], io: CliIo = defaultIo, registry?: Registry): Promise<number> {
+  const ctx = new CliContext(io, registry);
   try {
     await buildProgram(ctx).parseAsync(argv);
     return ctx.exitCode;

@@ -33,13 +33,13 @@ export const service: ServiceModule = {
       worker: app.workerName,
     });
     return {
-      definition: {
+      consumers: [{
         service: 'facestreaming',
         queue: 'facestreaming',
         concurrency: app.config.concurrency.facestreaming,
         codec: CODECS.facestreaming,
         handle,
-      },
+      }],
     };
   },
 };

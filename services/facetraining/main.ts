@@ -17,13 +17,13 @@ export const service: ServiceModule = {
       worker: app.workerName,
     });
     return {
-      definition: {
+      consumers: [{
         service: 'facetraining',
         queue: 'facetraining',
         concurrency: app.config.concurrency.facetraining,
         codec: CODECS.facetraining,
         handle,
-      },
+      }],
     };
   },
 };

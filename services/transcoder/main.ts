@@ -43,13 +43,13 @@ export const service: ServiceModule = {
       maxDeaths: t.maxDeaths,
     });
     return {
-      definition: {
+      consumers: [{
         service: 'transcoder',
         queue: 'transcoder',
         concurrency: app.config.concurrency.transcoder,
         codec: CODECS.transcoder,
         handle,
-      },
+      }],
       async close() {
         // The consumers have closed: an ffmpeg still running belongs to a job that was
         // aborted and requeued, and must not outlive this process.

@@ -48,13 +48,13 @@ export const service: ServiceModule = {
       log: app.logger.child({ service: 'uploader' }),
     });
     return {
-      definition: {
+      consumers: [{
         service: 'uploader',
         queue: 'uploader',
         concurrency: app.config.concurrency.uploader,
         codec: CODECS.uploader,
         handle,
-      },
+      }],
       async close() {
         await sweeper.stop();
         source.close();

@@ -28,9 +28,21 @@ export interface AppContext {
   runClosers(): Promise<void>;
 }
 
+/**
+ * What a service runs: queue consumers, something of its own (an HTTP app, scheduled jobs),
+ * or a mix. Each gets the same health and metrics server, start-up checks and graceful stop.
+ */
 export interface ServiceInstance {
-  definition: ServiceDefinition<any>;
-  /** Releases what `create` built (worker pools, clients). */
+  /** The queues it consumes; none for a service that serves pages or runs scheduled jobs. */
+  consumers?: ServiceDefinition<any>[];
+  /**
+   * Starts what is not a consumer (listening, scheduling), after the checks passed and the
+   * broker connection started. A throw fails the start like a failed `create`.
+   */
+  start?(): Promise<void>;
+  /** Ready beyond its consumers (for an HTTP app: listening); `/readyz` asks it. */
+  ready?(): boolean | Promise<boolean>;
+  /** Stops and releases what `create` and `start` built; called after the consumers closed. */
   close?(): Promise<void>;
 }
 

@@ -27,7 +27,8 @@ export interface RunServicesOptions {
 /**
  * Starts the given services in this process: one broker connection, one database pool,
  * one metrics registry and health server for all of them. `/healthz` answers from the
- * start and `/readyz` only once the consumers are attached. Resolves once every consumer
+ * start and `/readyz` only once every consumer is attached and every service started and
+ * says it is ready. Consumers, HTTP apps and scheduled jobs alike. Resolves once every consumer
  * has been set up to subscribe (it subscribes as soon as the broker is reachable).
  *
  * Anything that fails on the way (a check, a service's `create`) closes what was already
@@ -39,6 +40,7 @@ export async function runServices(modules: ServiceModule[], app: AppContext, opt
   const instances: ServiceInstance[] = [];
   const consumers: Consumer<unknown>[] = [];
   let health: HealthServer | undefined;
+  let started = false;
 
   const closeAll = async () => {
     await Promise.all(consumers.map((c) => c.close(config.shutdownTimeoutMs)));
@@ -58,7 +60,8 @@ export async function runServices(modules: ServiceModule[], app: AppContext, opt
         checks: {
           broker: () => app.broker.isConnected,
           database: () => app.database.ping(),
-          consumers: () => consumers.length > 0 && consumers.every((c) => c.attached),
+          consumers: () => consumers.every((c) => c.attached),
+          services: async () => started && (await Promise.all(instances.map((i) => i.ready?.() ?? true))).every(Boolean),
         },
       }).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
@@ -76,19 +79,24 @@ export async function runServices(modules: ServiceModule[], app: AppContext, opt
     for (const mod of modules) {
       const instance = await mod.create(app);
       instances.push(instance);
-      consumers.push(
-        new Consumer(instance.definition, {
-          broker: app.broker,
-          publisher: app.publisher,
-          metrics: app.metrics,
-          logger,
-          topology: topologyOptions(config),
-          maxAttempts: config.broker.maxAttempts,
-        }),
-      );
+      for (const definition of instance.consumers ?? []) {
+        consumers.push(
+          new Consumer(definition, {
+            broker: app.broker,
+            publisher: app.publisher,
+            metrics: app.metrics,
+            logger,
+            topology: topologyOptions(config),
+            maxAttempts: config.broker.maxAttempts,
+          }),
+        );
+      }
     }
+    // Readiness waits for the start: until then no service has said it is ready.
     app.broker.start();
     for (const c of consumers) await c.start();
+    for (const i of instances) await i.start?.();
+    started = true;
   } catch (err) {
     await closeAll().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing after a failed start failed'));
     throw err;

@@ -1,11 +1,12 @@
 import { LOG_LEVELS, type LogLevel } from '../logger.ts';
 import type { ObjectStoreConfig } from '../storage/object-store.ts';
-import { QUEUE_NAMES, type ServiceName } from '../contract/queue-names.ts';
+import { QUEUE_NAMES, type QueueName } from '../contract/queue-names.ts';
 import { readBrokerConfig, type BrokerConfig } from './broker-config.ts';
 import { readDatabaseConfig, type DatabaseConfig } from './database-config.ts';
 import { ConfigError, EnvReader, type Env } from './env-reader.ts';
 import { readFaceConfig, type FaceConfig } from './face-config.ts';
 import { readNotifierConfig, type NotifierConfig } from './notifier-config.ts';
+import { readUpkeepConfig, type UpkeepConfig } from './upkeep-config.ts';
 import { readMediaConfig, readTranscoderConfig, type MediaConfig, type TranscoderConfig } from './media-config.ts';
 import { readBucketsConfig, readObjectStoreConfig, type BucketsConfig } from './storage-config.ts';
 import { readUploaderConfig, type UploaderConfig } from './uploader-config.ts';
@@ -24,13 +25,14 @@ export interface Config {
   smtpUrl: string | undefined;
   /** Port of /metrics, /healthz and /readyz; 0 picks a free port. @default 9464 */
   metricsPort: number;
-  /** Messages handled at once per service; prefetch equals it. */
-  concurrency: Record<ServiceName, number>;
+  /** Messages handled at once per queue's consumer; prefetch equals it. */
+  concurrency: Record<QueueName, number>;
   media: MediaConfig;
   transcoder: TranscoderConfig;
   face: FaceConfig;
   uploader: UploaderConfig;
   notifier: NotifierConfig;
+  upkeep: UpkeepConfig;
   /** `vigil rescue` republishes rows left in N or P longer than this. @default 15 min */
   rescueAgeMs: number;
   /** @default 'info' */
@@ -49,7 +51,7 @@ export interface Config {
  * services take more.
  */
 const UNSET = 0;
-function defaultConcurrency(faceWorkers: number): Record<ServiceName, number> {
+function defaultConcurrency(faceWorkers: number): Record<QueueName, number> {
   return { facetraining: 2 * faceWorkers, facestreaming: 2 * faceWorkers, transcoder: 1, uploader: 2, notifier: 8 };
 }
 
@@ -68,12 +70,13 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
     concurrency: Object.fromEntries(
       QUEUE_NAMES.map((name) => [name, r.int(`${name.toUpperCase()}_CONCURRENCY`, UNSET, 1, 256)]),
-    ) as Record<ServiceName, number>,
+    ) as Record<QueueName, number>,
     media: readMediaConfig(r),
     transcoder: readTranscoderConfig(r),
     face: readFaceConfig(r),
     uploader: readUploaderConfig(r),
     notifier: readNotifierConfig(r),
+    upkeep: readUpkeepConfig(r),
     rescueAgeMs: r.duration('VIGIL_RESCUE_AGE', 15 * 60_000, 0, 30 * 24 * 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),

@@ -1,12 +1,11 @@
 /**
- * The contract's queues (CONTRACT.md, "Queues"). Each service consumes the queue of its
- * own name, so this list is also the list of services. Written here once; everything else
- * derives from it.
+ * The contract's queues (CONTRACT.md, "Queues"). Each is consumed by the service of its
+ * name; services without a queue (upkeep, the console) are listed in services/registry.ts.
+ * Written here once; everything else derives from it.
  */
 export const QUEUE_NAMES = ['facetraining', 'facestreaming', 'transcoder', 'uploader', 'notifier'] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];
-export type ServiceName = QueueName;
 
 export function isQueueName(name: string): name is QueueName {
   return (QUEUE_NAMES as readonly string[]).includes(name);

@@ -57,7 +57,7 @@ async function runtimeLoop(n: number, concurrency: number): Promise<number> {
       {
         name: 'bench',
         create: async () => ({
-          definition: {
+          consumers: [{
             service: 'bench',
             queue: 'bench',
             concurrency,
@@ -67,7 +67,7 @@ async function runtimeLoop(n: number, concurrency: number): Promise<number> {
               if (++seen === n) setImmediate(() => finish((n - 1) / ((performance.now() - t0) / 1000)));
               return 'done';
             },
-          },
+          }],
         }),
       },
     ],

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { CliContext } from '../../services/cli/context.ts';
-import { availableServices, SERVICES } from '../../services/registry.ts';
+import { availableServices, loadServices } from '../../services/registry.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
@@ -133,7 +133,7 @@ async function run(): Promise<void> {
   let running!: RunningApp;
   const names = availableServices();
   const started = await step(2, `starting ${names.length} services in this process (${names.join(', ')})`, async () => {
-    const modules = await Promise.all(names.map((n) => SERVICES[n]!()));
+    const modules = await loadServices(names);
     running = await startApp(config, modules, logger);
     cleanups.push({ what: 'services', run: () => running.stop() });
     await waitFor('every consumer attached', () => running.consumers.every((c) => c.attached), 60_000);

@@ -7,8 +7,8 @@ import { brokerClients } from '../../shared/app/app-context.ts';
 import { TransientError } from '../../shared/errors.ts';
 import { createLockManager } from '../../shared/lock.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import { startScheduler, type Scheduler } from '../../shared/runtime/scheduler.ts';
-import { upkeepJobs } from '../../services/notifier/upkeep.ts';
+import { startScheduler, type Scheduler } from '../../services/upkeep/scheduler.ts';
+import { upkeepJobs } from '../../services/upkeep/jobs.ts';
 import { runCli } from '../helpers/cli.ts';
 import { captureLogger, drainQueue } from '../helpers/runtime-harness.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
@@ -55,7 +55,7 @@ async function upkeepRunner(jobNames: string[]) {
     },
   };
   const jobs = upkeepJobs({
-    db: db.db, locks, publisher: flaky as Publisher, log: logger, config: config.notifier.upkeep, rescueAgeMs: config.rescueAgeMs, now,
+    db: db.db, locks, publisher: flaky as Publisher, log: logger, config: config.upkeep, rescueAgeMs: config.rescueAgeMs, now,
     deadLetters: async () => [],
   }).filter((j) => jobNames.includes(j.name));
   assert.equal(jobs.length, jobNames.length);

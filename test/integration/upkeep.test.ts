@@ -10,9 +10,9 @@ import { createLockManager } from '../../shared/lock.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import type { BrokerConnection } from '../../shared/runtime/connection.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import { startScheduler, type ScheduledJob, type Scheduler } from '../../shared/runtime/scheduler.ts';
+import { startScheduler, type ScheduledJob, type Scheduler } from '../../services/upkeep/scheduler.ts';
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';
-import { upkeepJobs } from '../../services/notifier/upkeep.ts';
+import { upkeepJobs } from '../../services/upkeep/jobs.ts';
 import { captureLogger, drainQueue } from '../helpers/runtime-harness.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
@@ -41,7 +41,7 @@ async function runner(name: string, config: Config, jobs?: ScheduledJob[]): Prom
   const scheduler = startScheduler(
     {
       jobs: jobs ?? upkeepJobs({
-        db: db.db, locks, publisher, log: logger, config: config.notifier.upkeep, rescueAgeMs: config.rescueAgeMs, now,
+        db: db.db, locks, publisher, log: logger, config: config.upkeep, rescueAgeMs: config.rescueAgeMs, now,
         deadLetters: () => dlqCounts(broker, config),
       }),
       locks,

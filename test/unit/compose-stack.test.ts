@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/config.ts';
-import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
+import { availableServices } from '../../services/registry.ts';
 import { createMetrics } from '../../shared/metrics.ts';
 import { migrationNames } from '../../db/migrate.ts';
 import { REPORT_VIEWS } from '../../db/migrations/20261201T1300-metabase-views.ts';
@@ -78,8 +78,8 @@ test('published host ports are unique, and replicated services publish none', ()
 });
 
 test('replicas come from <SERVICE>_REPLICAS with the intended defaults', () => {
-  const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1 };
-  for (const name of QUEUE_NAMES) {
+  const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1, upkeep: 1 };
+  for (const name of availableServices()) {
     assert.match(COMPOSE_TEXT, new RegExp(`replicas: \\$\\{${name.toUpperCase()}_REPLICAS:-${expected[name]}\\}`), name);
     assert.equal(services[name]?.deploy?.replicas, expected[name], name);
   }

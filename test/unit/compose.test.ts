@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../shared/config/config.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
+import { availableServices } from '../../services/registry.ts';
 import {
   COMPOSE_DIR, CONTRACT_VARIABLES, EXAMPLES_DIR, PLATFORM_VARIABLES, SECRETS_PREFIX, baseName, compose, composeDurationMs,
   dependsOn, envOf, envWithExampleSecrets, exampleSecret, readYaml, secretNames, services, topSecrets, vigilServices, workers,
@@ -20,8 +21,8 @@ test('the file is a Compose spec file with the Vigil services', () => {
   assert.ok(vigilServices.length > 0);
 });
 
-test('every queue has a service running it from the Vigil image', () => {
-  for (const name of QUEUE_NAMES) {
+test('every service `vigil run` knows has a compose service running it from the Vigil image', () => {
+  for (const name of availableServices()) {
     const s = services[name];
     assert.ok(s, `no compose service ${name}`);
     assert.deepEqual(s.command, ['run', name], name);
@@ -29,7 +30,7 @@ test('every queue has a service running it from the Vigil image', () => {
     assert.ok((s.deploy?.replicas ?? 1) >= 1, name);
   }
   // Nothing else built from the image but the one-shot migration.
-  assert.deepEqual(workers.map(([n]) => n).sort(), [...QUEUE_NAMES].sort());
+  assert.deepEqual(workers.map(([n]) => n).sort(), [...availableServices()].sort());
 });
 
 test('each service is given more time to stop than it takes to finish in-flight jobs', () => {

@@ -314,15 +314,15 @@ test('notifier: defaults; webhook targets, allow-list and rate limit read; the s
     smtpFrom: 'Vigil <vigil@localhost>', smtpTlsRejectUnauthorized: true, smtpTimeoutMs: 30_000,
     webhooks: {}, webhookAllow: [], webhookSecret: undefined, webhookTimeoutMs: 10_000,
     rateLimit: { max: 10, windowMs: 3_600_000 }, sendingTimeoutMs: 120_000,
-    upkeep: {
-      tickMs: 15_000, rescueIntervalMs: 300_000, digestIntervalMs: 7_200_000, deadLetterIntervalMs: 300_000,
-      supervisors: { channel: 'email', to: [] }, retentionIntervalMs: 3_600_000, streamImageRetentionDays: 30,
-    },
+  });
+  assert.deepEqual(loadConfig({}).upkeep, {
+    tickMs: 15_000, rescueIntervalMs: 300_000, digestIntervalMs: 7_200_000, deadLetterIntervalMs: 300_000,
+    supervisors: { channel: 'email', to: [] }, retentionIntervalMs: 3_600_000, streamImageRetentionDays: 30,
   });
   assert.deepEqual(loadConfig({
     NOTIFIER_UPKEEP_TICK: '5s', NOTIFIER_RESCUE_INTERVAL: '0', NOTIFIER_DIGEST_INTERVAL: '4h', NOTIFIER_DEAD_LETTER_INTERVAL: '1m',
     NOTIFIER_SUPERVISORS_CHANNEL: 'webhook', NOTIFIER_SUPERVISORS: 'ops, teams', NOTIFIER_RETENTION_INTERVAL: '30m', VIGIL_STREAM_IMAGE_RETENTION_DAYS: '0',
-  }).notifier.upkeep, {
+  }).upkeep, {
     tickMs: 5_000, rescueIntervalMs: 0, digestIntervalMs: 4 * 3_600_000, deadLetterIntervalMs: 60_000,
     supervisors: { channel: 'webhook', to: ['ops', 'teams'] }, retentionIntervalMs: 1_800_000, streamImageRetentionDays: 0,
   });
@@ -341,7 +341,6 @@ test('notifier: defaults; webhook targets, allow-list and rate limit read; the s
     webhooks: { ops: 'https://hooks.slack.com/services/T/B/x', teams: 'https://teams.example.org/hook' },
     webhookAllow: ['https://hooks.example.org/vigil/'], webhookSecret: 'whsec-from-file', webhookTimeoutMs: 3_000,
     rateLimit: { max: 5, windowMs: 30 * 60_000 }, sendingTimeoutMs: 600_000,
-    upkeep: loadConfig({}).notifier.upkeep,
   });
   assert.deepEqual(loadConfig({ NOTIFIER_RATE_LIMIT: '20' }).notifier.rateLimit, { max: 20, windowMs: 3_600_000 });
   assert.equal(loadConfig({ NOTIFIER_RATE_LIMIT: '0' }).notifier.rateLimit.max, 0);

@@ -5,7 +5,7 @@ import { analyzeOptions } from '../../../shared/app/face-analyzer-for.ts';
 import { ConfigError, type Config } from '../../../shared/config/config.ts';
 import { describeProblem } from '../../../shared/config/env-reader.ts';
 import { startFaceAnalyzer } from '../../../shared/face/face-analyzer.ts';
-import { resolveServices } from '../../registry.ts';
+import { needsOf, resolveServices } from '../../registry.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
@@ -15,7 +15,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .argument('[service...]', 'service names, or "all"')
     .option('--json', 'print one JSON document')
     .action(async (names: string[], opts: { json?: boolean }) => {
-      const services = resolveServices(names);
+      const services = resolveServices(names, ctx.registry);
       let config: Config;
       let results: CheckResult[];
       try {
@@ -28,7 +28,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       }
       // One thread is enough to tell whether the engine loads; its log lines stay quiet.
       const quiet = ctx.logger().child({}, { level: 'error' });
-      const checks = hostChecks(config, services, {
+      const checks = hostChecks(config, needsOf(services, ctx.registry), {
         face: () => startFaceAnalyzer({ backend: config.face.backend, workers: 1, options: analyzeOptions(config.face), logger: quiet }),
         closeFace: true,
       });

@@ -21,7 +21,7 @@ export function registerRescue(program: Command, ctx: CliContext): void {
       const dryRun = !!opts.dryRun;
       // Forced: the operator asked for it now. The back-off record is still counted, so the
       // scheduled rescue waits longer after it rather than republishing at once.
-      const rescueOpts = { cutoff: new Date(now.getTime() - ageMs), now, baseDelayMs: rescueBackoffUnitMs(config.notifier.upkeep.rescueIntervalMs), force: true };
+      const rescueOpts = { cutoff: new Date(now.getTime() - ageMs), now, baseDelayMs: rescueBackoffUnitMs(config.upkeep.rescueIntervalMs), force: true };
       const found = await ctx.withDatabase((db, locks) => {
         const rescue = (publisher: Publisher | undefined) => rescueOrphans({ db, locks, publisher, log: ctx.logger() }, rescueOpts);
         return dryRun ? rescue(undefined) : ctx.withPublisher(rescue);

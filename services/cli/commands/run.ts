@@ -6,8 +6,7 @@ import { faceAnalyzerFor } from '../../../shared/app/face-analyzer-for.ts';
 import { installProcessHandlers } from '../../../shared/app/process-handlers.ts';
 import { runServices } from '../../../shared/app/run-services.ts';
 import { StartupError } from '../../../shared/app/startup.ts';
-import { QUEUE_NAMES } from '../../../shared/contract/queue-names.ts';
-import { SERVICES, resolveServices } from '../../registry.ts';
+import { availableServices, loadServices, needsOf, resolveServices } from '../../registry.ts';
 import type { CliContext } from '../context.ts';
 
 /** A start that cannot succeed as things are (sysexits' EX_UNAVAILABLE would say "try later"). */
@@ -16,14 +15,14 @@ export const EXIT_STARTUP = 1;
 export function registerRun(program: Command, ctx: CliContext): void {
   program
     .command('run')
-    .description(`run services in this process until SIGTERM (${QUEUE_NAMES.join(', ')}, or all)`)
+    .description(`run services in this process until SIGTERM (${availableServices(ctx.registry).join(', ')}, or all)`)
     .argument('<service...>', 'service names, or "all"')
     .action(async (names: string[]) => {
-      const wanted = resolveServices(names);
+      const wanted = resolveServices(names, ctx.registry);
       const config = ctx.config();
       // `vigil run` logs JSON to stdout, as containers expect.
       const logger = createLogger({ level: config.logLevel, base: { services: wanted.join(',') } });
-      const modules = await Promise.all(wanted.map((n) => SERVICES[n]!()));
+      const modules = await loadServices(wanted, ctx.registry);
       // A signal while the start waits for the database or the broker: stop waiting, exit 0.
       const starting = new AbortController();
       const onEarlySignal = () => starting.abort(new Error('signal received during start'));
@@ -34,7 +33,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         running = await runServices(modules, createAppContext(config, logger), {
           // The doctor's checks for these services; the face check looks at the pool the
           // services will use, so nothing is loaded twice.
-          checks: (app) => hostChecks(config, wanted, { face: () => faceAnalyzerFor(app), closeFace: false }),
+          checks: (app) => hostChecks(config, needsOf(wanted, ctx.registry), { face: () => faceAnalyzerFor(app), closeFace: false }),
           signal: starting.signal,
         });
       } catch (err) {

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.ts';
-import type { ServiceName } from '../../contract/queue-names.ts';
+import type { QueueName } from '../../contract/queue-names.ts';
+import type { ObjectStoreConfig } from '../../storage/object-store.ts';
 import type { FaceAnalyzer } from '../../face/face-analyzer.ts';
 import { topologyOptions } from '../app-context.ts';
 import { brokerCheck } from './broker-check.ts';
@@ -8,24 +9,23 @@ import { databaseCheck } from './database-check.ts';
 import { faceCheck } from './face-check.ts';
 import { ffmpegCheck } from './ffmpeg-check.ts';
 import { smtpCheck } from './smtp-check.ts';
-import { LIBRARY_STORE, storageCheck } from './storage-check.ts';
+import { storageCheck, type StoreRole } from './storage-check.ts';
 
-/** What each service needs of this host beyond the database and the broker, which all need. */
-interface ServiceNeeds {
+/**
+ * What a service needs of this host beyond the database and the broker, which all need.
+ * Each service declares its own, beside its code (`services/<name>/checks.ts`).
+ */
+export interface ServiceNeeds {
+  /** The queues it consumes: the broker check reports their depth and dead letters. */
+  queues?: readonly QueueName[];
   face?: true;
   ffmpeg?: true;
+  /** Buckets on the main store (`S3_*`). */
   buckets?: (c: Config) => string[];
+  /** Stores of its own beyond the main one, each with its buckets and how the checks name it. */
+  stores?: (c: Config) => { store: ObjectStoreConfig; buckets: string[]; role: StoreRole }[];
   smtp?: true;
 }
-
-const NEEDS: Record<ServiceName, ServiceNeeds> = {
-  facetraining: { face: true },
-  facestreaming: { face: true },
-  transcoder: { ffmpeg: true, buckets: (c) => [c.buckets.source, c.buckets.video, c.buckets.frames] },
-  // A library on a store of its own (`LIBRARY_S3_*`) is checked there, not on this one.
-  uploader: { buckets: (c) => (c.uploader.library.store ? [c.buckets.video] : [c.buckets.video, c.buckets.library]) },
-  notifier: { smtp: true },
-};
 
 export interface HostCheckOptions {
   /** The face engine to check: `vigil run` passes its own pool, `vigil doctor` starts one. */
@@ -39,17 +39,15 @@ export interface HostCheckOptions {
  * (which stops at the first hard failure) fails in seconds. `vigil doctor` runs the same
  * list, so the two never disagree.
  */
-export function hostChecks(config: Config, services: readonly ServiceName[], opts: HostCheckOptions): HostCheck[] {
-  const needs = services.map((s) => NEEDS[s]);
+export function hostChecks(config: Config, needs: readonly ServiceNeeds[], opts: HostCheckOptions): HostCheck[] {
   const checks: HostCheck[] = [];
   if (needs.some((n) => n.ffmpeg)) checks.push(ffmpegCheck(config.media));
   if (needs.some((n) => n.face)) checks.push(faceCheck(opts.face, { closeAfter: opts.closeFace }));
   checks.push(databaseCheck(config.database.url));
-  checks.push(brokerCheck(config.broker.url, services, topologyOptions(config)));
+  checks.push(brokerCheck(config.broker.url, [...new Set(needs.flatMap((n) => n.queues ?? []))], topologyOptions(config)));
   const buckets = [...new Set(needs.flatMap((n) => n.buckets?.(config) ?? []))];
   if (buckets.length > 0) checks.push(storageCheck(config.s3, buckets));
-  const library = config.uploader.library.store;
-  if (services.includes('uploader') && library) checks.push(storageCheck(library, [config.buckets.library], LIBRARY_STORE));
+  for (const s of needs.flatMap((n) => n.stores?.(config) ?? [])) checks.push(storageCheck(s.store, s.buckets, s.role));
   if (needs.some((n) => n.smtp)) {
     checks.push(
       config.smtpUrl

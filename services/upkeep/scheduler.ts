@@ -1,7 +1,7 @@
 import type { LastRun, ScheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
-import { LockTimeoutError, type LockManager } from '../lock.ts';
-import { errorCode, errorMessage } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { LockTimeoutError, type LockManager } from '../../shared/lock.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 export interface ScheduledJob {
   name: string;

@@ -2,13 +2,13 @@ import type { Kysely } from 'kysely';
 import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts';
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
-import type { UpkeepConfig } from '../../shared/config/notifier-config.ts';
+import type { UpkeepConfig } from '../../shared/config/upkeep-config.ts';
 import { CODECS, vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import { KeepStateError, type ScheduledJob } from '../../shared/runtime/scheduler.ts';
+import { KeepStateError, type ScheduledJob } from './scheduler.ts';
 
 export interface UpkeepDeps {
   db: Kysely<Database>;

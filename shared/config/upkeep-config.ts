@@ -1,0 +1,53 @@
+import { isEmailAddress } from '../contract/email-address.ts';
+import type { AlertRoute } from '../contract/messages.ts';
+import type { EnvReader } from './env-reader.ts';
+
+/**
+ * The scheduled jobs of the upkeep service (one runner cluster-wide per job); an interval of
+ * 0 turns a job off. The variables keep the `NOTIFIER_` names they had when the notifier ran
+ * these jobs, so existing deployments need no change.
+ */
+export interface UpkeepConfig {
+  /** `NOTIFIER_UPKEEP_TICK`: how often each replica looks for due jobs. @default 15s */
+  tickMs: number;
+  /** `NOTIFIER_RESCUE_INTERVAL`: the orphan rescue of `vigil rescue` (rows idle past `VIGIL_RESCUE_AGE`). @default 5 min */
+  rescueIntervalMs: number;
+  /** `NOTIFIER_DIGEST_INTERVAL`: the `work_pending` digest. @default 2 h */
+  digestIntervalMs: number;
+  /** `NOTIFIER_DEAD_LETTER_INTERVAL`: the check of the `.dlq` queues (`dead_letters` alert). @default 5 min */
+  deadLetterIntervalMs: number;
+  /**
+   * `NOTIFIER_SUPERVISORS_CHANNEL` (`email`, `webhook`) and `NOTIFIER_SUPERVISORS` (addresses
+   * or webhook names): who gets the digest and the dead-letter alert. Without any, neither is sent.
+   * @default { channel: 'email', to: [] }
+   */
+  supervisors: AlertRoute;
+  /** `NOTIFIER_RETENTION_INTERVAL`: how often old snapshot bytes are removed. @default 1 h */
+  retentionIntervalMs: number;
+  /**
+   * `VIGIL_STREAM_IMAGE_RETENTION_DAYS`: the image bytes of processed `stream_img` rows
+   * older than this are removed (row and result stay); 0 keeps them. @default 30
+   */
+  streamImageRetentionDays: number;
+}
+
+const DAY = 24 * 3_600_000;
+
+export function readUpkeepConfig(r: EnvReader): UpkeepConfig {
+  const channel = r.oneOf('NOTIFIER_SUPERVISORS_CHANNEL', 'email', ['email', 'webhook'] as const);
+  let to = (r.optionalString('NOTIFIER_SUPERVISORS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = channel === 'email' ? to.filter((v) => !isEmailAddress(v)) : [];
+  if (bad.length > 0) {
+    r.problems.push({ variable: 'NOTIFIER_SUPERVISORS', expected: 'comma-separated email addresses (NOTIFIER_SUPERVISORS_CHANNEL is email)', got: bad.join(',') });
+    to = [];
+  }
+  return {
+    tickMs: r.duration('NOTIFIER_UPKEEP_TICK', 15_000, 100, 3_600_000),
+    rescueIntervalMs: r.duration('NOTIFIER_RESCUE_INTERVAL', 5 * 60_000, 0, DAY),
+    digestIntervalMs: r.duration('NOTIFIER_DIGEST_INTERVAL', 2 * 3_600_000, 0, 7 * DAY),
+    deadLetterIntervalMs: r.duration('NOTIFIER_DEAD_LETTER_INTERVAL', 5 * 60_000, 0, DAY),
+    supervisors: { channel, to },
+    retentionIntervalMs: r.duration('NOTIFIER_RETENTION_INTERVAL', 3_600_000, 0, 7 * DAY),
+    streamImageRetentionDays: r.int('VIGIL_STREAM_IMAGE_RETENTION_DAYS', 30, 0, 36_500),
+  };
+}
