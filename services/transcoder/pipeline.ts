@@ -1,32 +1,15 @@
-import { mkdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { buildTranscodeAndFramesArgs, type FrameOptions } from '../../shared/media/ffmpeg-args.ts';
-import { runFfmpeg, type FfmpegRunResult } from '../../shared/media/ffmpeg-runner.ts';
-import { durationTolerance } from '../../shared/media/ffprobe.ts';
-import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
-import { decoderPixelBound } from '../../shared/media/media-limits.ts';
-import { PermanentError, isPermanent } from '../../shared/errors.ts';
-import { ClipWatcher, collectClips, type ClipFile } from './clip-watcher.ts';
+import { isPermanent } from '../../shared/errors.ts';
 import { checkCoverage } from './coverage.ts';
-import { TaskPool } from './task-pool.ts';
+import type { EncodeOptions, EncodeResult } from './encode-types.ts';
+import { splitAndFrames } from './split-and-frames.ts';
 import { trimAndStore } from './trim.ts';
-import { storeClip, Uploads } from './uploads.ts';
-import { memoryLimit, type EncodeOptions, type EncodeResult, type StoredClip } from './encode-types.ts';
-import type { WorkPlan } from './plan.ts';
+import { Uploads } from './uploads.ts';
 
 /**
- * The media half of a job, on local files and the store: one ffmpeg pass, and every output
- * verified and uploaded. Clips go up while ffmpeg still encodes the next one: the segment
- * muxer adds a row to its list as it ends a clip, and opens the next file only after it has
- * closed that one, so "listed, and the next file exists" means a clip is complete. Frames
- * go up as soon as their verdict is final (shared/media/frame-watcher.ts), a few at a time,
- * and every judged JPEG leaves the work folder once dropped or stored; what is left when
- * ffmpeg exits is the last seconds that needed the end of the stream.
+ * The media half of a job, on local files and the store: the job's one ffmpeg pass (a trim,
+ * or the clips and frames), every output verified and uploaded, then checked to cover the
+ * source before the handler may delete it.
  */
-
-const POLL_MS = 250;
-const FRAME_UPLOADS = 8;
 
 /**
  * Encodes and stores; on a permanent failure what was already uploaded is deleted again.
@@ -45,120 +28,4 @@ export async function encodeAndStore(o: EncodeOptions): Promise<EncodeResult> {
     if (isPermanent(err)) await uploads.removeAll();
     throw err;
   }
-}
-
-async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { kind: 'split' }>, uploads: Uploads): Promise<EncodeResult> {
-  const started = performance.now();
-  const total = o.info.durationSeconds;
-  const frameOpts: FrameOptions = { every: w.frames.every, width: w.frames.width, height: w.frames.height, dead: { ...o.media.dead, enabled: w.frames.dropDead } };
-  const { args, outputs } = buildTranscodeAndFramesArgs({
-    ...o.media.encode, ...w.split, input: o.input, durationSeconds: total, stem: o.plan.stem,
-    maxClips: o.media.limits.maxClips, maxDecodePixels: decoderPixelBound(o.media.limits),
-    outDir: await mkdirs(o.workDir, 'clips'), framesDir: await mkdirs(o.workDir, 'frames'), frames: frameOpts,
-  });
-
-  // One failure (an upload, the watcher) stops everything: ffmpeg and the other uploads.
-  const stop = new AbortController();
-  const signal = AbortSignal.any([o.signal, stop.signal]);
-  let failure: unknown;
-  const fail = (err: unknown): void => {
-    failure ??= err;
-    stop.abort(err);
-  };
-  const clips: StoredClip[] = [];
-  let ffmpegRunning = true;
-  let uploading: Promise<void> = Promise.resolve();
-  const enqueue = (clip: ClipFile): void => {
-    const duringEncode = ffmpegRunning;
-    uploading = uploading.then(async () => {
-      if (failure) return;
-      clips.push(await storeClip(o, uploads, clip, signal, { verified: false, duringEncode }));
-    }).catch(fail);
-  };
-  const frameUploads = new TaskPool(o.media.frameUploads ?? FRAME_UPLOADS, fail);
-  let framesDuringEncode = 0;
-  const onFrame = async (f: JudgedFrame): Promise<void> => {
-    if (f.verdict.dead) return removeFrame(f.path);
-    frameUploads.add(async () => {
-      if (signal.aborted) return;
-      await uploads.putFrame(w.frames.bucket, f.name, f.path, signal);
-      if (ffmpegRunning) framesDuringEncode++;
-      await removeFrame(f.path);
-    });
-  };
-  const frames = new FrameWatcher(outputs.frames, o.plan.stem, frameOpts.dead, onFrame);
-
-  const run = runFfmpeg(args, {
-    ...memoryLimit(o.media), ffmpegPath: o.media.ffmpegPath, stallMs: o.media.stallMs, timeoutMs: o.media.timeLimitMs, signal,
-    onProgress: (p) => o.onProgress(p.outTimeSeconds ?? 0, total),
-  });
-  const exited = run.then(() => undefined, () => undefined);
-  const watcher = outputs.clips.segmentList ? new ClipWatcher(outputs.clips, o.plan.stem, enqueue) : undefined;
-  const watching = (async () => {
-    while (ffmpegRunning && !signal.aborted) {
-      await watcher?.poll(false);
-      await frames.poll(false);
-      await Promise.race([sleep(POLL_MS), exited]);
-    }
-  })().catch(fail);
-
-  let result: FfmpegRunResult;
-  try {
-    try {
-      result = await run;
-    } catch (err) {
-      throw failure ?? err;
-    } finally {
-      ffmpegRunning = false;
-      await watching;
-    }
-    if (failure) throw failure;
-    checkFullyDecoded(result, total);
-    await o.onEncoded();
-    if (watcher) await watcher.poll(true);
-    else for (const c of await collectClips(outputs.clips, total, o.plan.stem)) enqueue(c);
-    // Only the tail is left: the frames within the look-ahead of the end, and the last JPEG.
-    await frames.poll(true);
-    await Promise.all([uploading, frameUploads.idle()]);
-    if (failure) throw failure;
-    if (clips.length === 0) throw new PermanentError('OUTPUT_MISSING', 'ffmpeg exited without writing a clip');
-  } catch (err) {
-    stop.abort(err);
-    // Nothing may still be on its way to the store when the caller removes what was written.
-    await Promise.all([uploading, frameUploads.idle()]);
-    throw err;
-  }
-  return {
-    clips,
-    frames: { bucket: w.frames.bucket, prefix: `${o.plan.stem}/`, every: outputs.frames.every, counts: frames.counts(), storedDuringEncode: framesDuringEncode },
-    ffmpegMs: result.elapsedMs,
-    totalMs: performance.now() - started,
-  };
-}
-
-/** A source whose data ends early (truncated, or garbage past some point) is corrupt, not shorter. */
-function checkFullyDecoded(result: FfmpegRunResult, declaredSeconds: number): void {
-  const decoded = result.lastProgress?.outTimeSeconds;
-  if (decoded === undefined) return;
-  if (decoded < declaredSeconds - durationTolerance(declaredSeconds)) {
-    throw new PermanentError('SOURCE_CORRUPT', `ffmpeg could decode ${decoded.toFixed(1)} s of the ${declaredSeconds.toFixed(1)} s the source declares: it is truncated or corrupt`);
-  }
-}
-
-async function mkdirs(base: string, name: string): Promise<string> {
-  const dir = join(base, name);
-  await mkdir(dir, { recursive: true });
-  return dir;
-}
-
-/**
- * A judged frame's file goes at once; one already gone is fine. `unlink`, not `rm`: Node
- * 20's `fs.promises.rm` checks its path with a synchronous lstat on the main thread first.
- * Asynchronous, unlike the frame's read: removing a file waits on the file system's
- * journal, which ffmpeg, writing the next frames into the same folder, keeps busy.
- */
-async function removeFrame(path: string): Promise<void> {
-  await unlink(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
 }

@@ -28,7 +28,7 @@ export interface JudgedFrame {
  * Its file calls are synchronous on purpose: it looks at every sampled frame's file
  * (hundreds a job) in the job's local folder, and an fs.promises call's round trip through
  * the thread pool costs a virtual machine 10 to 20 times the system call itself, CPU taken
- * from the ffmpeg pass running beside it (services/transcoder/pipeline.ts says more).
+ * from the ffmpeg pass running beside it (services/transcoder/uploads.ts, putFrame, says more).
  */
 export class FrameWatcher {
   private readonly judge: FrameJudge;
