@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { EncodeResult, MediaSettings, OutputStore } from '../../services/transcoder/encode-types.ts';
-import { encodeAndStore } from '../../services/transcoder/pipeline.ts';
+import { encodeAndStore } from '../../services/transcoder/encode-and-store.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { videoJobDefaults } from '../../shared/config/media-config.ts';
@@ -61,7 +61,7 @@ export interface PipelineRun {
   events: string[];
 }
 
-/** The production pipeline (services/transcoder/pipeline.ts) on a local file, as the handler calls it after its probe. */
+/** The production pipeline (services/transcoder/encode-and-store.ts) on a local file, as the handler calls it after its probe. */
 export async function runPipeline(o: {
   input: string;
   key: string;
