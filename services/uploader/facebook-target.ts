@@ -14,7 +14,7 @@ export interface FacebookTarget {
   /** Sessions are saved at most this often while chunks go (each one is a database write); the API corrects an older offset. @default 1000 */
   saveEveryMs?: number;
   /** Where a permalink that could not be used is reported (the video is published all the same). */
-  log?: Pick<Logger, 'warn'>;
+  log: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -45,7 +45,7 @@ export async function uploadToFacebook(t: FacebookTarget, job: UploadJob, row: U
   if (result.permalinkError !== undefined) {
     // The mail carries the watch link instead; an operator should still learn why. The
     // error's message names no URL (the client keeps the link's query and tokens out of it).
-    t.log?.warn(
+    t.log.warn(
       { code: errorCode(result.permalinkError), videoId: result.videoId, uploadId: row.id, detail: errorMessage(result.permalinkError) },
       'Facebook permalink not used: the watch link is mailed instead',
     );

@@ -24,7 +24,7 @@ export const service: ServiceModule = {
       multipartCopyAboveBytes: u.library.multipartCopyAboveBytes,
       copyPartBytes: u.library.copyPartBytes,
     };
-    const facebookTarget: FacebookTarget = { client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag) };
+    const facebookTarget: FacebookTarget = { client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag), log: app.logger.child({ service: 'uploader' }) };
     const handle = uploaderHandler({
       repo,
       locks: app.locks,

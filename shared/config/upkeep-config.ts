@@ -33,6 +33,9 @@ export interface UpkeepConfig {
 
 const DAY = 24 * 3_600_000;
 
+/** The orphan rescue's interval, and the back-off unit of `vigil rescue` when the scheduled rescue is off. */
+export const DEFAULT_RESCUE_INTERVAL_MS = 5 * 60_000;
+
 export function readUpkeepConfig(r: EnvReader): UpkeepConfig {
   const channel = r.oneOf('NOTIFIER_SUPERVISORS_CHANNEL', 'email', ['email', 'webhook'] as const);
   let to = (r.optionalString('NOTIFIER_SUPERVISORS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -43,7 +46,7 @@ export function readUpkeepConfig(r: EnvReader): UpkeepConfig {
   }
   return {
     tickMs: r.duration('NOTIFIER_UPKEEP_TICK', 15_000, 100, 3_600_000),
-    rescueIntervalMs: r.duration('NOTIFIER_RESCUE_INTERVAL', 5 * 60_000, 0, DAY),
+    rescueIntervalMs: r.duration('NOTIFIER_RESCUE_INTERVAL', DEFAULT_RESCUE_INTERVAL_MS, 0, DAY),
     digestIntervalMs: r.duration('NOTIFIER_DIGEST_INTERVAL', 2 * 3_600_000, 0, 7 * DAY),
     deadLetterIntervalMs: r.duration('NOTIFIER_DEAD_LETTER_INTERVAL', 5 * 60_000, 0, DAY),
     supervisors: { channel, to },

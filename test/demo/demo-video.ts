@@ -6,6 +6,7 @@ import type { CliContext } from '../../services/cli/context.ts';
 import type { Config } from '../../shared/config/config.ts';
 import { CODECS, type VideoJob } from '../../shared/contract/messages.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { libraryKeysOf } from '../../services/uploader/library-target.ts';
 import { waitFor } from '../helpers/runtime-harness.ts';
 import { makeAvi } from '../helpers/videos.ts';
 
@@ -61,7 +62,8 @@ export async function talkOutcome(db: Kysely<Database>, config: Config, store: O
     return (v !== undefined && ['failed', 'dead_lettered'].includes(v.status)) || (u !== undefined && settled.includes(u.status));
   }, timeoutMs, 250);
   const mp4 = await store.head(config.buckets.video, OUTPUT_KEY);
-  const inLibrary = await store.exists(config.buckets.library, OUTPUT_KEY);
+  const libraryKey = libraryKeysOf({ bucket: config.buckets.video, key: OUTPUT_KEY }).video;
+  const inLibrary = await store.exists(config.buckets.library, libraryKey);
   let framesStored = 0;
   for await (const page of store.list(config.buckets.frames, 'demo-talk/')) framesStored += page.length;
   return {
@@ -70,6 +72,6 @@ export async function talkOutcome(db: Kysely<Database>, config: Config, store: O
     mp4Bytes: mp4?.size,
     framesStored,
     upload: await upload(),
-    libraryObject: inLibrary ? `${config.buckets.library}/${OUTPUT_KEY}` : undefined,
+    libraryObject: inLibrary ? `${config.buckets.library}/${libraryKey}` : undefined,
   };
 }

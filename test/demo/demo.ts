@@ -11,6 +11,7 @@ import { CliContext } from '../../services/cli/context.ts';
 import { availableServices, loadServices } from '../../services/registry.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { vigilNotificationKey } from '../../shared/contract/messages.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
 import { startApp, waitFor } from '../helpers/runtime-harness.ts';
@@ -160,7 +161,7 @@ async function run(): Promise<void> {
   const streamed = await step(4, `streaming ${count} snapshots; alerts mailed to ${SUPERVISOR}`, async () => {
     const outcomes = await streamSnapshots(cli, db.db, tmp, 90_000);
     const mailed = await Promise.all(
-      outcomes.map((o) => (o.c.alert ? waitForMail(smtp, SUPERVISOR, (k) => k === `face-${o.c.alert}-${o.ids.at(-1)}`, 30_000) : Promise.resolve(undefined))),
+      outcomes.map((o) => (o.c.alert ? waitForMail(smtp, SUPERVISOR, (k) => k === vigilNotificationKey(`face-${o.c.alert}-${o.ids.at(-1)}`), 30_000) : Promise.resolve(undefined))),
     );
     return outcomes.map((o, i) => ({ ...o, mailed: mailed[i] }));
   });

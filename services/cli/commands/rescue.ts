@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
+import { DEFAULT_RESCUE_INTERVAL_MS } from '../../../shared/config/upkeep-config.ts';
 import { rescueOrphans } from '../../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../../shared/runtime/publisher.ts';
 import type { CliContext } from '../context.ts';
@@ -41,11 +42,10 @@ export function registerRescue(program: Command, ctx: CliContext): void {
  * (an interval of 0), where the interval itself would give every row a back-off of 0 and a
  * scheduled rescue turned back on would republish at once what the operator just did.
  */
-const RESCUE_UNIT_WHEN_OFF_MS = 5 * 60_000;
 
 /** The back-off unit a forced rescue records: the scheduled rescue's interval, or its default when it is off. */
 export function rescueBackoffUnitMs(rescueIntervalMs: number): number {
-  return rescueIntervalMs > 0 ? rescueIntervalMs : RESCUE_UNIT_WHEN_OFF_MS;
+  return rescueIntervalMs > 0 ? rescueIntervalMs : DEFAULT_RESCUE_INTERVAL_MS;
 }
 
 function parseAge(v: string): number {
