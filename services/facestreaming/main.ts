@@ -20,7 +20,7 @@ export const service: ServiceModule = {
       faces,
       locks: app.locks,
       publishAlert: (n) =>
-        app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
+        app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
       confidence: (d) => calibratedConfidence(d),
       settings: {
         threshold: face.matchThreshold,

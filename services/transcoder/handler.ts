@@ -8,8 +8,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.ts';
 import { errorCode, errorMessage, isPermanent } from '../../shared/errors.ts';
-import { CODECS, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
-import type { QueueName } from '../../shared/contract/queue-names.ts';
+import { CODECS, type QueueMessage, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeAndStore } from './encode-and-store.ts';
 import type { EncodeResult, MediaSettings } from './encode-types.ts';
@@ -22,7 +21,7 @@ export interface Deps {
   store: Pick<ObjectStore, 'ensureBucket' | 'download' | 'upload' | 'put' | 'head' | 'delete'>;
   locks: LockManager;
   /** Publishes the `then` job (confirmed); the queue's topology is declared first. */
-  publishNext(queue: QueueName, body: Buffer, messageId: string): Promise<void>;
+  publishNext(next: QueueMessage, messageId: string): Promise<void>;
   defaults: VideoJobDefaults;
   /** Which queues and buckets a job may name. */
   rules: VideoJobRules;
@@ -199,7 +198,7 @@ async function recordFailure(
 
 async function publishNext(deps: Deps, rowId: number, next: JobPlan['next']): Promise<void> {
   if (!next) return;
-  await deps.publishNext(next.queue, next.body, `video-job-${rowId}-then`);
+  await deps.publishNext(next, `video-job-${rowId}-then`);
   await deps.repo.markNextPublished(rowId);
 }
 

@@ -22,7 +22,7 @@ export const service: ServiceModule = {
       repo: transcoderRepository(app.database.db),
       store,
       locks: app.locks,
-      publishNext: (queue, body, messageId) => app.publisher.sendToQueue(queue, body, { messageId, contentType: 'application/json' }),
+      publishNext: (next, messageId) => app.publisher.publish(next.queue, next.payload, { messageId }),
       defaults: videoJobDefaults(app.config),
       rules: videoJobRules(app.config),
       media: {

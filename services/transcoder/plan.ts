@@ -1,5 +1,5 @@
 import { PermanentError, errorMessage } from '../../shared/errors.ts';
-import { CODECS, type MessageCodec, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
+import { CODECS, type QueueMessage, type VideoJob, type VideoJobDefaults, type VideoJobRules } from '../../shared/contract/messages.ts';
 import { isQueueName, type QueueName } from '../../shared/contract/queue-names.ts';
 import { isClipName } from '../../shared/media/output-names.ts';
 import { checkObjectKey, keyStem } from '../../shared/contract/object-key.ts';
@@ -24,8 +24,8 @@ export interface JobPlan {
   outputBucket: string;
   deleteSource: boolean;
   work: WorkPlan;
-  /** The `then` job, checked against its queue's format and encoded. */
-  next?: { queue: QueueName; body: Buffer };
+  /** The `then` job, checked against its queue's format. */
+  next?: QueueMessage;
 }
 
 /**
@@ -67,15 +67,14 @@ function allowed(field: string, bucket: string, buckets: readonly string[]): voi
   }
 }
 
-function nextStep(then: NonNullable<VideoJob['then']>, nextQueues: readonly QueueName[]): { queue: QueueName; body: Buffer } {
+function nextStep(then: NonNullable<VideoJob['then']>, nextQueues: readonly QueueName[]): QueueMessage {
   const { queue } = then;
   if (!isQueueName(queue) || !nextQueues.includes(queue)) {
     // A producer allowed to write only to this queue must not reach the others through it.
     throw new PermanentError('BAD_NEXT_STEP', `then.queue must be one of ${nextQueues.join(', ') || '(none: TRANSCODER_NEXT_QUEUES)'} (got ${JSON.stringify(queue.slice(0, 60))})`);
   }
-  const codec = CODECS[queue] as MessageCodec<unknown>;
   try {
-    return { queue, body: codec.encode(codec.parse(Buffer.from(JSON.stringify(then.job)))) };
+    return { queue, payload: CODECS[queue].parse(Buffer.from(JSON.stringify(then.job))) } as QueueMessage;
   } catch (err) {
     throw new PermanentError('BAD_NEXT_STEP', `then.job is not a valid ${queue} message: ${errorMessage(err)}`, err);
   }

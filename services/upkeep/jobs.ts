@@ -3,7 +3,7 @@ import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts'
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import type { UpkeepConfig } from '../../shared/config/upkeep-config.ts';
-import { CODECS, vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
+import { vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
@@ -13,7 +13,7 @@ import { KeepStateError, type ScheduledJob } from './scheduler.ts';
 export interface UpkeepDeps {
   db: Kysely<Database>;
   locks: LockManager;
-  publisher: Pick<Publisher, 'sendToQueue'>;
+  publisher: Pick<Publisher, 'publish'>;
   log: Logger;
   config: UpkeepConfig;
   /** `VIGIL_RESCUE_AGE`. */
@@ -37,7 +37,7 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
   const route = d.config.supervisors;
   const notify = (n: Omit<Notification, 'channel' | 'to'>) => {
     const full: Notification = { channel: route.channel, to: route.to, ...n };
-    return d.publisher.sendToQueue('notifier', CODECS.notifier.encode(full), { messageId: full.idempotencyKey, contentType: 'application/json' });
+    return d.publisher.publish('notifier', full, { messageId: full.idempotencyKey });
   };
   const supervised = route.to.length > 0;
   if (!supervised) d.log.info('NOTIFIER_SUPERVISORS is empty: no work_pending digest and no dead_letters alert');

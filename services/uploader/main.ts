@@ -35,7 +35,7 @@ export const service: ServiceModule = {
       defaultTargets: u.defaultTargets,
       sourceBuckets: [buckets.video, ...u.extraSourceBuckets],
       refuseJob: (job, targets) => (targets.includes('library') ? libraryKeyRefusal(job) : undefined),
-      publishNotice: (n) => app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
+      publishNotice: (n) => app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
       rateLimitWaitMs: u.rateLimitWaitMs,
       maxPostpones: u.maxPostpones,
       worker: app.workerName,
@@ -43,7 +43,7 @@ export const service: ServiceModule = {
     });
     const sweeper = startSweeper({
       repo,
-      publish: (body, messageId) => app.publisher.sendToQueue('uploader', body, { messageId, contentType: 'application/json' }),
+      publish: (job, messageId) => app.publisher.publish('uploader', job, { messageId }),
       intervalMs: u.sweepIntervalMs,
       log: app.logger.child({ service: 'uploader' }),
     });

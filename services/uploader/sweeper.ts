@@ -1,10 +1,12 @@
 import type { UploaderRepository } from '../../db/repositories/uploader.repository.ts';
+import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 export interface SweeperDeps {
-  repo: Pick<UploaderRepository, 'claimDue'>;
+  repo: Pick<UploaderRepository, 'claimDue' | 'recordFailure'>;
   /** Publishes the job to the uploader queue (confirmed). */
-  publish(body: Buffer, messageId: string): Promise<void>;
+  publish(job: UploadJob, messageId: string): Promise<void>;
   intervalMs: number;
   log: Logger;
   now?: () => Date;
@@ -27,7 +29,17 @@ export function startSweeper(d: SweeperDeps): { sweep(): Promise<number>; stop()
     for (;;) {
       const due = await d.repo.claimDue(d.now?.() ?? new Date(), claimLeaseMs(d.intervalMs), PAGE);
       for (const row of due) {
-        await d.publish(Buffer.from(row.job), `upload-${row.id}-retry-${row.postponements}`);
+        let job: UploadJob;
+        try {
+          job = CODECS.uploader.parse(Buffer.from(row.job));
+        } catch (err) {
+          // Stored when a consumer took it; a later version's codec may refuse it. Failed for
+          // good and said so, instead of claimed again at every sweep.
+          await d.repo.recordFailure(row.id, { status: 'failed', code: errorCode(err), message: `the postponed job is no longer a valid upload job: ${errorMessage(err)}` });
+          d.log.warn({ uploadId: row.id, code: errorCode(err) }, 'postponed upload job no longer valid; failed');
+          continue;
+        }
+        await d.publish(job, `upload-${row.id}-retry-${row.postponements}`);
         published++;
       }
       if (due.length < PAGE || stopped) break;

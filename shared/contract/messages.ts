@@ -221,6 +221,9 @@ export const CODECS = {
 
 export type PayloadOf<Q extends QueueName> = ReturnType<(typeof CODECS)[Q]['parse']>;
 
+/** A message with the queue it goes to, for a queue known only at run time (a job's `then`). */
+export type QueueMessage = { [Q in QueueName]: { queue: Q; payload: PayloadOf<Q> } }[QueueName];
+
 // ---- helpers -------------------------------------------------------------------------
 
 function decode(body: Buffer, maxBytes: number): string {

@@ -33,7 +33,7 @@ export interface RescueDeps {
   db: Kysely<Database>;
   locks: LockManager;
   /** Undefined for a dry run: nothing is published or marked. */
-  publisher: Pick<Publisher, 'sendToQueue'> | undefined;
+  publisher: Pick<Publisher, 'publish'> | undefined;
   log: Pick<Logger, 'warn' | 'error'>;
 }
 
@@ -98,7 +98,7 @@ export async function rescueOrphans(deps: RescueDeps, opts: RescueOptions): Prom
       (after) => ops.stuckImages(type, cutoff, PAGE, after).then((ids) => ids.map((id) => ({ id }))),
       (rows, range) =>
         rescuePage(type, rows.map((r) => r.id), range, (id) =>
-          publisher!.sendToQueue(QUEUE[type], CODECS[QUEUE[type]].encode({ id }), { messageId: `rescue-${type}-${id}-${now}` }),
+          publisher!.publish(QUEUE[type], { id }, { messageId: `rescue-${type}-${id}-${now}` }),
         ),
     );
   const train = await images('train');
@@ -119,13 +119,13 @@ export async function rescueOrphans(deps: RescueDeps, opts: RescueOptions): Prom
         }
       }
       return rescuePage('video', [...orphans.keys()], range, (id) =>
-        publisher!.sendToQueue('transcoder', CODECS.transcoder.encode(orphans.get(id)!), { messageId: `rescue-video-${id}-${now}` }),
+        publisher!.publish('transcoder', orphans.get(id)!, { messageId: `rescue-video-${id}-${now}` }),
       );
     },
   );
   const outbox = alertOutboxRepository(deps.db).createdBefore(cutoff);
   const alerts = publisher
-    ? (await publishAlertOutbox(outbox, (n) => publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey }), deps.log, PAGE)).published
+    ? (await publishAlertOutbox(outbox, (n) => publisher.publish('notifier', n, { messageId: n.idempotencyKey }), deps.log, PAGE)).published
     : (await eachPage((after) => outbox.pending(after, PAGE), async (rows) => rows.filter((a) => isValidNotification(a.notification)).map((a) => a.id)));
   return { train, stream, videoJobs, alerts, backingOff };
 }

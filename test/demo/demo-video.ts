@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { CliContext } from '../../services/cli/context.ts';
 import type { Config } from '../../shared/config/config.ts';
-import { CODECS, type VideoJob } from '../../shared/contract/messages.ts';
+import type { VideoJob } from '../../shared/contract/messages.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { libraryKeysOf } from '../../services/uploader/library-target.ts';
 import { waitFor } from '../helpers/runtime-harness.ts';
@@ -48,7 +48,7 @@ export async function publishTalk(cli: CliContext, config: Config, store: Object
       },
     },
   };
-  await cli.withPublisher((p) => p.sendToQueue('transcoder', CODECS.transcoder.encode(job), { messageId: 'demo-talk', contentType: 'application/json' }));
+  await cli.withPublisher((p) => p.publish('transcoder', job, { messageId: 'demo-talk' }));
   return (await stat(avi)).size;
 }
 

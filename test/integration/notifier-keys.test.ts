@@ -73,7 +73,7 @@ async function publishOutbox(streamImgId: number): Promise<void> {
   const outbox = alertOutboxRepository(t.database().db).ofSnapshot(streamImgId);
   const report = await publishAlertOutbox(
     outbox,
-    (n) => app.app.publisher.sendToQueue('notifier', CODECS.notifier.encode(n), { messageId: n.idempotencyKey, contentType: 'application/json' }),
+    (n) => app.app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
     captureLogger('error').logger,
   );
   assert.equal(report.published.length, 1);

@@ -48,10 +48,10 @@ async function upkeepRunner(jobNames: string[]) {
   broker.start();
   await broker.waitUntilConnected(10_000);
   const control = { fail: false };
-  const flaky: Pick<Publisher, 'sendToQueue'> = {
-    async sendToQueue(queue, body, props) {
+  const flaky: Pick<Publisher, 'publish'> = {
+    async publish(queue, payload, opts) {
       if (control.fail) throw new TransientError('PUBLISH_UNCONFIRMED', 'the broker did not confirm the publish (test)');
-      return publisher.sendToQueue(queue, body, props);
+      return publisher.publish(queue, payload, opts);
     },
   };
   const jobs = upkeepJobs({

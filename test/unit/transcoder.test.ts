@@ -62,7 +62,7 @@ test("a job's own fields win; a trim makes one file with its fade (or the defaul
 test('then: checked against its queue format and encoded; an unknown queue or a bad body is permanent', () => {
   const plan = planJob({ source, then: { queue: 'uploader', job: { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' } } }, DEFAULTS, RULES);
   assert.equal(plan.next?.queue, 'uploader');
-  assert.deepEqual(JSON.parse(plan.next!.body.toString()), { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' });
+  assert.deepEqual(plan.next, { queue: 'uploader', payload: { source: { bucket: 'video-mp4', key: 'a.mp4' }, title: 'A talk' } });
   assert.throws(() => planJob({ source, then: { queue: 'elsewhere', job: {} } }, DEFAULTS, RULES), (err: unknown) => err instanceof PermanentError && code('BAD_NEXT_STEP')(err) && /then.queue must be one of/.test(err.message));
   const toNotifier = videoJobRules(loadConfig({ TRANSCODER_NEXT_QUEUES: 'uploader,notifier' }));
   assert.throws(() => planJob({ source, then: { queue: 'notifier', job: { channel: 'sms' } } }, DEFAULTS, toNotifier), (err: unknown) => code('BAD_NEXT_STEP')(err) && /not a valid notifier message/.test((err as Error).message));

@@ -7,6 +7,8 @@ import type { UploadJob } from '../../shared/contract/messages.ts';
 import { facebookDescription } from '../../services/uploader/facebook-target.ts';
 import { SOURCE_META, libraryKeyRefusal, libraryKeysOf, libraryMetadata, libraryUrl, sidecarOf, sourceTag } from '../../services/uploader/library-target.ts';
 import { speakerNotices } from '../../services/uploader/notices.ts';
+import { startSweeper } from '../../services/uploader/sweeper.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { s3ChunkSource } from '../../services/uploader/s3-chunk-source.ts';
 
 const row = (id: number, target: 'library' | 'facebook', url: string | null): UploadRecord => ({
@@ -121,4 +123,33 @@ test('library keys name the source bucket; a source whose library keys the store
   assert.equal(libraryKeyRefusal({ source: { bucket: 'video-mp4', key: `x/${'e'.repeat(252)}` } })?.code, 'LIBRARY_KEY_TOO_LONG');
   // A bad source key is the source's fault, and says so.
   assert.equal(libraryKeyRefusal({ source: { bucket: 'video-mp4', key: 'a/../b.mp4' } })?.code, 'BAD_OBJECT_KEY');
+});
+
+test('sweeper: a postponed job the codec now refuses is failed for good, saying why; the valid ones are queued again as typed jobs', async () => {
+  const valid: UploadJob = { source: { bucket: 'video-mp4', key: 'talk.mp4' }, title: 'A talk' };
+  const rows = [
+    { id: 1, postponements: 2, job: JSON.stringify({ source: { bucket: 'video-mp4', key: '' } }) },
+    { id: 2, postponements: 1, job: JSON.stringify(valid) },
+  ];
+  const failures: { id: number; status: string; code: string; message: string }[] = [];
+  const published: { job: UploadJob; messageId: string }[] = [];
+  const sweeper = startSweeper({
+    repo: {
+      claimDue: async () => rows.splice(0),
+      recordFailure: async (id, r) => void failures.push({ id, ...r }),
+    },
+    publish: async (job, messageId) => void published.push({ job, messageId }),
+    intervalMs: 60_000,
+    log: createLogger({ level: 'silent' }),
+  });
+  try {
+    assert.equal(await sweeper.sweep(), 1);
+  } finally {
+    await sweeper.stop();
+  }
+  assert.deepEqual(published, [{ job: valid, messageId: 'upload-2-retry-1' }]);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.id, 1);
+  assert.equal(failures[0]!.status, 'failed');
+  assert.match(failures[0]!.message, /no longer a valid upload job/);
 });

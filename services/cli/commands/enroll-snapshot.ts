@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { largestInsertableImage } from '../../../db/packet-limit.ts';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { CODECS } from '../../../shared/contract/messages.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerEnrollAndSnapshot(program: Command, ctx: CliContext): void {
@@ -64,7 +63,7 @@ export async function insertAndPublish(
     return Number(r.insertId);
   });
   const messageId = randomUUID();
-  await ctx.withPublisher((p) => p.sendToQueue(queue, CODECS[queue].encode({ id }), { messageId, contentType: 'application/json' }));
+  await ctx.withPublisher((p) => p.publish(queue, { id }, { messageId }));
   return { id, messageId };
 }
 

@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { importRepository, type ImportRepository } from '../../../db/repositories/import.repository.ts';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
-import { CODECS } from '../../../shared/contract/messages.ts';
 import { parseHookData, type HookData } from '../import/hook-data.ts';
 import { parseExtensions } from '../import/name-pattern.ts';
 import { DEFAULT_SHARD_SIZE, shardStatus, type ShardStatus } from '../import/shard-plan.ts';
@@ -60,7 +59,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
               {
                 repo: importRepository(db, shardStatus),
                 store,
-                publish: (job) => publisher.sendToQueue('transcoder', CODECS.transcoder.encode(job), { messageId: job.jobId, contentType: 'application/json' }),
+                publish: (job) => publisher.publish('transcoder', job, { messageId: job.jobId }),
                 progress: (total) => createProgress(ctx.io.err, process.stderr.isTTY === true && !opts.json, total),
                 now: Date.now,
                 newJobId,
