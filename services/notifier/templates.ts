@@ -6,7 +6,8 @@ import { TEMPLATE_HELPERS, createTemplateEngine, type RenderFunction, type Templ
  * One template: `templates/<name>.txt` starts with a header (`subject:`, `requires:` the
  * data fields it cannot do without, `rate-limited: yes` for alerts), a `---` line, then
  * the text body; `templates/<name>.html` is the HTML body. All three are Eta templates
- * (shared/templates/engine.ts), compiled once when the catalog is loaded.
+ * (shared/templates/engine.ts), compiled once when the catalog is loaded; a part several of
+ * them share is `_<name>.txt` / `_<name>.html`, included by name.
  */
 export interface Template {
   name: string;
@@ -38,8 +39,16 @@ export function createEngines(): TemplateEngines {
 
 /** Reads and compiles every template of `dir`, once, at start. @throws TemplateSyntaxError */
 export async function loadTemplates(dir: URL = TEMPLATES_DIR): Promise<TemplateCatalog> {
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4));
+  const files = await readdir(dir);
   const engines = createEngines();
+  // `_<name>.txt` / `_<name>.html`: a part several templates include (`include('@_<name>', it)`),
+  // defined before the templates that use it; no header, not a template of its own.
+  for (const f of files.filter((f) => f.startsWith('_'))) {
+    const m = /^(_[a-z0-9_]+)\.(txt|html)$/.exec(f);
+    if (!m) throw new Error(`template part ${f}: expected _<name>.txt or _<name>.html`);
+    engines[m[2] === 'txt' ? 'text' : 'html'].define(m[1]!, await readFile(new URL(f, dir), 'utf8'));
+  }
+  const names = files.filter((f) => f.endsWith('.txt') && !f.startsWith('_')).map((f) => f.slice(0, -4));
   const out = new Map<string, Template>();
   for (const name of names) {
     const [txt, html] = await Promise.all([readFile(new URL(`${name}.txt`, dir), 'utf8'), readFile(new URL(`${name}.html`, dir), 'utf8')]);
