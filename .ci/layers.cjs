@@ -4,7 +4,7 @@
 //   1  db/                                                     schema, migrations, repositories
 //   2  shared/runtime, face, media, storage, config, templates, lock, metrics   the platform
 //   3  shared/app/                                             composition root: context, run, host checks
-//   4  services/                                               the services, the CLI, the registry
+//   4  services/                                               the services, the CLI, the registry, loadConfig
 const FLOORS = [
   ['^shared/contract/', '^shared/errors\\.ts$', '^shared/logger\\.ts$'],
   ['^db/'],
@@ -41,10 +41,10 @@ module.exports = {
     },
     {
       name: 'cli-imports-service-internals',
-      comment: 'the CLI starts services through services/registry.ts only',
+      comment: 'the CLI starts services through services/registry.ts and reads the configuration through services/config.ts only',
       severity: 'error',
       from: { path: '^services/cli/' },
-      to: { path: '^services/(?!cli/|registry\\.ts$)' },
+      to: { path: '^services/(?!cli/|registry\\.ts$|config\\.ts$)' },
     },
     {
       name: 'code-imports-tests',

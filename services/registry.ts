@@ -1,5 +1,6 @@
 import type { ServiceModule } from '../shared/app/app-context.ts';
 import type { ServiceNeeds } from '../shared/app/checks/service-checks.ts';
+import type { Config } from './config.ts';
 import { needs as facetraining } from './facetraining/checks.ts';
 import { needs as facestreaming } from './facestreaming/checks.ts';
 import { needs as notifier } from './notifier/checks.ts';
@@ -9,9 +10,9 @@ import { needs as uploader } from './uploader/checks.ts';
 
 export interface ServiceEntry {
   /** Loaded on demand, so a process that runs only the transcoder never loads TensorFlow. */
-  load(): Promise<ServiceModule>;
+  load(): Promise<ServiceModule<Config>>;
   /** What `vigil run` and `vigil doctor` check on this host for it (light: no service code). */
-  needs: ServiceNeeds;
+  needs: ServiceNeeds<Config>;
 }
 
 /**
@@ -48,11 +49,11 @@ export function resolveServices(names: readonly string[], registry: Registry = S
   return wanted;
 }
 
-export function needsOf(names: readonly string[], registry: Registry = SERVICES): ServiceNeeds[] {
+export function needsOf(names: readonly string[], registry: Registry = SERVICES): ServiceNeeds<Config>[] {
   return names.map((n) => registry[n]!.needs);
 }
 
 /** The named services' modules, loaded (their code is imported only now). */
-export function loadServices(names: readonly string[], registry: Registry = SERVICES): Promise<ServiceModule[]> {
+export function loadServices(names: readonly string[], registry: Registry = SERVICES): Promise<ServiceModule<Config>[]> {
   return Promise.all(names.map((n) => registry[n]!.load()));
 }

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { brokerClients } from '../../shared/app/app-context.ts';

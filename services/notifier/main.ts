@@ -1,12 +1,14 @@
 import { notifierRepository } from '../../db/repositories/notifier.repository.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import type { NotifierConfig } from '../../shared/config/notifier-config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createEmailSender } from './email-sender.ts';
 import { notifierHandler } from './handler.ts';
 import { loadTemplates } from './templates.ts';
 import { postWebhook } from './webhook-sender.ts';
 
-export const service: ServiceModule = {
+export const service: ServiceModule<PlatformConfig & { notifier: NotifierConfig }> = {
   name: 'notifier',
   async create(app) {
     const c = app.config.notifier;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { videoJobDefaults, videoJobRules } from '../../shared/config/media-config.ts';
+import { videoJobDefaults, videoJobRules, type TranscoderConfig } from '../../shared/config/media-config.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
 import { transcoderRepository } from '../../db/repositories/transcoder.repository.ts';
 import { killAllFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
@@ -8,7 +9,7 @@ import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { transcoderHandler } from './handler.ts';
 import { sweepJobDirs } from './work-dir.ts';
 
-export const service: ServiceModule = {
+export const service: ServiceModule<PlatformConfig & { transcoder: TranscoderConfig }> = {
   name: 'transcoder',
   async create(app) {
     const { media, transcoder: t } = app.config;

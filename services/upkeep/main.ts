@@ -1,5 +1,7 @@
 import { scheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
 import { topologyOptions, type AppContext, type ServiceModule } from '../../shared/app/app-context.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import type { UpkeepConfig } from '../../shared/config/upkeep-config.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { TransientError } from '../../shared/errors.ts';
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';
@@ -12,7 +14,7 @@ import { startScheduler, type Scheduler } from './scheduler.ts';
  * snapshot retention): no queue of its own. Every replica runs the scheduler; each job's
  * lock lets one of them run it per interval, cluster-wide.
  */
-export const service: ServiceModule = {
+export const service: ServiceModule<PlatformConfig & { upkeep: UpkeepConfig }> = {
   name: 'upkeep',
   async create(app) {
     const log = app.logger.child({ service: 'upkeep' });

@@ -1,8 +1,10 @@
 import type { ServiceNeeds } from '../../shared/app/checks/service-checks.ts';
 import { LIBRARY_STORE } from '../../shared/app/checks/storage-check.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import type { UploaderConfig } from '../../shared/config/uploader-config.ts';
 
 /** What `vigil run uploader` and `vigil doctor uploader` check on this host. */
-export const needs: ServiceNeeds = {
+export const needs: ServiceNeeds<PlatformConfig & { uploader: UploaderConfig }> = {
   queues: ['uploader'],
   // A library on a store of its own (`LIBRARY_S3_*`) is checked there, not on the main one.
   buckets: (c) => (c.uploader.library.store ? [c.buckets.video] : [c.buckets.video, c.buckets.library]),

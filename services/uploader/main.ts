@@ -1,5 +1,7 @@
 import { uploaderRepository } from '../../db/repositories/uploader.repository.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import type { UploaderConfig } from '../../shared/config/uploader-config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { FacebookClient } from './facebook-client.ts';
@@ -8,7 +10,7 @@ import { uploaderHandler } from './handler.ts';
 import { libraryKeyRefusal, libraryUrl, uploadToLibrary, type LibraryTarget } from './library-target.ts';
 import { startSweeper } from './sweeper.ts';
 
-export const service: ServiceModule = {
+export const service: ServiceModule<PlatformConfig & { uploader: UploaderConfig }> = {
   name: 'uploader',
   async create(app) {
     const { uploader: u, buckets } = app.config;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
-import type { Config } from '../config/config.ts';
+import type { PlatformConfig } from '../config/platform-config.ts';
 import { createLockManager, type LockManager } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
@@ -9,9 +9,12 @@ import type { ServiceDefinition } from '../runtime/consumer.ts';
 import { Publisher } from '../runtime/publisher.ts';
 import type { TopologyOptions } from '../runtime/topology.ts';
 
-/** What every service gets: built once per process and shared by its services. */
-export interface AppContext {
-  config: Config;
+/**
+ * What every service gets: built once per process and shared by its services. `C` is the
+ * configuration the process loaded: the platform's sections and, for a service, its own.
+ */
+export interface AppContext<C extends PlatformConfig = PlatformConfig> {
+  config: C;
   logger: Logger;
   metrics: Metrics;
   database: DatabaseHandle;
@@ -46,13 +49,16 @@ export interface ServiceInstance {
   close?(): Promise<void>;
 }
 
-/** A service's `main.ts` exports one: it builds its own dependencies from the app's. */
-export interface ServiceModule {
+/**
+ * A service's `main.ts` exports one: it builds its own dependencies from the app's. `C` names
+ * the sections it reads (the platform's and its own, `services/<name>/config.ts`).
+ */
+export interface ServiceModule<C extends PlatformConfig = PlatformConfig> {
   name: string;
-  create(app: AppContext): Promise<ServiceInstance>;
+  create(app: AppContext<C>): Promise<ServiceInstance>;
 }
 
-export function topologyOptions(config: Config): TopologyOptions {
+export function topologyOptions(config: PlatformConfig): TopologyOptions {
   return {
     prefix: config.broker.queuePrefix,
     queueType: config.broker.queueType,
@@ -62,7 +68,7 @@ export function topologyOptions(config: Config): TopologyOptions {
 }
 
 /** The broker connection and its publisher, as the configuration sets them (not started). */
-export function brokerClients(config: Config, logger: Logger, connectionName: string): { broker: BrokerConnection; publisher: Publisher } {
+export function brokerClients(config: PlatformConfig, logger: Logger, connectionName: string): { broker: BrokerConnection; publisher: Publisher } {
   const broker = new BrokerConnection({
     url: config.broker.url,
     heartbeatSeconds: config.broker.heartbeatSeconds,
@@ -76,7 +82,7 @@ export function brokerClients(config: Config, logger: Logger, connectionName: st
 }
 
 /** Builds the shared context. Nothing connects until `runServices` starts the broker. */
-export function createAppContext(config: Config, logger: Logger, extraPoolConnections = 0): AppContext {
+export function createAppContext<C extends PlatformConfig>(config: C, logger: Logger, extraPoolConnections = 0): AppContext<C> {
   const metrics = createMetrics();
   const totalConcurrency = Object.values(config.concurrency).reduce((a, b) => a + b, 0);
   const database = openDatabase(config.database.url, { poolSize: config.database.poolSize });

@@ -1,10 +1,10 @@
-import type { Config } from '../config/config.ts';
+import type { PlatformConfig } from '../config/platform-config.ts';
 import type { AnalyzeOptions } from '../face/engine.ts';
 import { startFaceAnalyzer, type FaceAnalyzer } from '../face/face-analyzer.ts';
 import type { AppContext } from './app-context.ts';
 
 /** The engine's per-image options, as the configuration sets them. */
-export function analyzeOptions(face: Config['face']): AnalyzeOptions {
+export function analyzeOptions(face: PlatformConfig['face']): AnalyzeOptions {
   return { minConfidence: face.minConfidence, maxPixels: face.maxPixels, maxBytes: face.maxImageBytes, maxSide: face.maxSide };
 }
 

@@ -1,25 +1,26 @@
 import { Consumer } from '../runtime/consumer.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
+import type { PlatformConfig } from '../config/platform-config.ts';
 import { topologyOptions, type AppContext, type ServiceInstance, type ServiceModule } from './app-context.ts';
 import { fail, type HostCheck } from './checks/check.ts';
 import { passStartupChecks, StartupError } from './startup.ts';
 
-export interface RunningApp {
-  app: AppContext;
+export interface RunningApp<C extends PlatformConfig = PlatformConfig> {
+  app: AppContext<C>;
   consumers: Consumer<unknown>[];
   healthPort: number;
   /** Graceful stop: no new messages, in-flight ones finish or are requeued, all closed. */
   stop(): Promise<void>;
 }
 
-export interface RunServicesOptions {
+export interface RunServicesOptions<C extends PlatformConfig = PlatformConfig> {
   /** @default true */
   healthServer?: boolean;
   /**
    * Checks passed before any service is created or any message taken (`vigil run` passes
    * the doctor's checks for its services). @default []
    */
-  checks?: (app: AppContext) => HostCheck[];
+  checks?: (app: AppContext<C>) => HostCheck[];
   /** Aborting stops a start still waiting for a dependency. */
   signal?: AbortSignal;
 }
@@ -35,7 +36,7 @@ export interface RunServicesOptions {
  * built (worker pools, clients, pools, the health server) before the error is thrown, so a
  * failed start never leaves a process that neither works nor exits.
  */
-export async function runServices(modules: ServiceModule[], app: AppContext, opts: RunServicesOptions = {}): Promise<RunningApp> {
+export async function runServices<C extends PlatformConfig>(modules: ServiceModule<C>[], app: AppContext<C>, opts: RunServicesOptions<C> = {}): Promise<RunningApp<C>> {
   const { config, logger } = app;
   const instances: ServiceInstance[] = [];
   const consumers: Consumer<unknown>[] = [];

@@ -2,7 +2,7 @@
 // 13 identities), as they are and as derived material (tight head shots, faces small in
 // video stills, re-encodes, webcam frames): how often the enrolment gate accepts, how
 // often nothing is detected, and TAR/FAR of the verification decision. Measures only.
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
 import type { AnalyzeOptions } from '../../shared/face/engine.ts';
 import { decideVerification } from '../../shared/face/verification.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { decideEnrolment } from '../../shared/face/enrolment.ts';
 import { FaceEngine } from '../../shared/face/engine.ts';
 import type { Box } from '../../shared/face/geometry.ts';

@@ -8,7 +8,7 @@
 // service's own work per snapshot, with the enrolment's descriptor stored).
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { createAppContext } from '../../shared/app/app-context.ts';

@@ -2,7 +2,7 @@
 // consume-and-ack loop, on the same broker and the same quorum queue, in the same run.
 // Rate = messages from the first delivery to the last outcome, over that time.
 import { connect } from 'amqplib';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { createAppContext } from '../../shared/app/app-context.ts';
 import { runServices } from '../../shared/app/run-services.ts';

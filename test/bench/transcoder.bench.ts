@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jobKeyHash } from '../../db/repositories/transcoder.repository.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { buildTranscodeAndFramesArgs, h264AacArgs, secs, type H264Options } from '../../shared/media/ffmpeg-args.ts';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import { probeVideo } from '../../shared/media/ffprobe.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { service as uploader } from '../../services/uploader/main.ts';

@@ -216,7 +216,7 @@ function weighted(distances: number[], same: boolean, share: number): LabelledDi
 async function measure(): Promise<DistanceCache> {
   // Only here: --from-cache must run without the engine, TensorFlow or sharp.
   const [{ loadConfig }, { analyzeOptions }, { measureRealPhotos, realPhotos, FACES_DIR }, { MATERIAL_KINDS }] = await Promise.all([
-    import('../../shared/config/config.ts'),
+    import('../../services/config.ts'),
     import('../../shared/app/face-analyzer-for.ts'),
     import('../bench/face-accuracy-measure.ts'),
     import('../helpers/face-material.ts'),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import { dropDatabase } from '../../db/connection.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import { topologyOptions } from '../../shared/app/app-context.ts';

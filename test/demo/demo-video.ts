@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { CliContext } from '../../services/cli/context.ts';
-import type { Config } from '../../shared/config/config.ts';
+import type { Config } from '../../services/config.ts';
 import type { VideoJob } from '../../shared/contract/messages.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { libraryKeysOf } from '../../services/uploader/library-target.ts';

@@ -10,7 +10,7 @@ import { migrateToLatest } from '../../db/migrate.ts';
 import { CliContext } from '../../services/cli/context.ts';
 import { availableServices, loadServices } from '../../services/registry.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import { vigilNotificationKey } from '../../shared/contract/messages.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';

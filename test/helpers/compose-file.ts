@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

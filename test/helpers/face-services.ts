@@ -1,4 +1,4 @@
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { EncodeResult, MediaSettings, OutputStore } from '../../services/transcoder/encode-types.ts';
 import { encodeAndStore } from '../../services/transcoder/encode-and-store.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { videoJobDefaults } from '../../shared/config/media-config.ts';
 import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import type { H264Options } from '../../shared/media/ffmpeg-args.ts';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'amqplib';
 import type { Kysely } from 'kysely';
-import type { Config } from '../../shared/config/config.ts';
+import type { Config } from '../../services/config.ts';
 import { createLogger, type Logger, type LogLevel } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { createAppContext, type ServiceModule } from '../../shared/app/app-context.ts';

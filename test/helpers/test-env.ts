@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'amqplib';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import { dropDatabase, ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';

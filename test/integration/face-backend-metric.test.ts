@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAppContext } from '../../shared/app/app-context.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { FACE_BACKENDS } from '../../shared/face/engine.ts';
 import { captureLogger, metricValue } from '../helpers/runtime-harness.ts';
 import { AMQP_URL, MYSQL_SERVER } from '../helpers/test-env.ts';

@@ -13,7 +13,7 @@ import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { createLockManager, type LockManager } from '../../shared/lock.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { TransientError } from '../../shared/errors.ts';
-import type { Config } from '../../shared/config/config.ts';
+import type { Config } from '../../services/config.ts';
 import type { Box } from '../../shared/face/geometry.ts';
 import type { JobContext } from '../../shared/runtime/consumer.ts';
 import type { Metrics } from '../../shared/metrics.ts';

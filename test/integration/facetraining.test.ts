@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceEngine } from '../../shared/face/engine.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import type { Box } from '../../shared/face/geometry.ts';

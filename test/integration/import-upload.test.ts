@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { walkFolder, type FoundFile } from '../../services/cli/import/folder-walk.ts';
 import { FileChangingError, uploadHashed } from '../../services/cli/import/hashed-upload.ts';
 import { createObjectStore, type ObjectStore, type S3ObjectStore, type UploadOptions } from '../../shared/storage/object-store.ts';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { alertOutboxRepository } from '../../db/repositories/alert-outbox.repository.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type Notification } from '../../shared/contract/messages.ts';
 import { publishAlertOutbox } from '../../shared/runtime/alert-outbox.ts';

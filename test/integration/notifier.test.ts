@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { keyHash } from '../../db/repositories/notifier.repository.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type Notification } from '../../shared/contract/messages.ts';
 import { service as notifier } from '../../services/notifier/main.ts';

@@ -9,7 +9,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import { PermanentError, TransientError, VigilError } from '../../shared/errors.ts';
 import { S3ObjectStore, createObjectStore } from '../../shared/storage/object-store.ts';
 import { createS3Client, type S3ClientOptions } from '../../shared/storage/s3-client.ts';

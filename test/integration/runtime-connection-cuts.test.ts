@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { captureLogger, ledgerCounts, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { createTestEnv, MYSQL_SERVER, type TestEnv } from '../helpers/test-env.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { captureLogger, drainQueue, ledgerCounts, metricValue, publishRaw, queueDepth, startApp, waitFor } from '../helpers/runtime-harness.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobKeyHash } from '../../db/repositories/transcoder.repository.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';
 import { BIN } from '../helpers/cli.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { jobKeyHash } from '../../db/repositories/transcoder.repository.ts';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import { probeMedia } from '../../shared/media/ffprobe.ts';
 import { runFfmpeg } from '../../shared/media/ffmpeg-runner.ts';
 import { isFastStart, readTopLevelBoxes } from '../../shared/media/mp4-verify.ts';

@@ -4,7 +4,7 @@ import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/co
 import { keyHash } from '../../db/repositories/notifier.repository.ts';
 import { scheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
 import { brokerClients, topologyOptions } from '../../shared/app/app-context.ts';
-import type { Config } from '../../shared/config/config.ts';
+import type { Config } from '../../services/config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createLockManager } from '../../shared/lock.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type UploadJob } from '../../shared/contract/messages.ts';
 import { createObjectStore, type S3ObjectStore } from '../../shared/storage/object-store.ts';

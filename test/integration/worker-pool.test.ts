@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { VigilError } from '../../shared/errors.ts';
 import { WorkerPool } from '../../shared/runtime/worker-pool.ts';

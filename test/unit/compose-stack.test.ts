@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { availableServices } from '../../services/registry.ts';
 import { createMetrics } from '../../shared/metrics.ts';
 import { migrationNames } from '../../db/migrate.ts';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { availableServices } from '../../services/registry.ts';

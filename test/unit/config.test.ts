@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../shared/config/config.ts';
+import { ConfigError, loadConfig } from '../../services/config.ts';
 import { parseByteSize } from '../../shared/config/env-reader.ts';
 import { parseDuration } from '../../shared/config/env-reader.ts';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { ROOT, variablesLoadConfigReads } from '../helpers/compose-file.ts';
 
 /** The reference this test holds to the loader, relative to the repository root. */

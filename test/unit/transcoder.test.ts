@@ -14,7 +14,7 @@ import { checkMediaLimits, decoderPixelBound, MEDIA_LIMIT_DEFAULTS, type Planned
 import { isClipName } from '../../shared/media/output-names.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
-import { loadConfig } from '../../shared/config/config.ts';
+import { loadConfig } from '../../services/config.ts';
 import { videoJobDefaults, videoJobRules } from '../../shared/config/media-config.ts';
 
 const DEFAULTS: VideoJobDefaults = videoJobDefaults(loadConfig({}));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { fail, formatChecks, ok, passed, runChecks, type CheckResult } from '../../../shared/app/checks/check.ts';
 import { hostChecks } from '../../../shared/app/checks/service-checks.ts';
 import { analyzeOptions } from '../../../shared/app/face-analyzer-for.ts';
-import { ConfigError, type Config } from '../../../shared/config/config.ts';
+import { ConfigError, type Config } from '../../config.ts';
 import { describeProblem } from '../../../shared/config/env-reader.ts';
 import { startFaceAnalyzer } from '../../../shared/face/face-analyzer.ts';
 import { needsOf, resolveServices } from '../../registry.ts';

@@ -1,4 +1,4 @@
-import type { Config } from '../../config/config.ts';
+import type { PlatformConfig } from '../../config/platform-config.ts';
 import type { QueueName } from '../../contract/queue-names.ts';
 import type { ObjectStoreConfig } from '../../storage/object-store.ts';
 import type { FaceAnalyzer } from '../../face/face-analyzer.ts';
@@ -13,17 +13,18 @@ import { storageCheck, type StoreRole } from './storage-check.ts';
 
 /**
  * What a service needs of this host beyond the database and the broker, which all need.
- * Each service declares its own, beside its code (`services/<name>/checks.ts`).
+ * Each service declares its own, beside its code (`services/<name>/checks.ts`); `C` is the
+ * configuration its functions read (a service's own section included).
  */
-export interface ServiceNeeds {
+export interface ServiceNeeds<C extends PlatformConfig = PlatformConfig> {
   /** The queues it consumes: the broker check reports their depth and dead letters. */
   queues?: readonly QueueName[];
   face?: true;
   ffmpeg?: true;
   /** Buckets on the main store (`S3_*`). */
-  buckets?: (c: Config) => string[];
+  buckets?: (c: C) => string[];
   /** Stores of its own beyond the main one, each with its buckets and how the checks name it. */
-  stores?: (c: Config) => { store: ObjectStoreConfig; buckets: string[]; role: StoreRole }[];
+  stores?: (c: C) => { store: ObjectStoreConfig; buckets: string[]; role: StoreRole }[];
   smtp?: true;
 }
 
@@ -39,7 +40,7 @@ export interface HostCheckOptions {
  * (which stops at the first hard failure) fails in seconds. `vigil doctor` runs the same
  * list, so the two never disagree.
  */
-export function hostChecks(config: Config, needs: readonly ServiceNeeds[], opts: HostCheckOptions): HostCheck[] {
+export function hostChecks<C extends PlatformConfig>(config: C, needs: readonly ServiceNeeds<C>[], opts: HostCheckOptions): HostCheck[] {
   const checks: HostCheck[] = [];
   if (needs.some((n) => n.ffmpeg)) checks.push(ffmpegCheck(config.media));
   if (needs.some((n) => n.face)) checks.push(faceCheck(opts.face, { closeAfter: opts.closeFace }));

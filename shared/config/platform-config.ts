@@ -3,20 +3,18 @@ import type { ObjectStoreConfig } from '../storage/object-store.ts';
 import { QUEUE_NAMES, type QueueName } from '../contract/queue-names.ts';
 import { readBrokerConfig, type BrokerConfig } from './broker-config.ts';
 import { readDatabaseConfig, type DatabaseConfig } from './database-config.ts';
-import { ConfigError, EnvReader, type Env } from './env-reader.ts';
+import type { EnvReader } from './env-reader.ts';
 import { readFaceConfig, type FaceConfig } from './face-config.ts';
-import { readNotifierConfig, type NotifierConfig } from './notifier-config.ts';
-import { readUpkeepConfig, type UpkeepConfig } from './upkeep-config.ts';
-import { readMediaConfig, readTranscoderConfig, type MediaConfig, type TranscoderConfig } from './media-config.ts';
+import { readMediaConfig, type MediaConfig } from './media-config.ts';
 import { readBucketsConfig, readObjectStoreConfig, type BucketsConfig } from './storage-config.ts';
-import { readUploaderConfig, type UploaderConfig } from './uploader-config.ts';
 
 /**
- * Everything Vigil reads from the environment. Each section is read by its own file
- * (`*-config.ts`), with the option types of the module it configures; a new service adds
- * a section file and a line here.
+ * What the platform reads from the environment: the sections shared/app and the CLI use.
+ * Each section is read by its own file (`*-config.ts`), with the option types of the module
+ * it configures. A service's own section lives in its folder (`services/<name>/config.ts`);
+ * `loadConfig` (`services/config.ts`) puts the two together.
  */
-export interface Config {
+export interface PlatformConfig {
   broker: BrokerConfig;
   database: DatabaseConfig;
   s3: ObjectStoreConfig;
@@ -28,11 +26,7 @@ export interface Config {
   /** Messages handled at once per queue's consumer; prefetch equals it. */
   concurrency: Record<QueueName, number>;
   media: MediaConfig;
-  transcoder: TranscoderConfig;
   face: FaceConfig;
-  uploader: UploaderConfig;
-  notifier: NotifierConfig;
-  upkeep: UpkeepConfig;
   /** `vigil rescue` republishes rows left in N or P longer than this. @default 15 min */
   rescueAgeMs: number;
   /** @default 'info' */
@@ -56,12 +50,11 @@ function defaultConcurrency(faceWorkers: number): Record<QueueName, number> {
 }
 
 /**
- * The only reader of the environment. Pure but for reading `X_FILE` secrets; throws a
- * `ConfigError` naming every bad variable.
+ * The platform's sections, read with the reader every section shares, so that `loadConfig`
+ * reports every bad variable of every section together.
  */
-export function loadConfig(env: Env = process.env): Config {
-  const r = new EnvReader(env);
-  const config: Config = {
+export function readPlatformConfig(r: EnvReader): PlatformConfig {
+  const config: PlatformConfig = {
     broker: readBrokerConfig(r),
     database: readDatabaseConfig(r),
     s3: readObjectStoreConfig(r),
@@ -72,20 +65,13 @@ export function loadConfig(env: Env = process.env): Config {
       QUEUE_NAMES.map((name) => [name, r.int(`${name.toUpperCase()}_CONCURRENCY`, UNSET, 1, 256)]),
     ) as Record<QueueName, number>,
     media: readMediaConfig(r),
-    transcoder: readTranscoderConfig(r),
     face: readFaceConfig(r),
-    uploader: readUploaderConfig(r),
-    notifier: readNotifierConfig(r),
-    upkeep: readUpkeepConfig(r),
     rescueAgeMs: r.duration('VIGIL_RESCUE_AGE', 15 * 60_000, 0, 30 * 24 * 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: r.duration('VIGIL_SHUTDOWN_TIMEOUT', 30_000, 0, 3_600_000),
     lockTimeoutMs: r.duration('VIGIL_LOCK_TIMEOUT', 60_000, 0, 3_600_000),
   };
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
   const defaults = defaultConcurrency(config.face.workers);
   for (const name of QUEUE_NAMES) if (config.concurrency[name] === UNSET) config.concurrency[name] = defaults[name];
   return config;
 }
-
-export { ConfigError } from './env-reader.ts';

@@ -1,0 +1,37 @@
+import { ConfigError, EnvReader, type Env } from '../shared/config/env-reader.ts';
+import { readTranscoderConfig, type TranscoderConfig } from '../shared/config/media-config.ts';
+import { readNotifierConfig, type NotifierConfig } from '../shared/config/notifier-config.ts';
+import { readPlatformConfig, type PlatformConfig } from '../shared/config/platform-config.ts';
+import { readUpkeepConfig, type UpkeepConfig } from '../shared/config/upkeep-config.ts';
+import { readUploaderConfig, type UploaderConfig } from '../shared/config/uploader-config.ts';
+
+/**
+ * Everything Vigil reads from the environment: the platform's sections (shared/config) and
+ * each service's own (`services/<name>/config.ts`). A new service with settings of its own
+ * adds its section file and a line here.
+ */
+export interface Config extends PlatformConfig {
+  transcoder: TranscoderConfig;
+  uploader: UploaderConfig;
+  notifier: NotifierConfig;
+  upkeep: UpkeepConfig;
+}
+
+/**
+ * The only reader of the environment. Pure but for reading `X_FILE` secrets; one reader for
+ * every section, so the `ConfigError` it throws names every bad variable at once.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const config: Config = {
+    ...readPlatformConfig(r),
+    transcoder: readTranscoderConfig(r),
+    uploader: readUploaderConfig(r),
+    notifier: readNotifierConfig(r),
+    upkeep: readUpkeepConfig(r),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+export { ConfigError };
