@@ -3,7 +3,7 @@ import { readTranscoderConfig, type TranscoderConfig } from '../shared/config/me
 import { readNotifierConfig, type NotifierConfig } from '../shared/config/notifier-config.ts';
 import { readPlatformConfig, type PlatformConfig } from '../shared/config/platform-config.ts';
 import { readUpkeepConfig, type UpkeepConfig } from '../shared/config/upkeep-config.ts';
-import { readUploaderConfig, type UploaderConfig } from '../shared/config/uploader-config.ts';
+import { readUploaderConfig, type UploaderConfig } from './uploader/config.ts';
 
 /**
  * Everything Vigil reads from the environment: the platform's sections (shared/config) and

@@ -1,7 +1,7 @@
 import type { ServiceNeeds } from '../../shared/app/checks/service-checks.ts';
 import { LIBRARY_STORE } from '../../shared/app/checks/storage-check.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
-import type { UploaderConfig } from '../../shared/config/uploader-config.ts';
+import type { UploaderConfig } from './config.ts';
 
 /** What `vigil run uploader` and `vigil doctor uploader` check on this host. */
 export const needs: ServiceNeeds<PlatformConfig & { uploader: UploaderConfig }> = {

@@ -1,7 +1,7 @@
 import { uploaderRepository } from '../../db/repositories/uploader.repository.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
-import type { UploaderConfig } from '../../shared/config/uploader-config.ts';
+import type { UploaderConfig } from './config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { FacebookClient } from './facebook-client.ts';

@@ -1,6 +1,6 @@
-import type { ObjectStoreConfig } from '../storage/object-store.ts';
-import { isBucketName } from '../contract/object-key.ts';
-import type { EnvReader } from './env-reader.ts';
+import type { ObjectStoreConfig } from '../../shared/storage/object-store.ts';
+import { isBucketName } from '../../shared/contract/object-key.ts';
+import type { EnvReader } from '../../shared/config/env-reader.ts';
 
 export type UploadTargetName = 'library' | 'facebook';
 const TARGETS: readonly UploadTargetName[] = ['library', 'facebook'];
