@@ -1,6 +1,6 @@
 import { ConfigError, EnvReader, type Env } from '../shared/config/env-reader.ts';
 import { readTranscoderConfig, type TranscoderConfig } from '../shared/config/media-config.ts';
-import { readNotifierConfig, type NotifierConfig } from '../shared/config/notifier-config.ts';
+import { readNotifierConfig, type NotifierConfig } from './notifier/config.ts';
 import { readPlatformConfig, type PlatformConfig } from '../shared/config/platform-config.ts';
 import { readUpkeepConfig, type UpkeepConfig } from '../shared/config/upkeep-config.ts';
 import { readUploaderConfig, type UploaderConfig } from './uploader/config.ts';

@@ -1,7 +1,7 @@
 import { notifierRepository } from '../../db/repositories/notifier.repository.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
-import type { NotifierConfig } from '../../shared/config/notifier-config.ts';
+import type { NotifierConfig } from './config.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { createEmailSender } from './email-sender.ts';
 import { notifierHandler } from './handler.ts';

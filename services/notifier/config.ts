@@ -1,4 +1,4 @@
-import { parseDuration, type EnvReader } from './env-reader.ts';
+import { parseDuration, type EnvReader } from '../../shared/config/env-reader.ts';
 
 export interface NotifierConfig {
   /** `SMTP_FROM`: the sender of every email. @default 'Vigil <vigil@localhost>' */
