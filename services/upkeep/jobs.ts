@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts';
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
-import type { UpkeepConfig } from '../../shared/config/upkeep-config.ts';
+import type { UpkeepConfig } from './config.ts';
 import { vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';

@@ -1,7 +1,7 @@
 import { scheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
 import { topologyOptions, type AppContext, type ServiceModule } from '../../shared/app/app-context.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
-import type { UpkeepConfig } from '../../shared/config/upkeep-config.ts';
+import type { UpkeepConfig } from './config.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { TransientError } from '../../shared/errors.ts';
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
-import { DEFAULT_RESCUE_INTERVAL_MS } from '../../../shared/config/upkeep-config.ts';
+import { DEFAULT_RESCUE_INTERVAL_MS } from '../../config.ts';
 import { rescueOrphans } from '../../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../../shared/runtime/publisher.ts';
 import type { CliContext } from '../context.ts';

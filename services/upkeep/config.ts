@@ -1,6 +1,6 @@
-import { isEmailAddress } from '../contract/email-address.ts';
-import type { AlertRoute } from '../contract/messages.ts';
-import type { EnvReader } from './env-reader.ts';
+import { isEmailAddress } from '../../shared/contract/email-address.ts';
+import type { AlertRoute } from '../../shared/contract/messages.ts';
+import type { EnvReader } from '../../shared/config/env-reader.ts';
 
 /**
  * The scheduled jobs of the upkeep service (one runner cluster-wide per job); an interval of
