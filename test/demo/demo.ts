@@ -161,7 +161,7 @@ async function run(): Promise<void> {
   const streamed = await step(4, `streaming ${count} snapshots; alerts mailed to ${SUPERVISOR}`, async () => {
     const outcomes = await streamSnapshots(cli, db.db, tmp, 90_000);
     const mailed = await Promise.all(
-      outcomes.map((o) => (o.c.alert ? waitForMail(smtp, SUPERVISOR, (k) => k === vigilNotificationKey(`face-${o.c.alert}-${o.ids.at(-1)}`), 30_000) : Promise.resolve(undefined))),
+      outcomes.map((o) => (o.c.alert ? waitForMail(smtp, SUPERVISOR, (k) => k.split('#')[0] === vigilNotificationKey(`face-${o.c.alert}-${o.ids.at(-1)}`), 30_000) : Promise.resolve(undefined))),
     );
     return outcomes.map((o, i) => ({ ...o, mailed: mailed[i] }));
   });
