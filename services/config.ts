@@ -1,7 +1,7 @@
 import { ConfigError, EnvReader, type Env } from '../shared/config/env-reader.ts';
-import { readTranscoderConfig, type TranscoderConfig } from '../shared/config/media-config.ts';
-import { readNotifierConfig, type NotifierConfig } from './notifier/config.ts';
 import { readPlatformConfig, type PlatformConfig } from '../shared/config/platform-config.ts';
+import { readNotifierConfig, type NotifierConfig } from './notifier/config.ts';
+import { readTranscoderConfig, type TranscoderConfig } from './transcoder/config.ts';
 import { readUpkeepConfig, type UpkeepConfig } from './upkeep/config.ts';
 import { readUploaderConfig, type UploaderConfig } from './uploader/config.ts';
 
@@ -35,5 +35,6 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 export { ConfigError };
+
 /** For `vigil rescue`, which reads the upkeep's section but, as the CLI, no service's code. */
 export { DEFAULT_RESCUE_INTERVAL_MS } from './upkeep/config.ts';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { videoJobDefaults, videoJobRules, type TranscoderConfig } from '../../shared/config/media-config.ts';
+import { videoJobDefaults, videoJobRules, type TranscoderConfig } from './config.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
 import { transcoderRepository } from '../../db/repositories/transcoder.repository.ts';
 import { killAllFfmpeg } from '../../shared/media/ffmpeg-runner.ts';

@@ -5,7 +5,7 @@ import type { EncodeResult, MediaSettings, OutputStore } from '../../services/tr
 import { encodeAndStore } from '../../services/transcoder/encode-and-store.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { loadConfig } from '../../services/config.ts';
-import { videoJobDefaults } from '../../shared/config/media-config.ts';
+import { videoJobDefaults } from '../../services/transcoder/config.ts';
 import type { VideoJob, VideoJobDefaults } from '../../shared/contract/messages.ts';
 import type { H264Options } from '../../shared/media/ffmpeg-args.ts';
 import type { DeadFrameOptions } from '../../shared/media/frame-select.ts';

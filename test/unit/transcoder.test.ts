@@ -15,7 +15,7 @@ import { isClipName } from '../../shared/media/output-names.ts';
 import { planJob } from '../../services/transcoder/plan.ts';
 import { checkFreeDisk, formatBytes, jobDirName, sweepJobDirs, withJobDir, withoutWorkPaths } from '../../services/transcoder/work-dir.ts';
 import { loadConfig } from '../../services/config.ts';
-import { videoJobDefaults, videoJobRules } from '../../shared/config/media-config.ts';
+import { videoJobDefaults, videoJobRules } from '../../services/transcoder/config.ts';
 
 const DEFAULTS: VideoJobDefaults = videoJobDefaults(loadConfig({}));
 const RULES = videoJobRules(loadConfig({}));
