@@ -1,5 +1,6 @@
-// The configuration reference (shared/config/README.md) cannot drift from shared/config: every
-// variable loadConfig reads has a row in one of its `variable | default | meaning` tables,
+// The configuration reference (shared/config/README.md) cannot drift from the loader
+// (shared/config and services/<name>/config.ts): every variable loadConfig reads has a row
+// in one of its `variable | default | meaning` tables,
 // every row names a variable it reads, and a default written as a literal is the loader's
 // own (setting the variable to it changes nothing).
 import { test } from 'node:test';
@@ -56,7 +57,7 @@ test('every variable loadConfig reads has a row in the configuration reference, 
 test('every variable the configuration reference documents is one loadConfig reads', () => {
   // A row naming only a family (`UPLOADER_*`) points to a section's own table and names nothing.
   for (const r of ROWS) {
-    for (const v of r.variables) assert.ok(READ.has(v), `${REFERENCE}:${r.line}: ${v} is read by nothing in shared/config — remove or rename the row`);
+    for (const v of r.variables) assert.ok(READ.has(v), `${REFERENCE}:${r.line}: ${v} is read by nothing in shared/config or services/<name>/config.ts — remove or rename the row`);
   }
 });
 
