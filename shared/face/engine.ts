@@ -5,6 +5,7 @@ import { decodeImage, type DecodeOptions } from './decode.ts';
 import { estimatePose, scaleBox, scalePoints, type Box, type Point } from './geometry.ts';
 import { LOOK_CANVAS, boxFromLook, clipBox, confirmingDetection, cropBox, lookAround, lookAtAll, lookIsPadded, pointsFromLook, suppressOverlaps, type Look } from './looks.ts';
 import { installFusedSsd, type SsdNet } from './fused-ssd.ts';
+import { restoreUtilForTfjsNode } from './node-util-compat.ts';
 import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, type FaceQuality } from './quality.ts';
 
 const require = createRequire(import.meta.url);
@@ -128,6 +129,7 @@ interface FaceApi {
 function loadFaceApi(backend: FaceBackend): { faceapi: FaceApi; tf: Tf } {
   if (backend === 'tensorflow') {
     // Native libtensorflow; its npm install downloads the library, so it is optional.
+    restoreUtilForTfjsNode();
     const tf = require('@tensorflow/tfjs-node') as Tf;
     return { faceapi: require('@vladmandic/face-api/dist/face-api.node.js') as FaceApi, tf };
   }
