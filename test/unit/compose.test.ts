@@ -210,7 +210,10 @@ test('Prometheus scrapes every worker on its metrics port', () => {
 
 test('the Dockerfile installs ffmpeg and production dependencies and runs the CLI as non-root', () => {
   const dockerfile = readFileSync(join(COMPOSE_DIR, 'Dockerfile'), 'utf8');
-  assert.match(dockerfile, /^FROM node:20\.\d+\.\d+-bookworm-slim$/m, 'the base image is pinned to a Node release');
+  // The image runs the Node release CI tests on (.ci/run's NODE_VERSION): bumped together.
+  const ciNode = /^NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(readFileSync(join(COMPOSE_DIR, '../.ci/run'), 'utf8'))?.[1];
+  assert.ok(ciNode, '.ci/run names no NODE_VERSION');
+  assert.match(dockerfile, new RegExp(`^FROM node:${ciNode.replaceAll('.', '\\.')}-bookworm-slim$`, 'm'), `the base image is not Node ${ciNode}, the release CI tests on`);
   assert.match(dockerfile, /apt-get install[^\n]*--no-install-recommends[^\n]*\bffmpeg\b/);
   assert.match(dockerfile, /npm ci --omit=dev/);
   const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
