@@ -1,4 +1,5 @@
-import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Migrator, type Migration, type MigrationResult } from 'kysely/migration';
 import type { Database } from './schema.ts';
 import { RESULT_CODES } from '../shared/contract/result-codes.ts';
 import * as m20261121T0900 from './migrations/20261121T0900-initial-schema.ts';

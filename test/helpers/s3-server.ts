@@ -16,16 +16,16 @@ export interface S3TestServer {
 const ACCESS_KEY = 'S3RVER';
 const SECRET_KEY = 'S3RVER';
 
-// Runs in the child. s3rver makes ListObjectsV2 continuation tokens with DES, which
-// OpenSSL 3 offers only through its legacy provider: hence a child process started with
-// --openssl-legacy-provider, rather than the server inside the test process. The child
-// also exits when the test process dies (the IPC channel closes), leaving no orphan.
+// Runs in the child. @20minutes/s3rver, the maintained fork of s3rver (3.x lacks
+// UploadPartCopy), still makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3
+// offers only through its legacy provider: hence a child process started with
+// --openssl-legacy-provider, rather than the server inside the test process. The child also
+// exits when the test process dies (the IPC channel closes), leaving no orphan. The fork
+// checks V4 signatures, and its canonical request differs from the SDK's, so it is told to
+// accept a mismatch; the access key must still be its own.
 const CHILD = `
 const S3rver = require(process.argv[1]);
-// s3rver 3.x checks V2 signatures only; the 5.x fork checks V4 too, and its canonical
-// request differs from the SDK's, so it is told to accept a mismatch (as 3.x does for V4).
-// The access key must still be its own.
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2], allowMismatchedSignatures: process.argv[3] === 'fork' });
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2], allowMismatchedSignatures: true });
 server.run().then(
   (addr) => process.send({ port: addr.port }),
   (err) => { console.error(err); process.exit(1); },
@@ -35,11 +35,6 @@ process.on('disconnect', () => process.exit(0));
 
 export interface S3ServerOptions {
   /**
-   * `s3rver` (3.x), or its maintained fork `@20minutes/s3rver` (5.x), which also
-   * implements UploadPartCopy (the multipart server-side copy). @default 's3rver'
-   */
-  implementation?: 's3rver' | '@20minutes/s3rver';
-  /**
    * The folder in which the server makes its store folder. s3rver keeps each object as a
    * folder of three files; a benchmark that must not count that storage's cost against the
    * client can put it on a tmpfs. @default os.tmpdir()
@@ -48,14 +43,14 @@ export interface S3ServerOptions {
 }
 
 /**
- * A real S3-protocol server (s3rver) on 127.0.0.1 and a free port, storing into a fresh
+ * A real S3-protocol server (@20minutes/s3rver) on 127.0.0.1 and a free port, storing into a fresh
  * temporary directory. One per test file; use random bucket names within it.
  */
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestServer> {
   const dir = await mkdtemp(join(opts.parentDir ?? tmpdir(), 'vigil-s3-'));
-  const s3rverPath = createRequire(import.meta.url).resolve(opts.implementation ?? 's3rver');
+  const s3rverPath = createRequire(import.meta.url).resolve('@20minutes/s3rver');
   let stderr = '';
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, dir, opts.implementation === '@20minutes/s3rver' ? 'fork' : 'classic'], {
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, dir], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -33,7 +33,7 @@ let store: S3ObjectStore;
 let otherStore: S3ObjectStore;
 
 before(async () => {
-  [s3, other] = await Promise.all([startS3Server({ implementation: '@20minutes/s3rver' }), startS3Server()]);
+  [s3, other] = await Promise.all([startS3Server(), startS3Server()]);
   proxy = await TcpProxy.start(Number(new URL(s3.endpoint).port));
   t = await createTestEnv('uploaderlib', { ...s3.env, BUCKET_VIDEO: MP4, BUCKET_LIBRARY: LIB, LOG_LEVEL: 'info' });
   store = createObjectStore(loadConfig(t.env).s3);

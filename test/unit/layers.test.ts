@@ -4,13 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../helpers/compose-file.ts';
 
 const CONFIG = join(ROOT, '.ci/layers.cjs');
-const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+// The package's own `depcruise` entry, wherever a release keeps it.
+const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser', (JSON.parse(readFileSync(join(ROOT, 'node_modules/dependency-cruiser/package.json'), 'utf8')) as { bin: Record<string, string> }).bin.depcruise!);
 
 interface Violation {
   rule: { name: string };
