@@ -19,8 +19,10 @@ function find(dir) {
 const named = process.argv.slice(2);
 const files = named.length > 0 ? named : find(join(root, 'test')).sort();
 // One file at a time: the integration tests share one broker and one database server,
-// and their fault injection (cutting connections, a database outage) is timed.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+// and their fault injection (cutting connections, a database outage) is timed. TAP on every
+// Node release (Node 24 prints its spec format otherwise), so what reads the run's closing
+// counts keeps reading them.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
