@@ -77,6 +77,20 @@ test('published host ports are unique, and replicated services publish none', ()
   for (const [name, s] of workers) assert.deepEqual(s.ports ?? [], [], `${name} runs replicas: a host port would clash`);
 });
 
+test('every published port is bound to 127.0.0.1 unless VIGIL_PUBLISH_ADDRESS says otherwise: nothing is exposed by default', () => {
+  let published = 0;
+  for (const [name, s] of Object.entries(services)) {
+    for (const p of s.ports ?? []) {
+      const text = typeof p === 'string' ? p : `${p.host_ip ?? ''}:${p.published}:${p.target}`;
+      assert.match(text, /^127\.0\.0\.1:\d+:\d+$/, `${name}: port ${text} is published on every interface`);
+      published++;
+    }
+  }
+  assert.ok(published > 0);
+  const raw = [...COMPOSE_TEXT.matchAll(/^\s+- "([^"]*:\d+)"\s*$/gm)].map((m) => m[1]!);
+  for (const p of raw) assert.ok(p.startsWith('${VIGIL_PUBLISH_ADDRESS:-127.0.0.1}:'), `port ${p} is not bound through VIGIL_PUBLISH_ADDRESS`);
+});
+
 test('replicas come from <SERVICE>_REPLICAS with the intended defaults', () => {
   const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1, upkeep: 1 };
   for (const name of availableServices()) {
