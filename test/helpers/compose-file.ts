@@ -21,7 +21,7 @@ export interface Service {
   image?: string;
   entrypoint?: string[] | string;
   profiles?: string[];
-  ports?: (string | { published?: string | number; target?: number })[];
+  ports?: (string | { host_ip?: string; published?: string | number; target?: number })[];
   build?: { context?: string; dockerfile?: string } | string;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
