@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each printing a table with its baseline measured in
 // the same run. `npm run bench -- runtime` runs the named ones only.
+import { benchCli } from './cli.bench.ts';
 import { benchFaceAccuracy } from './face-accuracy.bench.ts';
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   uploader: benchUploader,
   'face-accuracy': benchFaceAccuracy,
   import: benchImport,
+  cli: benchCli,
 };
 
 const wanted = process.argv.slice(2);
