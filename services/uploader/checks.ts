@@ -1,5 +1,5 @@
 import type { ServiceNeeds } from '../../shared/app/checks/service-checks.ts';
-import { LIBRARY_STORE } from '../../shared/app/checks/storage-check.ts';
+import { LIBRARY_STORE } from '../../shared/app/checks/store-role.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
 import type { UploaderConfig } from './config.ts';
 

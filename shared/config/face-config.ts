@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { AlertRoute } from '../contract/messages.ts';
-import { FACE_BACKENDS, type FaceBackendChoice } from '../face/engine.ts';
+import { FACE_BACKENDS, type FaceBackendChoice } from '../face/backends.ts';
 import type { ImpersonationTolerances } from '../face/impersonation.ts';
 import type { QualityBounds } from '../face/quality.ts';
 import type { EnvReader } from './env-reader.ts';

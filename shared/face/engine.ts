@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Tfjs from '@tensorflow/tfjs';
+import type { FaceBackend, FaceBackendChoice } from './backends.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import { estimatePose, scaleBox, scalePoints, type Box, type Point } from './geometry.ts';
 import { LOOK_CANVAS, boxFromLook, clipBox, confirmingDetection, cropBox, lookAround, lookAtAll, lookIsPadded, pointsFromLook, suppressOverlaps, type Look } from './looks.ts';
@@ -10,10 +11,7 @@ import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, typ
 
 const require = createRequire(import.meta.url);
 
-/** `FACE_BACKEND`'s values: `auto` tries the native backend, then wasm, then cpu. */
-export const FACE_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type FaceBackendChoice = (typeof FACE_BACKENDS)[number];
-export type FaceBackend = Exclude<FaceBackendChoice, 'auto'>;
+export { FACE_BACKENDS, type FaceBackend, type FaceBackendChoice } from './backends.ts';
 
 export interface AnalyzedFace {
   /** In the original (upright) image's pixels. */

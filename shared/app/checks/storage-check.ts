@@ -2,18 +2,9 @@ import { errorCode, errorMessage } from '../../errors.ts';
 import { createObjectStore, type ObjectStore, type ObjectStoreConfig } from '../../storage/object-store.ts';
 import { fail, ok, warn, type CheckResult, type HostCheck } from './check.ts';
 import { isUnreachable } from './unreachable.ts';
+import { MAIN_STORE, type StoreRole } from './store-role.ts';
 
-/** Which store a check is about: its check name, its buckets' names and the variables that configure it. */
-export interface StoreRole {
-  name: string;
-  bucketPrefix: string;
-  env: string;
-}
-
-/** The store every service uses (`S3_*`). */
-export const MAIN_STORE: StoreRole = { name: 'storage', bucketPrefix: '', env: 'S3' };
-/** The uploader's library on a store of its own (`LIBRARY_S3_*`). */
-export const LIBRARY_STORE: StoreRole = { name: 'library storage', bucketPrefix: 'library ', env: 'LIBRARY_S3' };
+export { LIBRARY_STORE, MAIN_STORE, type StoreRole } from './store-role.ts';
 
 /**
  * The object store: reachable with these credentials, and each bucket the named services
