@@ -1,10 +1,8 @@
-import { pino } from 'pino';
-import { loadConfig, type Config } from '../config.ts';
-import { createLogger, type Logger } from '../../shared/logger.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
-import { brokerClients } from '../../shared/app/app-context.ts';
-import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
-import { createLockManager, type LockManager } from '../../shared/lock.ts';
+import type { DatabaseHandle } from '../../db/connection.ts';
+import type { LockManager } from '../../shared/lock.ts';
 import { SERVICES, type Registry } from '../registry.ts';
 
 export interface CliIo {
@@ -12,7 +10,14 @@ export interface CliIo {
   err(text: string): void;
 }
 
-/** What every command gets: config and logger made on first use, so `--help` needs neither. */
+// Loaded by `prepare()`, not at import: `vigil --help` needs none of it (the configuration
+// alone pulls in pino and every section's parser).
+let loaded: { loadConfig: typeof import('../config.ts').loadConfig; createLogger: typeof import('../../shared/logger.ts').createLogger; pino: typeof import('pino').pino } | undefined;
+
+/**
+ * What every command gets: config and logger made on first use, so `--help` needs neither.
+ * Commands run after `prepare()` (commands/lazy.ts); heavy modules load in the methods that need them.
+ */
 export class CliContext {
   private cachedConfig: Config | undefined;
   private cachedLogger: Logger | undefined;
@@ -24,14 +29,21 @@ export class CliContext {
     readonly registry: Registry = SERVICES,
   ) {}
 
+  /** Loads the configuration's and the logger's modules, which `config()` and `logger()` use. */
+  async prepare(): Promise<void> {
+    if (loaded) return;
+    const [{ loadConfig }, { createLogger }, { pino }] = await Promise.all([import('../config.ts'), import('../../shared/logger.ts'), import('pino')]);
+    loaded ??= { loadConfig, createLogger, pino };
+  }
+
   config(): Config {
-    this.cachedConfig ??= loadConfig();
+    this.cachedConfig ??= modules().loadConfig();
     return this.cachedConfig;
   }
 
   /** Logs go to stderr, so a command's `--json` document is all there is on stdout. */
   logger(): Logger {
-    this.cachedLogger ??= createLogger({ level: this.config().logLevel, base: { cmd: 'vigil' }, destination: pino.destination(2) });
+    this.cachedLogger ??= modules().createLogger({ level: this.config().logLevel, base: { cmd: 'vigil' }, destination: modules().pino.destination(2) });
     return this.cachedLogger;
   }
 
@@ -42,6 +54,7 @@ export class CliContext {
 
   /** Runs `fn` with a connected publisher and closes both afterwards. */
   async withPublisher<T>(fn: (publisher: Publisher) => Promise<T>): Promise<T> {
+    const [{ brokerClients }] = await Promise.all([import('../../shared/app/app-context.ts'), this.prepare()]);
     const config = this.config();
     const { broker, publisher } = brokerClients(config, this.logger(), 'vigil cli');
     broker.start();
@@ -56,6 +69,11 @@ export class CliContext {
 
   /** Runs `fn` with a small database pool (and the services' lock namespace) and closes it afterwards. */
   async withDatabase<T>(fn: (db: DatabaseHandle['db'], locks: LockManager) => Promise<T>): Promise<T> {
+    const [{ openDatabase, parseDatabaseUrl }, { createLockManager }] = await Promise.all([
+      import('../../db/connection.ts'),
+      import('../../shared/lock.ts'),
+      this.prepare(),
+    ]);
     const config = this.config();
     const handle = openDatabase(config.database.url, { poolSize: 2 });
     const lockDb = openDatabase(config.database.url, { poolSize: 1 });
@@ -66,4 +84,9 @@ export class CliContext {
       await Promise.all([handle.close(), lockDb.close()]);
     }
   }
+}
+
+function modules(): NonNullable<typeof loaded> {
+  if (!loaded) throw new Error('CliContext: prepare() before config() or logger()');
+  return loaded;
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../../shared/config/env-reader.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { CliContext, type CliIo } from './context.ts';
 import type { Registry } from '../registry.ts';

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { insertAndPublish } from '../../services/cli/commands/enroll-snapshot.ts';
+import { insertAndPublish } from '../../services/cli/commands/enroll-snapshot-action.ts';
 import type { CliContext } from '../../services/cli/context.ts';
 import type { StreamResult } from '../../shared/contract/result-codes.ts';
 import { nonFaceImages } from '../helpers/face-images.ts';
