@@ -4,10 +4,12 @@ import type { PlatformConfig } from '../config/platform-config.ts';
 import { createLockManager, type LockManager } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
-import { BrokerConnection } from '../runtime/connection.ts';
+import type { BrokerConnection } from '../runtime/connection.ts';
 import type { ServiceDefinition } from '../runtime/consumer.ts';
-import { Publisher } from '../runtime/publisher.ts';
-import type { TopologyOptions } from '../runtime/topology.ts';
+import type { Publisher } from '../runtime/publisher.ts';
+import { brokerClients } from './broker-clients.ts';
+
+export { brokerClients, topologyOptions } from './broker-clients.ts';
 
 /**
  * What every service gets: built once per process and shared by its services. `C` is the
@@ -56,29 +58,6 @@ export interface ServiceInstance {
 export interface ServiceModule<C extends PlatformConfig = PlatformConfig> {
   name: string;
   create(app: AppContext<C>): Promise<ServiceInstance>;
-}
-
-export function topologyOptions(config: PlatformConfig): TopologyOptions {
-  return {
-    prefix: config.broker.queuePrefix,
-    queueType: config.broker.queueType,
-    retryDelaysMs: config.broker.retryDelaysMs,
-    deliveryLimit: config.broker.deliveryLimit,
-  };
-}
-
-/** The broker connection and its publisher, as the configuration sets them (not started). */
-export function brokerClients(config: PlatformConfig, logger: Logger, connectionName: string): { broker: BrokerConnection; publisher: Publisher } {
-  const broker = new BrokerConnection({
-    url: config.broker.url,
-    heartbeatSeconds: config.broker.heartbeatSeconds,
-    reconnectMinMs: config.broker.reconnectMinMs,
-    reconnectMaxMs: config.broker.reconnectMaxMs,
-    connectionName,
-    logger,
-  });
-  const publisher = new Publisher(broker, { timeoutMs: config.broker.publishTimeoutMs, topology: topologyOptions(config), logger });
-  return { broker, publisher };
 }
 
 /** Builds the shared context. Nothing connects until `runServices` starts the broker. */

@@ -3,7 +3,7 @@ import { closeConnection } from '../../../shared/runtime/connection.ts';
 import { queueDepth } from '../../../shared/runtime/queue-depth.ts';
 import { describeTopology } from '../../../shared/runtime/topology.ts';
 import { QUEUE_NAMES } from '../../../shared/contract/queue-names.ts';
-import { topologyOptions } from '../../../shared/app/app-context.ts';
+import { topologyOptions } from '../../../shared/app/broker-clients.ts';
 import type { CliContext } from '../context.ts';
 
 interface QueueReport {
