@@ -58,7 +58,9 @@ export function notifierHandler(deps: Deps) {
     let row = await deps.repo.findOrCreate(record);
     const log = ctx.log.child({ notificationId: row.id, template: label, channel: n.channel });
     const mine = (r: NotificationRecord) => (r.contentSha256 ?? contentHash(r.content)) === contentSha256;
-    const checked = check(deps, n);
+    // Checked only when the row may be sent: a redelivery of a finished one is not rendered again.
+    let checkedOnce: ReturnType<typeof check> | undefined;
+    const checked = () => (checkedOnce ??= check(deps, n));
     const refuse = async (err: unknown): Promise<HandlerOutcome> => {
       // Recorded only on a row that holds this content: another message's row keeps its own state.
       if (mine(row)) await deps.repo.recordFailure(row.id, { status: 'failed', code: errorCode(err), message: errorMessage(err), content: row.contentSha256 });
@@ -68,7 +70,8 @@ export function notifierHandler(deps: Deps) {
     };
 
     if (row.status === 'failed' && !mine(row)) {
-      if (!checked.ok) return refuse(checked.err);
+      const c = checked();
+      if (!c.ok) return refuse(c.err);
       const reopened = await deps.repo.reopen(row.id, row.contentSha256, record);
       if (!reopened) throw new TransientError('NOTIFICATION_IN_FLIGHT', `notification ${row.id} was just taken over by another message with its key; this one is tried again`);
       log.info('a failed notification\'s key taken over by other content');
@@ -78,8 +81,9 @@ export function notifierHandler(deps: Deps) {
       count('duplicate');
       return 'duplicate';
     }
-    if (!checked.ok) return refuse(checked.err);
-    const prepared = checked.prepared;
+    const c = checked();
+    if (!c.ok) return refuse(c.err);
+    const prepared = c.prepared;
 
     const t = now();
     const claimed = await deps.repo.claim(row.id, { worker: deps.worker, now: t, staleBefore: new Date(t.getTime() - deps.sendingTimeoutMs) });
