@@ -1,3 +1,4 @@
+import { publishNotification } from '../../shared/runtime/alert-outbox.ts';
 import { alertOutboxRepository } from '../../db/repositories/alert-outbox.repository.ts';
 import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
@@ -20,7 +21,7 @@ export const service: ServiceModule = {
       faces,
       locks: app.locks,
       publishAlert: (n) =>
-        app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
+        publishNotification(app.publisher, n),
       confidence: (d) => calibratedConfidence(d),
       settings: {
         threshold: face.matchThreshold,

@@ -1,3 +1,4 @@
+import { publishNotification } from '../../shared/runtime/alert-outbox.ts';
 import type { Kysely } from 'kysely';
 import type { LastRun } from '../../db/repositories/scheduled-job.repository.ts';
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
@@ -37,7 +38,7 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
   const route = d.config.supervisors;
   const notify = (n: Omit<Notification, 'channel' | 'to'>) => {
     const full: Notification = { channel: route.channel, to: route.to, ...n };
-    return d.publisher.publish('notifier', full, { messageId: full.idempotencyKey });
+    return publishNotification(d.publisher, full);
   };
   const supervised = route.to.length > 0;
   if (!supervised) d.log.info('NOTIFIER_SUPERVISORS is empty: no work_pending digest and no dead_letters alert');

@@ -1,3 +1,4 @@
+import { publishNotification } from '../../shared/runtime/alert-outbox.ts';
 import { uploaderRepository } from '../../db/repositories/uploader.repository.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
@@ -37,7 +38,7 @@ export const service: ServiceModule<PlatformConfig & { uploader: UploaderConfig 
       defaultTargets: u.defaultTargets,
       sourceBuckets: [buckets.video, ...u.extraSourceBuckets],
       refuseJob: (job, targets) => (targets.includes('library') ? libraryKeyRefusal(job) : undefined),
-      publishNotice: (n) => app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
+      publishNotice: (n) => publishNotification(app.publisher, n),
       rateLimitWaitMs: u.rateLimitWaitMs,
       maxPostpones: u.maxPostpones,
       worker: app.workerName,

@@ -1,6 +1,12 @@
 import { CODECS, type Notification } from '../contract/messages.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Publisher } from './publisher.ts';
+
+/** A notification to the notifier, its idempotency key as the message id (the notifier's redelivery key). */
+export function publishNotification(publisher: Pick<Publisher, 'publish'>, n: Notification): Promise<void> {
+  return publisher.publish('notifier', n, { messageId: n.idempotencyKey });
+}
 
 /** The outbox as this function needs it (db/repositories/alert-outbox.repository.ts has one). */
 export interface AlertOutboxPort {

@@ -8,7 +8,7 @@ import { CODECS, type VideoJob } from '../contract/messages.ts';
 import { errorMessage } from '../errors.ts';
 import type { LockManager } from '../lock.ts';
 import type { Logger } from '../logger.ts';
-import { publishAlertOutbox, storedNotification } from './alert-outbox.ts';
+import { publishAlertOutbox, publishNotification, storedNotification } from './alert-outbox.ts';
 import type { Publisher } from './publisher.ts';
 
 const QUEUE = { train: 'facetraining', stream: 'facestreaming' } as const;
@@ -125,7 +125,7 @@ export async function rescueOrphans(deps: RescueDeps, opts: RescueOptions): Prom
   );
   const outbox = alertOutboxRepository(deps.db).createdBefore(cutoff);
   const alerts = publisher
-    ? (await publishAlertOutbox(outbox, (n) => publisher.publish('notifier', n, { messageId: n.idempotencyKey }), deps.log, PAGE)).published
+    ? (await publishAlertOutbox(outbox, (n) => publishNotification(publisher, n), deps.log, PAGE)).published
     : (await eachPage((after) => outbox.pending(after, PAGE), async (rows) => rows.filter((a) => isValidNotification(a.notification)).map((a) => a.id)));
   return { train, stream, videoJobs, alerts, backingOff };
 }

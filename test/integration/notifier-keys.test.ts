@@ -5,7 +5,7 @@ import { alertOutboxRepository } from '../../db/repositories/alert-outbox.reposi
 import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { CODECS, type Notification } from '../../shared/contract/messages.ts';
-import { publishAlertOutbox } from '../../shared/runtime/alert-outbox.ts';
+import { publishAlertOutbox, publishNotification } from '../../shared/runtime/alert-outbox.ts';
 import { buildAlert } from '../../services/facestreaming/alerts.ts';
 import { service as notifier } from '../../services/notifier/main.ts';
 import { captureLogger, metricValue, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
@@ -73,7 +73,7 @@ async function publishOutbox(streamImgId: number): Promise<void> {
   const outbox = alertOutboxRepository(t.database().db).ofSnapshot(streamImgId);
   const report = await publishAlertOutbox(
     outbox,
-    (n) => app.app.publisher.publish('notifier', n, { messageId: n.idempotencyKey }),
+    (n) => publishNotification(app.app.publisher, n),
     captureLogger('error').logger,
   );
   assert.equal(report.published.length, 1);
