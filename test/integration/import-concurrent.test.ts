@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { HttpFaultProxy } from '../helpers/http-fault-proxy.ts';
 import { drainQueue } from '../helpers/runtime-harness.ts';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
@@ -18,50 +17,8 @@ import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
  * import at a time, a dead run told from a live one, names printed escaped.
  */
 
-/** A loopback proxy in front of s3rver that slows object PUTs, or holds them unanswered. */
-class SlowS3 {
-  delayMs = 0;
-  holdWhen: ((req: IncomingMessage) => boolean) | undefined;
-  readonly held: IncomingMessage[] = [];
-  readonly seen: string[] = [];
-  private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
-
-  static async start(target: string): Promise<SlowS3> {
-    const t = new URL(target);
-    let me!: SlowS3;
-    const server = createServer((req, res) => {
-      me.seen.push(`${req.method} ${req.url}`);
-      if (me.holdWhen?.(req)) {
-        me.held.push(req);
-        return;
-      }
-      const forward = () => {
-        const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        });
-        up.on('error', () => res.destroy());
-        req.pipe(up);
-      };
-      if (req.method === 'PUT' && me.delayMs > 0) setTimeout(forward, me.delayMs);
-      else forward();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    me = new SlowS3(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return me;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 let s3: S3TestServer;
-let proxy: SlowS3;
+let proxy: HttpFaultProxy;
 let t: TestEnv;
 const BUCKET = `impc-${randomBytes(4).toString('hex')}`;
 const work = mkdtempSync(join(tmpdir(), 'vigil-import-concurrent-'));
@@ -85,7 +42,7 @@ const count = (xs: string[]) => xs.reduce<Record<string, number>>((c, x) => ({ .
 
 before(async () => {
   s3 = await startS3Server();
-  proxy = await SlowS3.start(s3.endpoint);
+  proxy = await HttpFaultProxy.start(s3.endpoint);
   t = await createTestEnv('import_concurrent', { ...s3.env, S3_ENDPOINT: proxy.endpoint, BUCKET_SOURCE: BUCKET });
 });
 
@@ -102,10 +59,10 @@ test('two imports of one folder at once: each file uploaded once, each transcode
   for (const n of names) put(dir, n);
   proxy.seen.length = 0;
   // A run of about 6 s: the two processes start well within it, whatever their start-up times.
-  proxy.delayMs = 1000;
+  proxy.putDelayMs = 1000;
   const args = ['import', dir, '--regex', REGEX, '--concurrency', '1', '--json'];
   const [a, b] = await Promise.all([runCli(args, t.env, { timeoutMs: 120_000 }), runCli(args, t.env, { timeoutMs: 120_000 })]);
-  proxy.delayMs = 0;
+  proxy.putDelayMs = 0;
 
   const keys = names.map((n) => `${n.split('-')[0]}/${Number(n.split('-')[1]!.split('.')[0])}.mp4`).sort();
   assert.deepEqual(count(puts()), Object.fromEntries(keys.map((k) => [k, 1])), `each file uploaded once\n${a.stderr}\n${b.stderr}`);
