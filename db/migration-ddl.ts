@@ -15,11 +15,24 @@ export const TABLE_OPTIONS = sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=u
  * must be able to run again.
  */
 export async function createIndexOnce(db: Kysely<any>, table: string, name: string, columns: string[], unique = false): Promise<void> {
-  const exists = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
-  if (Number(exists.rows[0]?.n ?? 0) > 0) return;
+  if (await indexExists(db, table, name)) return;
   let b = db.schema.createIndex(name).on(table).columns(columns);
   if (unique) b = b.unique();
   await b.execute();
+}
+
+/** Whether `table` of the current database has an index of that name. */
+export async function indexExists(db: Kysely<any>, table: string, name: string): Promise<boolean> {
+  const r = await sql<{ n: number }>`
+    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
+  return Number(r.rows[0]?.n ?? 0) > 0;
+}
+
+/** Whether `table` of the current database has a column of that name. */
+export async function columnExists(db: Kysely<any>, table: string, column: string): Promise<boolean> {
+  const r = await sql<{ n: number }>`
+    SELECT COUNT(*) AS n FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND COLUMN_NAME = ${column}`.execute(db);
+  return Number(r.rows[0]?.n ?? 0) > 0;
 }

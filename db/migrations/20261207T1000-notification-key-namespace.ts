@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import { createIndexOnce } from '../migration-ddl.ts';
+import type { Kysely } from 'kysely';
+import { columnExists, createIndexOnce, indexExists } from '../migration-ddl.ts';
 
 /**
  * Notification keys become unique per source (`producer`, `message_id`, `content`,
@@ -12,29 +12,15 @@ import { createIndexOnce } from '../migration-ddl.ts';
  * the notifier derives it from their stored columns.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  if (!(await hasColumn(db, 'notification', 'content_sha256'))) {
+  if (!(await columnExists(db, 'notification', 'content_sha256'))) {
     await db.schema.alterTable('notification').addColumn('content_sha256', 'char(64)').execute();
   }
   await createIndexOnce(db, 'notification', 'notification_source_key', ['key_source', 'key_sha256'], true);
-  if (await hasIndex(db, 'notification', 'notification_key')) await db.schema.dropIndex('notification_key').on('notification').execute();
+  if (await indexExists(db, 'notification', 'notification_key')) await db.schema.dropIndex('notification_key').on('notification').execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await createIndexOnce(db, 'notification', 'notification_key', ['key_sha256'], true);
-  if (await hasIndex(db, 'notification', 'notification_source_key')) await db.schema.dropIndex('notification_source_key').on('notification').execute();
-  if (await hasColumn(db, 'notification', 'content_sha256')) await db.schema.alterTable('notification').dropColumn('content_sha256').execute();
-}
-
-async function hasIndex(db: Kysely<any>, table: string, name: string): Promise<boolean> {
-  const r = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND INDEX_NAME = ${name}`.execute(db);
-  return Number(r.rows[0]?.n ?? 0) > 0;
-}
-
-async function hasColumn(db: Kysely<any>, table: string, column: string): Promise<boolean> {
-  const r = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND COLUMN_NAME = ${column}`.execute(db);
-  return Number(r.rows[0]?.n ?? 0) > 0;
+  if (await indexExists(db, 'notification', 'notification_source_key')) await db.schema.dropIndex('notification_source_key').on('notification').execute();
+  if (await columnExists(db, 'notification', 'content_sha256')) await db.schema.alterTable('notification').dropColumn('content_sha256').execute();
 }
