@@ -62,13 +62,8 @@ export function keyHash(key: string): string {
 }
 
 export function notifierRepository(db: Kysely<Database>): NotifierRepository {
-  const select = (id: number) =>
-    db
-      .selectFrom('notification')
-      .select(['id', 'status', 'attempts', 'message_id', 'delivered_to', 'folded_to', 'content_sha256', 'channel', 'recipients', 'template', 'data'])
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow()
-      .then(toRecord);
+  const columns = ['id', 'status', 'attempts', 'message_id', 'delivered_to', 'folded_to', 'content_sha256', 'channel', 'recipients', 'template', 'data'] as const;
+  const select = (id: number) => db.selectFrom('notification').select(columns).where('id', '=', id).executeTakeFirstOrThrow().then(toRecord);
   const contentColumns = (n: NewNotification) => ({
     channel: n.channel,
     recipients: JSON.stringify(n.recipients),
@@ -84,8 +79,7 @@ export function notifierRepository(db: Kysely<Database>): NotifierRepository {
         .ignore()
         .values({ key_sha256: hash, idempotency_key: n.key, key_source: n.keySource, message_id: n.messageId, ...contentColumns(n) })
         .execute();
-      const row = await db.selectFrom('notification').select('id').where('key_source', '=', n.keySource).where('key_sha256', '=', hash).executeTakeFirstOrThrow();
-      return select(Number(row.id));
+      return db.selectFrom('notification').select(columns).where('key_source', '=', n.keySource).where('key_sha256', '=', hash).executeTakeFirstOrThrow().then(toRecord);
     },
 
     async reopen(id, expected, n) {
