@@ -1,5 +1,5 @@
 import { access, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { TranscodeOutputs } from '../../shared/media/ffmpeg-args.ts';
 import { clipObjectName } from '../../shared/media/output-names.ts';
 import { parseSegmentList } from '../../shared/media/segment-list.ts';
@@ -17,22 +17,6 @@ export interface ClipFile {
   name: string;
   startSeconds: number;
   endSeconds: number;
-}
-
-/** The clips as written: the segment list when split, else the single planned file. */
-export async function collectClips(outputs: TranscodeOutputs, durationSeconds: number, stem: string): Promise<ClipFile[]> {
-  if (!outputs.split || !outputs.segmentList) {
-    const c = outputs.clips[0]!;
-    return [{ path: c.path, name: c.name, startSeconds: 0, endSeconds: durationSeconds }];
-  }
-  const entries = parseSegmentList(await readFile(outputs.segmentList, 'utf8'));
-  const dir = dirname(outputs.segmentList);
-  return entries.map((e, i) => ({
-    path: join(dir, e.file),
-    name: clipObjectName(stem, i),
-    startSeconds: e.startSeconds,
-    endSeconds: e.endSeconds,
-  }));
 }
 
 /** Hands over each clip once the segment muxer has closed it; all of them once ffmpeg has exited. */

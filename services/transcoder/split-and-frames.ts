@@ -7,7 +7,7 @@ import { durationTolerance } from '../../shared/media/ffprobe.ts';
 import { FrameWatcher, type JudgedFrame } from '../../shared/media/frame-watcher.ts';
 import { decoderPixelBound } from '../../shared/media/media-limits.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { ClipWatcher, collectClips, type ClipFile } from './clip-watcher.ts';
+import { ClipWatcher, type ClipFile } from './clip-watcher.ts';
 import { memoryLimit, type EncodeOptions, type EncodeResult, type StoredClip } from './encode-types.ts';
 import type { WorkPlan } from './plan.ts';
 import { TaskPool } from './task-pool.ts';
@@ -94,7 +94,11 @@ export async function splitAndFrames(o: EncodeOptions, w: Extract<WorkPlan, { ki
     checkFullyDecoded(result, total);
     await o.onEncoded();
     if (watcher) await watcher.poll(true);
-    else for (const c of await collectClips(outputs.clips, total, o.plan.stem)) enqueue(c);
+    else {
+      // Not split: the one planned file is the clip.
+      const c = outputs.clips.clips[0]!;
+      enqueue({ path: c.path, name: c.name, startSeconds: 0, endSeconds: total });
+    }
     // Only the tail is left: the frames within the look-ahead of the end, and the last JPEG.
     await frames.poll(true);
     await Promise.all([uploading, frameUploads.idle()]);

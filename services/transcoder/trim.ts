@@ -32,16 +32,13 @@ export async function trimAndStore(o: EncodeOptions, w: Extract<WorkPlan, { kind
   return { clips: [stored], ffmpegMs: res.ffmpegMs, totalMs: performance.now() - started };
 }
 
-export interface MediaToolOptions extends InputSafety {
+interface TrimWorkOptions extends InputSafety {
   /** @default 'ffmpeg' */
   ffmpegPath?: string;
   /** @default 'ffprobe' */
   ffprobePath?: string;
   /** Stall watchdog, hard limit, abort signal and progress callback for the ffmpeg run. */
   run?: Omit<FfmpegRunOptions, 'ffmpegPath' | 'cwd'>;
-}
-
-export interface TrimWorkOptions extends MediaToolOptions {
   input: string;
   output: string;
   start: number;
