@@ -42,8 +42,6 @@ export interface FacebookOptions {
   chunkRetries?: number;
   /** Wait before the first retry of a chunk, doubled each time (at most 30 s). @default 1000 */
   retryDelayMs?: number;
-  /** An answer (success or error) larger than this is refused, read no further. @default MAX_ANSWER_BYTES */
-  maxAnswerBytes?: number;
 }
 
 export const FACEBOOK_DEFAULTS = {
@@ -123,7 +121,6 @@ export class FacebookClient {
   readonly #timeoutMs: number;
   readonly #chunkRetries: number;
   readonly #retryDelayMs: number;
-  readonly #maxAnswerBytes: number;
 
   constructor(opts: FacebookOptions, fetchImpl: typeof fetch = fetch) {
     this.#token = opts.accessToken;
@@ -134,7 +131,6 @@ export class FacebookClient {
     this.#timeoutMs = opts.requestTimeoutMs ?? FACEBOOK_DEFAULTS.requestTimeoutMs;
     this.#chunkRetries = opts.chunkRetries ?? FACEBOOK_DEFAULTS.chunkRetries;
     this.#retryDelayMs = opts.retryDelayMs ?? FACEBOOK_DEFAULTS.retryDelayMs;
-    this.#maxAnswerBytes = opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   }
 
   async upload(req: FacebookUploadRequest): Promise<FacebookUploadResult> {
@@ -271,7 +267,7 @@ export class FacebookClient {
         await res.body?.cancel().catch(() => undefined);
         throw new FacebookRedirectedError(phase, `HTTP ${res.status} to ${originOf(res.headers.get('location'), url)}`);
       }
-      text = await readCapped(res, phase, this.#maxAnswerBytes);
+      text = await readCapped(res, phase, MAX_ANSWER_BYTES);
     } catch (err) {
       if (signal?.aborted) throw new FacebookAbortedError(phase);
       if (err instanceof VigilError) throw err;
@@ -407,7 +403,7 @@ async function readCapped(res: Response, phase: GraphPhase, max: number): Promis
  * must be https on Facebook's own web host. `//evil.example.net/…` is absolute (another
  * host), and so refused.
  */
-export function facebookWebLink(link: string): string {
+function facebookWebLink(link: string): string {
   let absolute: URL;
   try {
     absolute = new URL(link, FACEBOOK_WEB);

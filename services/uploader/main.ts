@@ -14,6 +14,7 @@ import { startSweeper } from './sweeper.ts';
 export const service: ServiceModule<PlatformConfig & { uploader: UploaderConfig }> = {
   name: 'uploader',
   async create(app) {
+    const log = app.logger.child({ service: 'uploader' });
     const { uploader: u, buckets } = app.config;
     // Only the configured buckets are ever created; a job naming another source bucket that is missing fails.
     const source = createObjectStore(app.config.s3, {}, { creatableBuckets: Object.values(buckets) });
@@ -27,7 +28,7 @@ export const service: ServiceModule<PlatformConfig & { uploader: UploaderConfig 
       multipartCopyAboveBytes: u.library.multipartCopyAboveBytes,
       copyPartBytes: u.library.copyPartBytes,
     };
-    const facebookTarget: FacebookTarget = { client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag), log: app.logger.child({ service: 'uploader' }) };
+    const facebookTarget: FacebookTarget = { client: facebook, source, saveSession: (id, s, etag) => repo.saveSession(id, s, etag), log };
     const handle = uploaderHandler({
       repo,
       locks: app.locks,
@@ -48,7 +49,7 @@ export const service: ServiceModule<PlatformConfig & { uploader: UploaderConfig 
       repo,
       publish: (job, messageId) => app.publisher.publish('uploader', job, { messageId }),
       intervalMs: u.sweepIntervalMs,
-      log: app.logger.child({ service: 'uploader' }),
+      log,
     });
     return {
       consumers: [{
