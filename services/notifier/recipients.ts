@@ -1,8 +1,6 @@
 import { isEmailAddress } from '../../shared/contract/email-address.ts';
 import { PermanentError } from '../../shared/errors.ts';
 
-export { isEmailAddress };
-
 /** @throws PermanentError ADDRESS_INVALID naming the bad entries (their position, and the address cut short). */
 export function checkEmailAddresses(to: readonly string[]): string[] {
   const bad = to.filter((a) => !isEmailAddress(a));
@@ -37,24 +35,22 @@ export interface WebhookRules {
 export function resolveWebhooks(to: readonly string[], rules: WebhookRules): WebhookTarget[] {
   const byUrl = new Map(Object.entries(rules.named).map(([name, url]) => [url, name]));
   const refused: string[] = [];
+  // One target per URL: the first entry that leads there names it.
   const out = new Map<string, WebhookTarget>();
+  const add = (t: WebhookTarget) => {
+    if (!out.has(t.url)) out.set(t.url, t);
+  };
   for (const entry of new Set(to)) {
     const named = Object.hasOwn(rules.named, entry) ? rules.named[entry] : undefined;
-    if (named !== undefined) {
-      if (!out.has(named)) out.set(named, { entry, label: entry, url: named });
-      continue;
+    if (named !== undefined) add({ entry, label: entry, url: named });
+    else if (byUrl.has(entry)) add({ entry, label: byUrl.get(entry)!, url: entry });
+    else {
+      const n = normaliseWebhookUrl(entry);
+      if (!n.ok) refused.push(n.reason);
+      else if (byUrl.has(n.url)) add({ entry, label: byUrl.get(n.url)!, url: n.url });
+      else if (rules.allow.some((p) => underPrefix(n.url, p))) add({ entry, label: new URL(n.url).origin, url: n.url });
+      else refused.push(`${describeUrl(n.url)} (neither a named target nor under an allowed prefix)`);
     }
-    if (byUrl.has(entry)) {
-      if (!out.has(entry)) out.set(entry, { entry, label: byUrl.get(entry)!, url: entry });
-      continue;
-    }
-    const n = normaliseWebhookUrl(entry);
-    if (!n.ok) refused.push(n.reason);
-    else if (byUrl.has(n.url)) {
-      if (!out.has(n.url)) out.set(n.url, { entry, label: byUrl.get(n.url)!, url: n.url });
-    } else if (rules.allow.some((p) => underPrefix(n.url, p))) {
-      if (!out.has(n.url)) out.set(n.url, { entry, label: new URL(n.url).origin, url: n.url });
-    } else refused.push(`${describeUrl(n.url)} (neither a named target nor under an allowed prefix)`);
   }
   if (refused.length > 0) throw new PermanentError('WEBHOOK_NOT_ALLOWED', `webhook target not allowed (NOTIFIER_WEBHOOKS, NOTIFIER_WEBHOOK_ALLOW): ${refused.join(', ')}`);
   return [...out.values()];

@@ -83,7 +83,7 @@ export function createTemplateEngine(mode: TemplateMode): TemplateEngine {
     autoTrim: false,
     useWith: false,
     cache: true,
-    functionHeader: 'const { present, items, entries, link } = this.helpers;',
+    functionHeader: `const { ${Object.keys(TEMPLATE_HELPERS).join(', ')} } = this.helpers;`,
     plugins: mode === 'html' ? [{ processAST: htmlRules }] : [],
   });
   return {
