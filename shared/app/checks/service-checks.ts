@@ -2,14 +2,15 @@ import type { PlatformConfig } from '../../config/platform-config.ts';
 import type { QueueName } from '../../contract/queue-names.ts';
 import type { ObjectStoreConfig } from '../../storage/object-store.ts';
 import type { FaceAnalyzer } from '../../face/face-analyzer.ts';
-import { topologyOptions } from '../app-context.ts';
+import { topologyOptions } from '../broker-clients.ts';
 import { brokerCheck } from './broker-check.ts';
 import { fail, type HostCheck } from './check.ts';
 import { databaseCheck } from './database-check.ts';
 import { faceCheck } from './face-check.ts';
 import { ffmpegCheck } from './ffmpeg-check.ts';
 import { smtpCheck } from './smtp-check.ts';
-import { storageCheck, type StoreRole } from './storage-check.ts';
+import { storageCheck } from './storage-check.ts';
+import type { StoreRole } from './store-role.ts';
 
 /**
  * What a service needs of this host beyond the database and the broker, which all need.

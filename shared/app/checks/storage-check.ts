@@ -4,8 +4,6 @@ import { fail, ok, warn, type CheckResult, type HostCheck } from './check.ts';
 import { isUnreachable } from './unreachable.ts';
 import { MAIN_STORE, type StoreRole } from './store-role.ts';
 
-export { LIBRARY_STORE, MAIN_STORE, type StoreRole } from './store-role.ts';
-
 /**
  * The object store: reachable with these credentials, and each bucket the named services
  * use present or creatable.
