@@ -54,7 +54,7 @@ function useUtc(conn: PoolConnection): void {
   conn.query(SESSION_UTC, () => undefined);
 }
 
-export const SESSION_UTC = "SET time_zone = '+00:00'";
+const SESSION_UTC = "SET time_zone = '+00:00'";
 
 export interface DatabaseHandle {
   db: Kysely<Database>;

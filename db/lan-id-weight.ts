@@ -8,7 +8,7 @@ import { PermanentError } from '../shared/errors.ts';
  */
 
 /** The collations migration 20261207T0900-lan-id-identity gives the lan_id columns. */
-export const LAN_ID_COLLATIONS = ['utf8mb4_uca1400_nopad_as_ci', 'utf8mb4_0900_as_ci'] as const;
+const LAN_ID_COLLATIONS = ['utf8mb4_uca1400_nopad_as_ci', 'utf8mb4_0900_as_ci'] as const;
 export type LanIdCollation = (typeof LAN_ID_COLLATIONS)[number];
 
 /** The weight of the row's `lan_id` column: the column carries the collation. An extra column of a query already run. */

@@ -29,8 +29,6 @@ export const SERVICES = {
   upkeep: { load: async () => (await import('./upkeep/main.ts')).service, needs: upkeep },
 } satisfies Record<string, ServiceEntry>;
 
-export type ServiceName = keyof typeof SERVICES;
-
 /** The services one `vigil` process knows: SERVICES, or (in a test) SERVICES and more. */
 export type Registry = Readonly<Record<string, ServiceEntry>>;
 

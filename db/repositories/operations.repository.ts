@@ -37,7 +37,7 @@ export type DeleteEmployeeOutcome =
  * character, a compatibility variant) may be a different account that a careless write
  * made equal, so the operator has to choose.
  */
-export function differOnlyInCase(a: string, b: string): boolean {
+function differOnlyInCase(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase() || a.toUpperCase() === b.toUpperCase();
 }
 

@@ -14,7 +14,7 @@ import type { Publisher } from './publisher.ts';
 const QUEUE = { train: 'facetraining', stream: 'facestreaming' } as const;
 const PAGE = 1000;
 /** The longest wait between two republishes of one row, however often it was republished. */
-export const RESCUE_MAX_DELAY_MS = 6 * 3_600_000;
+const RESCUE_MAX_DELAY_MS = 6 * 3_600_000;
 
 export interface RescueReport {
   /** Ids republished (or, in a dry run, that would be). */
@@ -131,7 +131,7 @@ export async function rescueOrphans(deps: RescueDeps, opts: RescueOptions): Prom
 }
 
 /** The wait after the `n`th republish of a row: `base`, doubled each time, capped. */
-export function backoffDelay(baseMs: number, n: number): number {
+function backoffDelay(baseMs: number, n: number): number {
   return Math.min(baseMs * 2 ** Math.min(Math.max(n - 1, 0), 30), RESCUE_MAX_DELAY_MS);
 }
 

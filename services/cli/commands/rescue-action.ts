@@ -25,12 +25,10 @@ export async function run(ctx: CliContext, opts: { olderThan?: number; dryRun?: 
 }
 
 /**
- * NOTIFIER_RESCUE_INTERVAL's default: the back-off unit when the scheduled rescue is off
- * (an interval of 0), where the interval itself would give every row a back-off of 0 and a
- * scheduled rescue turned back on would republish at once what the operator just did.
+ * The back-off unit a forced rescue records: the scheduled rescue's interval, or its default
+ * when it is off (an interval of 0 would give every row a back-off of 0, and a scheduled
+ * rescue turned back on would republish at once what the operator just did).
  */
-
-/** The back-off unit a forced rescue records: the scheduled rescue's interval, or its default when it is off. */
-export function rescueBackoffUnitMs(rescueIntervalMs: number): number {
+function rescueBackoffUnitMs(rescueIntervalMs: number): number {
   return rescueIntervalMs > 0 ? rescueIntervalMs : DEFAULT_RESCUE_INTERVAL_MS;
 }

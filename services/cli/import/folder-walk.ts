@@ -6,6 +6,7 @@ import { wantedExtension } from './name-pattern.ts';
 export interface FoundFile {
   /** Relative to the folder, `/`-separated. */
   relPath: string;
+  /** The folder's real path joined with the file's relative path. */
   absPath: string;
   ext: string;
   size: number;

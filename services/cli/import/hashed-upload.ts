@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { PermanentError, TransientError } from '../../../shared/errors.ts';
+import type { FoundFile } from './folder-walk.ts';
 import type { ObjectStore } from '../../../shared/storage/object-store.ts';
 
 /** The file changed while it was read: still being written. Left for a later run. */
@@ -30,14 +31,7 @@ const READ_CHUNK = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** The file as the folder walk saw it (lstat): the upload reads this very file or nothing. */
-export interface WalkedFile {
-  /** The folder's real path joined with the file's relative path. */
-  absPath: string;
-  size: number;
-  mtimeMs: number;
-  dev: bigint;
-  ino: bigint;
-}
+export type WalkedFile = Pick<FoundFile, 'absPath' | 'size' | 'mtimeMs' | 'dev' | 'ino'>;
 
 /**
  * Where the opened descriptor really is (Linux's /proc), or undefined where that cannot be
