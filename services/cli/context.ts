@@ -21,8 +21,6 @@ let loaded: { loadConfig: typeof import('../config.ts').loadConfig; createLogger
 export class CliContext {
   private cachedConfig: Config | undefined;
   private cachedLogger: Logger | undefined;
-  private loadingDatabase: Promise<[typeof import('../../db/connection.ts'), typeof import('../../shared/lock.ts')]> | undefined;
-  private loadingPublisher: Promise<typeof import('../../shared/app/broker-clients.ts')> | undefined;
   exitCode = 0;
 
   /** `registry`: the services `vigil run` and `vigil doctor` know (a test may add its own). */
@@ -50,21 +48,12 @@ export class CliContext {
   }
 
   /**
-   * Starts loading what `withDatabase` or `withPublisher` will need, without waiting: a
-   * command that writes a row and then publishes loads the broker's clients meanwhile.
+   * Starts loading what `withPublisher` will need, without waiting: a command that writes a
+   * row and then publishes loads the broker's clients meanwhile (the module loader keeps
+   * the one load; `withPublisher` reports a failure).
    */
-  preload(what: 'database' | 'publisher'): void {
-    (what === 'database' ? this.databaseModules() : this.publisherModule()).catch(() => undefined);
-  }
-
-  private databaseModules() {
-    this.loadingDatabase ??= Promise.all([import('../../db/connection.ts'), import('../../shared/lock.ts')]);
-    return this.loadingDatabase;
-  }
-
-  private publisherModule() {
-    this.loadingPublisher ??= import('../../shared/app/broker-clients.ts');
-    return this.loadingPublisher;
+  preloadPublisher(): void {
+    import('../../shared/app/broker-clients.ts').catch(() => undefined);
   }
 
   /** Prints a `--json` document or the human text. */
@@ -74,7 +63,7 @@ export class CliContext {
 
   /** Runs `fn` with a connected publisher and closes both afterwards. */
   async withPublisher<T>(fn: (publisher: Publisher) => Promise<T>): Promise<T> {
-    const [{ brokerClients }] = await Promise.all([this.publisherModule(), this.prepare()]);
+    const [{ brokerClients }] = await Promise.all([import('../../shared/app/broker-clients.ts'), this.prepare()]);
     const config = this.config();
     const { broker, publisher } = brokerClients(config, this.logger(), 'vigil cli');
     broker.start();
@@ -89,7 +78,7 @@ export class CliContext {
 
   /** Runs `fn` with a small database pool (and the services' lock namespace) and closes it afterwards. */
   async withDatabase<T>(fn: (db: DatabaseHandle['db'], locks: LockManager) => Promise<T>): Promise<T> {
-    const [[{ openDatabase, parseDatabaseUrl }, { createLockManager }]] = await Promise.all([this.databaseModules(), this.prepare()]);
+    const [{ openDatabase, parseDatabaseUrl }, { createLockManager }] = await Promise.all([import('../../db/connection.ts'), import('../../shared/lock.ts'), this.prepare()]);
     const config = this.config();
     const handle = openDatabase(config.database.url, { poolSize: 2 });
     const lockDb = openDatabase(config.database.url, { poolSize: 1 });

@@ -24,7 +24,7 @@ export async function insertAndPublish(
 ): Promise<{ id: number; messageId: string }> {
   if (!/^.{1,64}$/u.test(lanId)) throw new Error('lan_id must be 1 to 64 characters');
   // One process per image in scripts: the broker's clients load while the row is written.
-  ctx.preload('publisher');
+  ctx.preloadPublisher();
   const cannotRead = (err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${imagePath}: ${err.code ?? err.message}`);
   };
