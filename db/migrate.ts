@@ -21,7 +21,7 @@ import * as m20261207T1300 from './migrations/20261207T1300-rescue-attempt.ts';
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
  * one is never edited. Listed statically (not read from a folder) so the same code runs
- * under tsx, a bundle, or a container without the source tree's layout.
+ * from the sources, a bundle, or a container without the source tree's layout.
  */
 const MIGRATIONS: Record<string, Migration> = {
   '20261121T0900-initial-schema': m20261121T0900,

@@ -1,5 +1,5 @@
-// `npm test`: every *.test.ts under test/ through node's built-in runner, TypeScript via
-// tsx. Node 20's --test takes no glob patterns, so the files are listed here.
+// `npm test`: every *.test.ts under test/ through node's built-in runner; Node runs the
+// TypeScript itself (type stripping). The files are listed here, so a run names exactly what it ran.
 // `npm test -- test/unit/config.test.ts` runs the files named instead.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -22,7 +22,7 @@ const files = named.length > 0 ? named : find(join(root, 'test')).sort();
 // and their fault injection (cutting connections, a database outage) is timed. TAP on every
 // Node release (Node 24 prints its spec format otherwise), so what reads the run's closing
 // counts keeps reading them.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -23,11 +23,17 @@ export class CliContext {
   private cachedLogger: Logger | undefined;
   exitCode = 0;
 
+  readonly io: CliIo;
+  readonly registry: Registry;
+
   /** `registry`: the services `vigil run` and `vigil doctor` know (a test may add its own). */
   constructor(
-    readonly io: CliIo,
-    readonly registry: Registry = SERVICES,
-  ) {}
+    io: CliIo,
+    registry: Registry = SERVICES,
+  ) {
+    this.io = io;
+    this.registry = registry;
+  }
 
   /** Loads the configuration's and the logger's modules, which `config()` and `logger()` use. */
   async prepare(): Promise<void> {

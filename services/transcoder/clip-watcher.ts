@@ -23,11 +23,19 @@ export interface ClipFile {
 export class ClipWatcher {
   private handed = 0;
 
+  private readonly outputs: TranscodeOutputs;
+  private readonly stem: string;
+  private readonly ready: (clip: ClipFile) => void;
+
   constructor(
-    private readonly outputs: TranscodeOutputs,
-    private readonly stem: string,
-    private readonly ready: (clip: ClipFile) => void,
-  ) {}
+    outputs: TranscodeOutputs,
+    stem: string,
+    ready: (clip: ClipFile) => void,
+  ) {
+    this.outputs = outputs;
+    this.stem = stem;
+    this.ready = ready;
+  }
 
   async poll(ffmpegExited: boolean): Promise<void> {
     const text = await readFile(this.outputs.segmentList!, 'utf8').catch((err: NodeJS.ErrnoException) => {

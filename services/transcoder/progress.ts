@@ -8,7 +8,11 @@ export class ProgressBoard {
   private readonly jobs = new Map<number, { seconds: number; ratio: number }>();
   private readonly labels = { service: 'transcoder' };
 
-  constructor(private readonly metrics: Pick<Metrics, 'transcodeProgress' | 'transcodeMediaSeconds'>) {}
+  private readonly metrics: Pick<Metrics, 'transcodeProgress' | 'transcodeMediaSeconds'>;
+
+  constructor(metrics: Pick<Metrics, 'transcodeProgress' | 'transcodeMediaSeconds'>) {
+    this.metrics = metrics;
+  }
 
   update(jobId: number, seconds: number, totalSeconds: number): void {
     const before = this.jobs.get(jobId)?.seconds ?? 0;

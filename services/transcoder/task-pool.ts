@@ -9,10 +9,16 @@ export class TaskPool {
   private readonly queue: (() => Promise<void>)[] = [];
   private waiters: (() => void)[] = [];
 
+  private readonly limit: number;
+  private readonly onError: (err: unknown) => void;
+
   constructor(
-    private readonly limit: number,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+    limit: number,
+    onError: (err: unknown) => void,
+  ) {
+    this.limit = limit;
+    this.onError = onError;
+  }
 
   add(task: () => Promise<void>): void {
     this.queue.push(task);

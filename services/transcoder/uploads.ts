@@ -42,7 +42,11 @@ export async function storeClip(
 export class Uploads {
   private readonly written: { bucket: string; key: string }[] = [];
 
-  constructor(private readonly store: OutputStore) {}
+  private readonly store: OutputStore;
+
+  constructor(store: OutputStore) {
+    this.store = store;
+  }
 
   async put(bucket: string, key: string, path: string, contentType: string, signal: AbortSignal): Promise<number> {
     const { size } = await stat(path);

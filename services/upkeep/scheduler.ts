@@ -21,11 +21,14 @@ export interface ScheduledJob {
  */
 export class KeepStateError extends Error {
   readonly code: string;
+  readonly state: string;
+
   constructor(
     cause: unknown,
-    readonly state: string,
+    state: string,
   ) {
     super(errorMessage(cause), { cause });
+    this.state = state;
     this.name = 'KeepStateError';
     this.code = errorCode(cause);
   }

@@ -323,10 +323,15 @@ export async function fileChunkSource(path: string): Promise<ChunkSource> {
 /** A multipart/form-data body as the parts it is sent in, without joining them. */
 export class MultipartBody {
   readonly length: number;
+  readonly contentType: string;
+  readonly parts: readonly Uint8Array[];
+
   constructor(
-    readonly contentType: string,
-    readonly parts: readonly Uint8Array[],
+    contentType: string,
+    parts: readonly Uint8Array[],
   ) {
+    this.contentType = contentType;
+    this.parts = parts;
     this.length = parts.reduce((n, p) => n + p.byteLength, 0);
   }
 }

@@ -91,8 +91,15 @@ export class FacebookUnavailableError extends TransientError {
  * `error_data` says where to continue. The client handles it and never lets it out.
  */
 export class FacebookOffsetError extends TransientError {
-  constructor(readonly startOffset: number, readonly endOffset: number, readonly graph: GraphDetail) {
+  readonly startOffset: number;
+  readonly endOffset: number;
+  readonly graph: GraphDetail;
+
+  constructor(startOffset: number, endOffset: number, graph: GraphDetail) {
     super('FACEBOOK_OFFSET_MISMATCH', `transfer: the API expects the chunk ${startOffset}-${endOffset}`);
+    this.startOffset = startOffset;
+    this.endOffset = endOffset;
+    this.graph = graph;
     this.name = 'FacebookOffsetError';
   }
 }

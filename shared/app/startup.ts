@@ -5,8 +5,11 @@ import { describeFailure, runCheck, type CheckResult, type HostCheck } from './c
 
 /** A start that cannot succeed as things are: the message is the one line to print. */
 export class StartupError extends VigilError {
-  constructor(readonly result: CheckResult) {
+  readonly result: CheckResult;
+
+  constructor(result: CheckResult) {
     super('STARTUP_FAILED', describeFailure(result), { permanent: true });
+    this.result = result;
     this.name = 'StartupError';
   }
 }

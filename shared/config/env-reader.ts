@@ -11,8 +11,11 @@ export interface ConfigProblem {
 /** Thrown by `loadConfig`; `problems` has one entry per bad variable. */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: ConfigProblem[]) {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
     super(problems.map(formatProblem).join('\n'));
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }
@@ -39,7 +42,11 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export class EnvReader {
   readonly problems: ConfigProblem[] = [];
 
-  constructor(private readonly env: Env) {}
+  private readonly env: Env;
+
+  constructor(env: Env) {
+    this.env = env;
+  }
 
   /** The raw value or undefined when unset or empty. */
   raw(name: string, secret = false): string | undefined {

@@ -161,11 +161,19 @@ export function modelFiles(): { dir: string; files: string[] } {
  * TensorFlow.js, models from the files the npm package ships. One engine per thread.
  */
 export class FaceEngine {
+  private readonly faceapi: FaceApi;
+  private readonly tf: Tf;
+  readonly info: EngineInfo;
+
   private constructor(
-    private readonly faceapi: FaceApi,
-    private readonly tf: Tf,
-    readonly info: EngineInfo,
-  ) {}
+    faceapi: FaceApi,
+    tf: Tf,
+    info: EngineInfo,
+  ) {
+    this.faceapi = faceapi;
+    this.tf = tf;
+    this.info = info;
+  }
 
   /** `auto` tries the native backend, then wasm, then cpu; `attempts` says why each failed. */
   static async load(choice: FaceBackendChoice): Promise<{ engine: FaceEngine; attempts: string[] }> {

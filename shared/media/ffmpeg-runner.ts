@@ -10,16 +10,27 @@ export type MediaTool = 'ffmpeg' | 'ffprobe';
 
 /** The `cause` of a failed run: what a person needs to see why, never the whole stderr. */
 export class MediaToolFailure extends Error {
+  readonly tool: MediaTool;
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** At most `stderrTailBytes` of the end of stderr. */
+  readonly stderrTail: string;
+
   constructor(
     message: string,
-    readonly tool: MediaTool,
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly signal: string | null,
-    /** At most `stderrTailBytes` of the end of stderr. */
-    readonly stderrTail: string,
+    tool: MediaTool,
+    args: readonly string[],
+    exitCode: number | null,
+    signal: string | null,
+    stderrTail: string,
   ) {
     super(message);
+    this.tool = tool;
+    this.args = args;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderrTail = stderrTail;
     this.name = 'MediaToolFailure';
   }
 }

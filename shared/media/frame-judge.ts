@@ -25,10 +25,13 @@ export class FrameJudge {
   private readonly opts: Required<DeadFrameOptions>;
   private decided = 0;
 
+  private readonly every: number;
+
   constructor(
-    private readonly every: number,
+    every: number,
     opts: DeadFrameOptions = {},
   ) {
+    this.every = every;
     this.opts = { ...DEAD_FRAME_DEFAULTS, ...opts };
   }
 

@@ -38,12 +38,19 @@ export class FrameWatcher {
   private readonly verdicts: FrameVerdict[] = [];
   private handed = 0;
 
+  private readonly outputs: FrameOutputs;
+  private readonly stem: string;
+  private readonly ready: (frame: JudgedFrame) => Promise<void> | void;
+
   constructor(
-    private readonly outputs: FrameOutputs,
-    private readonly stem: string,
+    outputs: FrameOutputs,
+    stem: string,
     dead: DeadFrameOptions | undefined,
-    private readonly ready: (frame: JudgedFrame) => Promise<void> | void,
+    ready: (frame: JudgedFrame) => Promise<void> | void,
   ) {
+    this.outputs = outputs;
+    this.stem = stem;
+    this.ready = ready;
     this.judge = new FrameJudge(outputs.every, dead);
   }
 

@@ -180,7 +180,11 @@ function unescapeRbsp(b: Buffer): Buffer {
 class BitReader {
   private at = 0;
 
-  constructor(private readonly buf: Buffer) {}
+  private readonly buf: Buffer;
+
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
 
   bits(n: number): number {
     let v = 0;

@@ -7,8 +7,12 @@ export class OutputTail {
   private bytes = 0;
   private dropped = 0;
 
+  readonly maxBytes: number;
+
   /** @param maxBytes @default 65536 */
-  constructor(readonly maxBytes = 64 * 1024) {}
+  constructor(maxBytes = 64 * 1024) {
+    this.maxBytes = maxBytes;
+  }
 
   push(chunk: Buffer): void {
     if (chunk.length >= this.maxBytes) {

@@ -34,7 +34,11 @@ export class BrokerConnection {
   private loop: Promise<void> | undefined;
   private generation = 0;
 
-  constructor(private readonly opts: BrokerConnectionOptions) {}
+  private readonly opts: BrokerConnectionOptions;
+
+  constructor(opts: BrokerConnectionOptions) {
+    this.opts = opts;
+  }
 
   /** Starts connecting in the background; `waitUntilConnected` awaits the first success. */
   start(): void {

@@ -85,10 +85,15 @@ export class Consumer<P> {
   private stopping = false;
   private resubscribeTimer: NodeJS.Timeout | undefined;
 
+  private readonly def: ServiceDefinition<P>;
+  private readonly deps: ConsumerDeps;
+
   constructor(
-    private readonly def: ServiceDefinition<P>,
-    private readonly deps: ConsumerDeps,
+    def: ServiceDefinition<P>,
+    deps: ConsumerDeps,
   ) {
+    this.def = def;
+    this.deps = deps;
     this.topology = describeTopology(def.queue, deps.topology);
     this.retryQueues = new Set(this.topology.declarations.slice(2).map((d) => d.name));
     this.labels = { service: def.service, queue: def.queue };

@@ -40,10 +40,15 @@ export class Publisher {
   private pending = 0;
   private readonly maxPending: number;
 
+  private readonly broker: BrokerConnection;
+  private readonly opts: PublisherOptions;
+
   constructor(
-    private readonly broker: BrokerConnection,
-    private readonly opts: PublisherOptions,
+    broker: BrokerConnection,
+    opts: PublisherOptions,
   ) {
+    this.broker = broker;
+    this.opts = opts;
     this.maxPending = opts.maxPending ?? 1000;
   }
 

@@ -57,8 +57,6 @@ interface Slot<I, O> {
 const RESPAWN_MIN_MS = 200;
 const RESPAWN_MAX_MS = 30_000;
 
-const BOOT = new URL('./worker-boot.mjs', import.meta.url);
-
 /**
  * A fixed pool of worker threads for CPU-heavy work (face inference), so the event loop
  * stays free for AMQP heartbeats and acks. A thread that dies fails its task with a
@@ -76,7 +74,10 @@ export class WorkerPool<I, O> {
   private respawnDelayMs = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly opts: WorkerPoolOptions<O>) {
+  private readonly opts: WorkerPoolOptions<O>;
+
+  constructor(opts: WorkerPoolOptions<O>) {
+    this.opts = opts;
     for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn());
   }
 
@@ -112,8 +113,9 @@ export class WorkerPool<I, O> {
   }
 
   private spawn(): Slot<I, O> {
-    const worker = new Worker(BOOT, {
-      workerData: { entry: this.opts.entry.href, data: this.opts.workerData },
+    // Node runs the TypeScript entry itself (type stripping), in the thread as in the main one.
+    const worker = new Worker(this.opts.entry, {
+      workerData: { data: this.opts.workerData },
       name: this.opts.name,
       resourceLimits: this.opts.resourceLimits,
     });

@@ -164,10 +164,13 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly queueSize: number;
 
+  private readonly client: S3Client;
+
   constructor(
-    private readonly client: S3Client,
+    client: S3Client,
     opts: S3ObjectStoreOptions = {},
   ) {
+    this.client = client;
     this.createBuckets = opts.createBuckets ?? true;
     this.creatable = opts.creatableBuckets && new Set(opts.creatableBuckets);
     this.region = opts.region ?? 'us-east-1';

@@ -1,5 +1,5 @@
 // Issue 24 benchmark: how long `vigil` takes to answer, wall time of a whole process as a
-// script sees it, next to `node -e 0` and `node --import tsx -e 0` measured in the same run
+// script sees it, next to `node -e 0` measured in the same run
 // (the median of BENCH_CLI_RUNS runs each). `vigil snapshot` runs against the local MariaDB
 // and RabbitMQ with its own database and queue prefix, publish included, removed afterwards.
 // Targets: `vigil --help` under 0.3 s, `vigil snapshot` under 0.6 s.
@@ -41,7 +41,6 @@ export async function benchCli(): Promise<void> {
   try {
     const rows: { name: string; args: string[]; env?: Record<string, string>; target?: number }[] = [
       { name: 'node -e 0 (baseline)', args: ['-e', '0'] },
-      { name: 'node --import tsx -e 0', args: ['--import', 'tsx', '-e', '0'] },
       { name: 'vigil --help', args: [BIN, '--help'], target: 0.3 },
       { name: 'vigil snapshot <lan_id> <image>', args: [BIN, 'snapshot', 'NA\\bench', IMAGE], env: t.env, target: 0.6 },
     ];

@@ -27,8 +27,13 @@ const STEPS = 7;
 
 /** The CLI's own enrol/snapshot/publish code, on the demo's configuration and log file. */
 class DemoCli extends CliContext {
-  constructor(private readonly demoConfig: Config, private readonly demoLogger: Logger) {
+  private readonly demoConfig: Config;
+  private readonly demoLogger: Logger;
+
+  constructor(demoConfig: Config, demoLogger: Logger) {
     super({ out: () => undefined, err: () => undefined });
+    this.demoConfig = demoConfig;
+    this.demoLogger = demoLogger;
   }
   override config(): Config {
     return this.demoConfig;

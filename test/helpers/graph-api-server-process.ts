@@ -25,7 +25,7 @@ const CHILD = fileURLToPath(new URL('./graph-api-server-child.ts', import.meta.u
 
 export async function startGraphApiServerProcess(opts: GraphApiServerOptions = {}): Promise<GraphApiServerProcess> {
   let stderr = '';
-  const child: ChildProcess = fork(CHILD, [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child: ChildProcess = fork(CHILD, [JSON.stringify(opts)], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const pending = new Map<number, (a: Answer) => void>();
   let ready: Ready;

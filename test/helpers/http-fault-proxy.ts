@@ -16,10 +16,16 @@ export class HttpFaultProxy {
   readonly seen: string[] = [];
   readonly held: IncomingMessage[] = [];
 
+  private readonly server: Server;
+  readonly endpoint: string;
+
   private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
+    server: Server,
+    endpoint: string,
+  ) {
+    this.server = server;
+    this.endpoint = endpoint;
+  }
 
   static async start(target: string): Promise<HttpFaultProxy> {
     const t = new URL(target);

@@ -19,7 +19,13 @@ export class SmtpTestServer {
   transactions = 0;
   private server: SMTPServer | undefined;
 
-  private constructor(readonly port: number, private readonly rejectRecipients: ReadonlySet<string>) {}
+  readonly port: number;
+  private readonly rejectRecipients: ReadonlySet<string>;
+
+  private constructor(port: number, rejectRecipients: ReadonlySet<string>) {
+    this.port = port;
+    this.rejectRecipients = rejectRecipients;
+  }
 
   /** Listens on `port` (0 picks one). */
   static async start(opts: { port?: number; rejectRecipients?: string[] } = {}): Promise<SmtpTestServer> {

@@ -17,10 +17,16 @@ export class TcpProxy {
   /** Sees every chunk forwarded to the target (e.g. to find a request header in the traffic). */
   tap: ((chunk: Buffer) => void) | undefined;
 
+  private readonly server: Server;
+  readonly port: number;
+
   private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
+    server: Server,
+    port: number,
+  ) {
+    this.server = server;
+    this.port = port;
+  }
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
     let proxy!: TcpProxy;

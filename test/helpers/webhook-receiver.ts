@@ -11,7 +11,13 @@ export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
   status: (path: string) => number = () => 200;
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private readonly server: Server;
+  readonly port: number;
+
+  private constructor(server: Server, port: number) {
+    this.server = server;
+    this.port = port;
+  }
 
   static async start(): Promise<WebhookReceiver> {
     let self!: WebhookReceiver;

@@ -310,7 +310,7 @@ async function childWithFfmpeg(then: string): Promise<{ pgid: number; child: Ret
     runFfmpeg(${JSON.stringify(await stuckArgs(`child-${Date.now()}.fifo`))}, { stallMs: 0 }).catch(() => {});
     console.log(liveFfmpegGroups()[0]);
     ${then}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   const pgid = Number(line.toString().trim());
   assert.ok(pgid > 0, line.toString());

@@ -103,7 +103,7 @@ test('a holder process that is killed frees the key', async () => {
     const locks = createLockManager({ db: h.db, namespace: ${JSON.stringify(namespace)} });
     await locks.withLock('crashy', async () => { console.log('held'); await new Promise(() => {}); });
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
     child.on('exit', () => reject(new Error('child exited before holding the lock')));

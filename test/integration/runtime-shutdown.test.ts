@@ -23,7 +23,7 @@ interface ServiceProcess {
 }
 
 function startService(env: Record<string, string>, concurrency: number, workMs: number): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(concurrency), String(workMs)], {
+  const child = spawn(process.execPath, [FIXTURE, String(concurrency), String(workMs)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -63,7 +63,7 @@ test('`all` is every registered service, upkeep and notifier included; a queue i
 });
 
 test('an HTTP app with no queue, added through the registry, gets health, readiness, metrics and a clean SIGTERM', async () => {
-  const p = start(['--import', 'tsx', FIXTURE, 'run', 'hello']);
+  const p = start([FIXTURE, 'run', 'hello']);
   const port = await healthPort(p);
   assert.equal((await get(port, '/healthz')).status, 200);
   await waitFor('the hello app to listen', () => p.logs().some((l) => l.msg === 'hello listening'), 30_000, 50);

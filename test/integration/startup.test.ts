@@ -98,7 +98,7 @@ test('a database that does not answer at start is waited for (not ready, logged)
 });
 
 test('a service whose create throws after another started a worker pool: the pool is closed and the process exits by itself', async () => {
-  const r = runProcess(['--import', 'tsx', FIXTURE, 'create-throws'], t.env, 30_000);
+  const r = runProcess([FIXTURE, 'create-throws'], t.env, 30_000);
   const { code, signal } = await r.exited;
   assert.equal(signal, null, 'nothing kept the process alive');
   assert.equal(code, 1);
@@ -107,7 +107,7 @@ test('a service whose create throws after another started a worker pool: the poo
 });
 
 test('a worker whose module throws at load fails the start with its error instead of respawning forever', async () => {
-  const r = runProcess(['--import', 'tsx', FIXTURE, 'broken-worker'], t.env, 30_000);
+  const r = runProcess([FIXTURE, 'broken-worker'], t.env, 30_000);
   const { code, signal, ms } = await r.exited;
   assert.equal(signal, null);
   assert.equal(code, 1);
@@ -119,7 +119,7 @@ test('a worker whose module throws at load fails the start with its error instea
 });
 
 test('an uncaught exception stops taking messages, requeues the job in flight and exits 70', async () => {
-  const r = runProcess(['--import', 'tsx', FIXTURE, 'uncaught'], { ...t.env, VIGIL_SHUTDOWN_TIMEOUT: '1s' }, 60_000);
+  const r = runProcess([FIXTURE, 'uncaught'], { ...t.env, VIGIL_SHUTDOWN_TIMEOUT: '1s' }, 60_000);
   await waitFor('the consumer', () => r.logs().some((l) => l.msg === 'consuming'), 20_000, 50);
   await publishRaw(`${t.prefix}uncaught`, ['1', '2']);
   const { code, signal } = await r.exited;
