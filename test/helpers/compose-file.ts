@@ -1,8 +1,10 @@
 // The compose/ files, parsed as Compose reads them, and the helpers the static tests of
 // the deployment share (test/unit/compose.test.ts, compose-stack.test.ts, readme.test.ts).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { loadConfig } from '../../services/config.ts';
@@ -10,7 +12,6 @@ import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const COMPOSE_DIR = join(ROOT, 'compose');
-export const EXAMPLES_DIR = join(COMPOSE_DIR, 'secrets.example');
 export const SECRETS_PREFIX = '/run/secrets/';
 
 export interface DependsOn {
@@ -26,12 +27,21 @@ export interface Service {
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
   secrets?: (string | { source: string; target?: string })[];
-  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  volumes?: (string | Mount)[];
+  user?: string;
   depends_on?: Record<string, DependsOn> | string[];
   stop_grace_period?: string;
   restart?: string;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   deploy?: { replicas?: number };
+}
+
+export interface Mount {
+  type?: string;
+  source?: string;
+  target?: string;
+  read_only?: boolean;
+  volume?: { subpath?: string };
 }
 
 export interface ComposeFile {
@@ -65,8 +75,8 @@ export const compose = readYaml<ComposeFile>(join(COMPOSE_DIR, 'docker-compose.y
 export const services = compose.services;
 export const topSecrets = compose.secrets ?? {};
 
-/** Services running the Vigil image: built from compose/Dockerfile. */
-export const vigilServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+/** Services running Vigil itself: the Vigil image with its own entrypoint (not a deployment script in it). */
+export const vigilServices = Object.entries(services).filter(([, s]) => s.build !== undefined && !/\.mjs$/.test([s.entrypoint].flat().at(-1) ?? ''));
 export const workers = vigilServices.filter(([name]) => name !== 'migrate');
 
 export function envOf(service: Service): Record<string, string> {
@@ -105,25 +115,63 @@ export const PLATFORM_VARIABLES = new Set(['TMPDIR']);
 
 export const baseName = (variable: string) => variable.replace(/_FILE$/, '');
 
+/** The folders of the `secrets` volume a service mounts: where, which folder, read-only or not. */
+export function secretMounts(service: Service): { target: string; subpath: string | undefined; readOnly: boolean }[] {
+  return (service.volumes ?? [])
+    .map((v): Mount => {
+      if (typeof v !== 'string') return v;
+      const [source, target, mode] = v.split(':');
+      return { source, target, read_only: mode === 'ro' };
+    })
+    .filter((v) => v.source === 'secrets')
+    .map((v) => ({ target: v.target!, subpath: v.volume?.subpath, readOnly: v.read_only === true }));
+}
+
+let generated: string | undefined;
 /**
- * A service's environment with every `/run/secrets/x` path pointed at the example file of
- * secret x, so the real loader reads what an operator starts from.
+ * The `secrets` volume as compose/make-secrets.mjs fills it on a trial host (no site
+ * folder), run as it is into a temporary folder, once per test process.
  */
-export function envWithExampleSecrets(service: Service): Record<string, string> {
+export function generatedSecrets(): string {
+  if (generated) return generated;
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-secrets-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(COMPOSE_DIR, 'make-secrets.mjs')], {
+    env: { VIGIL_SECRETS_OUT: join(dir, 'out'), VIGIL_SECRETS_SITE: join(dir, 'site') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return (generated = join(dir, 'out'));
+}
+
+/** Where a path inside a service's container lies in the generated volume, or undefined if no secrets mount holds it. */
+export function secretPath(service: Service, path: string): string | undefined {
+  for (const m of secretMounts(service)) {
+    const rel = posix.relative(m.target, path);
+    if (rel && !rel.startsWith('..') && !posix.isAbsolute(rel)) return join(generatedSecrets(), m.subpath ?? '', rel);
+  }
+  return undefined;
+}
+
+/** A generated secret, as the container at `path` reads it. */
+export function secretValue(service: Service, path: string): string {
+  const file = secretPath(service, path);
+  assert.ok(file, `no secrets mount holds ${path}`);
+  return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * A service's environment with every `X_FILE` pointed at the generated file its container
+ * would read, so the real loader reads what a trial host starts with.
+ */
+export function envWithGeneratedSecrets(service: Service): Record<string, string> {
   const env = envOf(service);
   for (const [k, v] of Object.entries(env)) {
     if (!k.endsWith('_FILE')) continue;
-    const file = topSecrets[v.slice(SECRETS_PREFIX.length)]?.file;
-    assert.ok(file, `${k}: no secret behind ${v}`);
-    env[k] = join(EXAMPLES_DIR, basename(file));
+    const file = secretPath(service, v);
+    assert.ok(file, `${k}: ${v} is in no secrets mount`);
+    env[k] = file;
   }
   return env;
-}
-
-export function exampleSecret(name: string): string {
-  const file = topSecrets[name]?.file;
-  assert.ok(file, `secret ${name} is not declared`);
-  return readFileSync(join(EXAMPLES_DIR, basename(file)), 'utf8').replace(/\r?\n$/, '');
 }
 
 /** A reference Compose pulls: `name[:tag][@sha256:…]`. */
@@ -135,6 +183,40 @@ export function parseImage(ref: string): { name: string; tag?: string; digest?: 
 
 
 export const isOneShot = (s: Service) => s.restart === 'no';
+
+/**
+ * Why `docker compose up -d --wait` would fail, for each set of profiles: a one-shot that
+ * runs and that no running service waits for with service_completed_successfully (Compose
+ * counts its clean exit as a failure, docker/compose#10596; any service of the project
+ * counts as a waiter, one-shots too, as in Compose's getDependencyCondition), or a
+ * dependency that does not run with those profiles.
+ */
+export function upWaitProblems(all: Record<string, Service>): string[] {
+  const problems: string[] = [];
+  const profiles = [...new Set(Object.values(all).flatMap((s) => s.profiles ?? []))];
+  for (let mask = 0; mask < 1 << profiles.length; mask++) {
+    const on = profiles.filter((_, i) => mask & (1 << i));
+    const active = Object.entries(all).filter(([, s]) => !s.profiles || s.profiles.some((p) => on.includes(p)));
+    const names = new Set(active.map(([n]) => n));
+    for (const [name, s] of active) {
+      for (const dep of Object.keys(dependsOn(s))) if (!names.has(dep)) problems.push(`[${on}] ${name} waits for ${dep}, which does not run`);
+      if (!isOneShot(s)) continue;
+      const waiters = active.filter(([, o]) => dependsOn(o)[name]?.condition === 'service_completed_successfully');
+      if (waiters.length === 0) problems.push(`[${on}] one-shot ${name} is awaited by no service`);
+    }
+  }
+  return problems;
+}
+
+/** Published ports that are not bound to 127.0.0.1 (compose already interpolated with an empty environment). */
+export function portsOnEveryInterface(all: Record<string, Service>): string[] {
+  return Object.entries(all).flatMap(([name, s]) =>
+    (s.ports ?? [])
+      .map((p) => (typeof p === 'string' ? p : `${p.host_ip ?? ''}:${p.published}:${p.target}`))
+      .filter((text) => !/^127\.0\.0\.1:\d+:\d+$/.test(text))
+      .map((text) => `${name}: ${text}`),
+  );
+}
 
 
 /**

@@ -12,8 +12,8 @@ import { createMetrics } from '../../shared/metrics.ts';
 import { migrationNames } from '../../db/migrate.ts';
 import { REPORT_VIEWS } from '../../db/migrations/20261201T1300-metabase-views.ts';
 import {
-  COMPOSE_DIR, COMPOSE_TEXT, PLATFORM_VARIABLES, baseName, dependsOn, envOf, envWithExampleSecrets, isOneShot, parseImage,
-  readYaml, secretNames, services, variablesLoadConfigReads, vigilServices, workers,
+  COMPOSE_DIR, COMPOSE_TEXT, PLATFORM_VARIABLES, baseName, dependsOn, envOf, envWithGeneratedSecrets, isOneShot, parseImage,
+  portsOnEveryInterface, readYaml, secretMounts, services, upWaitProblems, variablesLoadConfigReads, vigilServices, workers,
 } from '../helpers/compose-file.ts';
 test('every pulled image is pinned: a version tag that is not latest, or a digest', () => {
   for (const [name, s] of Object.entries(services)) {
@@ -33,10 +33,8 @@ test('every service is healthchecked, and every dependency waits on a condition 
     const hc = s.healthcheck;
     if (isOneShot(s)) {
       assert.equal(hc?.disable, true, `${name}: a one-shot has no health to check`);
-      // One that prepares something is waited for; only a profile's finishing touch may stand alone.
-      const waiters = Object.entries(services).filter(([, o]) => dependsOn(o)[name]);
-      assert.ok(waiters.length > 0 || s.profiles, `${name}: a one-shot nobody waits for`);
-      assert.ok(Object.keys(dependsOn(s)).length > 0, `${name}: a one-shot that waits for nothing`);
+      // Only the first one, which makes the secrets, starts on its own.
+      assert.ok(Object.keys(dependsOn(s)).length > 0 || name === 'make-secrets', `${name}: a one-shot that waits for nothing`);
     } else {
       assert.ok(hc && !hc.disable && hc.test, `${name}: no healthcheck`);
     }
@@ -50,6 +48,23 @@ test('every service is healthchecked, and every dependency waits on a condition 
       if (target.profiles) assert.ok(s.profiles?.some((p) => target.profiles!.includes(p)), `${name} waits on ${dep}, which only runs in profile ${target.profiles}`);
     }
   }
+});
+
+test('`up -d --wait` can succeed with any set of profiles: every one-shot that runs is awaited by a service that runs', () => {
+  assert.deepEqual(upWaitProblems(services), []);
+  assert.ok(Object.values(services).some((s) => s.profiles?.includes('dashboards')));
+});
+
+test('a broken copy fails the cross-checks: a one-shot nobody awaits, a port on every interface', () => {
+  const copy = structuredClone(services);
+  delete (copy.grafana!.depends_on as Record<string, unknown>)['metabase-setup'];
+  copy.mariadb!.ports = ['3306:3306'];
+  assert.deepEqual(upWaitProblems(copy), ['[dashboards] one-shot metabase-setup is awaited by no service']);
+  assert.deepEqual(portsOnEveryInterface(copy), ['mariadb: 3306:3306']);
+  // And the original bug: metabase-grants outside the profile, awaited only inside it.
+  const old = structuredClone(services);
+  delete old['metabase-grants']!.profiles;
+  assert.deepEqual(upWaitProblems(old), ['[] one-shot metabase-grants is awaited by no service']);
 });
 
 test("the workers' healthcheck is /readyz on their metrics port; the image keeps /healthz and its non-root user", () => {
@@ -78,15 +93,8 @@ test('published host ports are unique, and replicated services publish none', ()
 });
 
 test('every published port is bound to 127.0.0.1 unless VIGIL_PUBLISH_ADDRESS says otherwise: nothing is exposed by default', () => {
-  let published = 0;
-  for (const [name, s] of Object.entries(services)) {
-    for (const p of s.ports ?? []) {
-      const text = typeof p === 'string' ? p : `${p.host_ip ?? ''}:${p.published}:${p.target}`;
-      assert.match(text, /^127\.0\.0\.1:\d+:\d+$/, `${name}: port ${text} is published on every interface`);
-      published++;
-    }
-  }
-  assert.ok(published > 0);
+  assert.deepEqual(portsOnEveryInterface(services), []);
+  assert.ok(Object.values(services).some((s) => (s.ports ?? []).length > 0));
   const raw = [...COMPOSE_TEXT.matchAll(/^\s+- "([^"]*:\d+)"\s*$/gm)].map((m) => m[1]!);
   for (const p of raw) assert.ok(p.startsWith('${VIGIL_PUBLISH_ADDRESS:-127.0.0.1}:'), `port ${p} is not bound through VIGIL_PUBLISH_ADDRESS`);
 });
@@ -105,7 +113,7 @@ test('every variable the services read is set or defaulted for each service, and
   // Defaulted: the loader accepts an environment that sets none of them.
   assert.doesNotThrow(() => loadConfig({}));
   for (const [name, s] of vigilServices) {
-    const env = envWithExampleSecrets(s);
+    const env = envWithGeneratedSecrets(s);
     const config = loadConfig(env); // throws, naming the variable, when a set value is bad
     for (const v of Object.keys(envOf(s))) assert.ok(read.has(baseName(v)) || PLATFORM_VARIABLES.has(v), `${name}: ${v} is read by nothing`);
     // Set: what has no usable default in a stack of its own.
@@ -116,7 +124,7 @@ test('every variable the services read is set or defaulted for each service, and
     assert.ok(config.smtpUrl, `${name}: SMTP_URL (notifier sends mail, the doctor in migrate checks it)`);
   }
   // The buckets the one-shot creates are the ones the services use.
-  const config = loadConfig(envWithExampleSecrets(services.transcoder!));
+  const config = loadConfig(envWithGeneratedSecrets(services.transcoder!));
   const buckets = envOf(services.buckets!).BUCKETS!.split(/\s+/).sort();
   assert.deepEqual(buckets, [config.buckets.source, config.buckets.video, config.buckets.frames, config.buckets.library].sort());
   assert.deepEqual(dependsOn(services.migrate!).buckets, { condition: 'service_completed_successfully' });
@@ -183,18 +191,28 @@ test("the views Metabase's user is granted are the ones vigil migrate creates", 
   const script = readFileSync(join(COMPOSE_DIR, 'metabase-grants.sh'), 'utf8');
   assert.match(script, /TABLE_NAME LIKE 'report\\\\_%'/);
   for (const v of views) assert.match(v, /^report_[a-z_]+$/);
-  assert.doesNotMatch(script, /GRANT [^\n]* ON [^\n]*\*/, 'no grant on a whole database');
+  // No grant on a whole database but Metabase's own (metabase_app, for its application data).
+  const wholeDatabase = [...script.matchAll(/GRANT [^\n]* ON [^\n]*\*[^\n]*/g)].map((m) => m[0]);
+  assert.deepEqual(wholeDatabase.map((g) => /"\$APP_DB_PATTERN"/.test(g)), wholeDatabase.map(() => true), 'a grant on a whole database other than metabase_app');
   const grants = services['metabase-grants']!;
+  assert.deepEqual(grants.profiles, ['dashboards'], 'only a stack with Metabase needs its users');
   assert.deepEqual(dependsOn(grants).migrate, { condition: 'service_completed_successfully' });
   assert.ok((grants.volumes ?? []).includes('./metabase-grants.sh:/metabase-grants.sh:ro'));
-  assert.deepEqual(secretNames(grants).sort(), ['mariadb_root_password', 'metabase_db_password']);
+  assert.deepEqual(secretMounts(grants).map((m) => m.subpath), ['mariadb']);
   assert.deepEqual(dependsOn(services.metabase!)['metabase-grants'], { condition: 'service_completed_successfully' });
-  // Metabase is connected as that user, by the script test/integration/metabase-setup.test.ts runs.
+  // Metabase is connected as that user, by the script test/integration/metabase-setup.test.ts runs,
+  // on the Vigil image's Node (no second Node release in the stack).
   const setup = services['metabase-setup']!;
   assert.deepEqual(dependsOn(setup).metabase, { condition: 'service_healthy' });
   assert.ok((setup.volumes ?? []).includes('./metabase-setup.mjs:/metabase-setup.mjs:ro'));
-  assert.deepEqual(secretNames(setup).sort(), ['metabase_admin_password', 'metabase_db_password']);
+  assert.equal(setup.image, services.facetraining!.image);
   assert.match(readFileSync(join(COMPOSE_DIR, 'metabase-setup.mjs'), 'utf8'), /user: env\.METABASE_DB_USER \?\? 'metabase'/);
+  // Metabase's own data in the stack's MariaDB, not in H2.
+  const mb = envOf(services.metabase!);
+  assert.equal(mb.MB_DB_FILE, undefined);
+  assert.deepEqual([mb.MB_DB_TYPE, mb.MB_DB_HOST, mb.MB_DB_DBNAME, mb.MB_DB_USER], ['mysql', 'mariadb', 'metabase_app', 'metabase_app']);
+  assert.equal(mb.MB_DB_PASS, undefined, 'the password comes from a file, not the environment');
+  assert.ok(mb.MB_DB_PASS_FILE);
   // The README's walk through the views names each one.
   const readme = readFileSync(join(COMPOSE_DIR, 'README.md'), 'utf8');
   for (const v of views) assert.match(readme, new RegExp(`\\| \`${v}\` \\|`), `compose/README.md does not describe ${v}`);

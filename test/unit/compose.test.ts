@@ -12,8 +12,8 @@ import { parseDuration } from '../../shared/config/env-reader.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { availableServices } from '../../services/registry.ts';
 import {
-  COMPOSE_DIR, CONTRACT_VARIABLES, EXAMPLES_DIR, PLATFORM_VARIABLES, SECRETS_PREFIX, baseName, compose, composeDurationMs,
-  dependsOn, envOf, envWithExampleSecrets, exampleSecret, readYaml, secretNames, services, topSecrets, vigilServices, workers,
+  COMPOSE_DIR, CONTRACT_VARIABLES, PLATFORM_VARIABLES, SECRETS_PREFIX, baseName, compose, composeDurationMs, dependsOn, envOf,
+  envWithGeneratedSecrets, readYaml, secretMounts, secretNames, secretPath, secretValue, services, vigilServices, workers,
 } from '../helpers/compose-file.ts';
 
 test('the file is a Compose spec file with the Vigil services', () => {
@@ -54,7 +54,7 @@ test('every environment variable of a Vigil service is one the app reads', () =>
     }
     // The pattern above would let a misspelt VIGIL_ or FACE_ name through: ask the loader itself.
     const read = new Set<string>();
-    const env = envWithExampleSecrets(s);
+    const env = envWithGeneratedSecrets(s);
     const spy = new Proxy(env, {
       get(target, key) {
         if (typeof key === 'string') read.add(key);
@@ -81,7 +81,7 @@ test('every Vigil service keeps the whole base environment', () => {
 test('each worker sets its own concurrency and the values are the intended ones; the face services follow their threads', () => {
   const expected: Record<string, number> = { transcoder: 1, uploader: 2, notifier: 8 };
   for (const name of QUEUE_NAMES) {
-    const config = loadConfig(envWithExampleSecrets(services[name]!));
+    const config = loadConfig(envWithGeneratedSecrets(services[name]!));
     if (name === 'facetraining' || name === 'facestreaming') {
       // Unset on purpose: twice the face threads, whatever the host's cores.
       assert.equal(envOf(services[name]!)[`${name.toUpperCase()}_CONCURRENCY`], undefined, name);
@@ -93,30 +93,23 @@ test('each worker sets its own concurrency and the values are the intended ones;
   assert.equal(services.facestreaming?.deploy?.replicas, 2);
 });
 
-test('*_FILE variables name secrets that are declared and mounted', () => {
-  for (const [name, s] of vigilServices) {
+test('every *_FILE a service reads is a file make-secrets writes into the folder it mounts; no Compose secrets are left', () => {
+  assert.equal(compose.secrets, undefined, 'top-level secrets need files on the host before `up`');
+  let files = 0;
+  for (const [name, s] of Object.entries(services)) {
+    assert.deepEqual(secretNames(s), [], `${name}: a Compose secret`);
     for (const [variable, value] of Object.entries(envOf(s))) {
-      if (!variable.endsWith('_FILE')) continue;
-      assert.ok(value.startsWith(SECRETS_PREFIX), `${name}: ${variable}=${value} is not under ${SECRETS_PREFIX}`);
-      const secret = value.slice(SECRETS_PREFIX.length);
-      assert.ok(topSecrets[secret], `${name}: ${variable} names undeclared secret ${secret}`);
-      assert.ok(secretNames(s).includes(secret), `${name}: secret ${secret} is not mounted`);
+      if (!/_FILE$/.test(variable)) continue;
+      assert.ok(value.startsWith('/run/'), `${name}: ${variable}=${value} is not a mounted secret`);
+      const file = secretPath(s, value);
+      assert.ok(file && existsSync(file), `${name}: ${variable}=${value} is not written by make-secrets into the folder ${name} mounts`);
+      files++;
     }
   }
-  for (const [name, s] of Object.entries(services)) {
-    for (const secret of secretNames(s)) assert.ok(topSecrets[secret], `${name}: undeclared secret ${secret}`);
-  }
+  assert.ok(files >= 12, `only ${files} secret files read`);
 });
 
-test('every file a service mounts exists; secrets have an example', () => {
-  for (const [secret, { file }] of Object.entries(topSecrets)) {
-    assert.ok(file, `secret ${secret} has no file`);
-    if (file.startsWith('./secrets/')) {
-      assert.ok(existsSync(join(EXAMPLES_DIR, file.slice('./secrets/'.length))), `no secrets.example/ file for ${file}`);
-    } else {
-      assert.ok(existsSync(resolve(COMPOSE_DIR, file)), `secret file ${file} is missing`);
-    }
-  }
+test('every file a service mounts exists', () => {
   const named = new Set(Object.keys(compose.volumes ?? {}));
   for (const [name, s] of Object.entries(services)) {
     for (const v of s.volumes ?? []) {
@@ -132,52 +125,93 @@ test('every file a service mounts exists; secrets have an example', () => {
     const build = s.build as { context: string; dockerfile: string };
     assert.ok(existsSync(join(resolve(COMPOSE_DIR, build.context), build.dockerfile)), `${name}: no Dockerfile`);
   }
+  // The site's folder, mounted by make-secrets, exists in every checkout and only its README is tracked.
+  assert.ok(existsSync(join(COMPOSE_DIR, 'secrets', 'README.md')));
+  assert.match(readFileSync(join(COMPOSE_DIR, '../.gitignore'), 'utf8'), /^compose\/secrets\/\*$/m);
 });
 
-test('the example secrets agree with each other', () => {
-  const amqp = new URL(exampleSecret('amqp_url'));
-  const rabbit = exampleSecret('rabbitmq_default_user');
+test('the generated secrets agree with each other: each user is the one its password is set for', () => {
+  const at = (service: string, path: string) => secretValue(services[service]!, path);
+  const amqp = new URL(at('facetraining', '/run/secrets/amqp_url'));
+  const rabbit = readFileSync(secretPath(services.rabbitmq!, '/run/secrets/default-user.conf')!, 'utf8');
   assert.match(rabbit, new RegExp(`^default_user = ${amqp.username}$`, 'm'));
   assert.match(rabbit, new RegExp(`^default_pass = ${decodeURIComponent(amqp.password)}$`, 'm'));
   assert.equal(amqp.hostname, 'rabbitmq');
 
-  const db = new URL(exampleSecret('database_url'));
-  assert.equal(db.username, 'root');
-  assert.equal(decodeURIComponent(db.password), exampleSecret('mariadb_root_password'));
+  // The services connect as the DML user, never root; the schema is changed by the migrator.
+  const db = new URL(at('facetraining', '/run/secrets/database_url'));
+  assert.equal(db.username, 'vigil');
+  assert.equal(decodeURIComponent(db.password), at('db-users', '/run/secrets/vigil_password'));
   assert.equal(db.hostname, 'mariadb');
+  const migrator = new URL(at('migrate', '/run/migrator-secrets/database_url'));
+  assert.equal(migrator.username, 'vigil_migrator');
+  assert.equal(decodeURIComponent(migrator.password), at('db-users', '/run/secrets/migrator_password'));
+  assert.equal(migrator.pathname, db.pathname);
+  const users = readFileSync(join(COMPOSE_DIR, 'db-users.sh'), 'utf8');
+  assert.match(users, /VIGIL_DB_USER:-vigil\}/);
+  assert.match(users, /MIGRATOR_DB_USER:-vigil_migrator\}/);
+  assert.equal(at('mariadb', '/run/secrets/root_password'), at('db-users', '/run/secrets/root_password'));
 
-  // The usual S3 limits on a key pair (SeaweedFS takes any, others do not).
-  assert.ok(exampleSecret('s3_access_key_id').length >= 3);
-  assert.ok(exampleSecret('s3_secret_access_key').length >= 8);
-  assert.ok(exampleSecret('metabase_db_password').length >= 8);
+  // Metabase: the read-only user metabase-setup connects as, and its own application database.
+  assert.equal(at('metabase-setup', '/run/secrets/db_password'), at('metabase-grants', '/run/secrets/metabase_password'));
+  assert.equal(at('metabase', '/run/secrets/app_db_password'), at('metabase-grants', '/run/secrets/metabase_app_password'));
+  assert.equal(envOf(services.metabase!).MB_DB_USER, 'metabase_app');
+  assert.match(readFileSync(join(COMPOSE_DIR, 'metabase-grants.sh'), 'utf8'), /METABASE_APP_DB_USER:-metabase_app\}/);
+
+  // The store's only identity is Vigil's own key pair.
+  for (const key of ['s3_access_key_id', 's3_secret_access_key']) {
+    assert.equal(at('seaweedfs', `/run/secrets/${key}`), at('facetraining', `/run/secrets/${key}`), key);
+  }
+  assert.ok(at('facetraining', '/run/secrets/s3_secret_access_key').length >= 32);
 });
 
-test('the infrastructure uses the same secrets as Vigil', () => {
-  // The store's only identity is built from Vigil's own key pair at each start.
-  const store = services.seaweedfs!;
-  assert.deepEqual(secretNames(store).sort(), ['s3_access_key_id', 's3_secret_access_key']);
-  const script = [store.command].flat().join('\n');
-  for (const secret of ['s3_access_key_id', 's3_secret_access_key']) assert.match(script, new RegExp(`/run/secrets/${secret}\\b`));
+test('each container mounts only its own folder of the secrets, read-only; make-secrets alone writes them', () => {
+  const expected: Record<string, string[]> = {
+    ...Object.fromEntries(workers.map(([n]) => [n, ['vigil']])),
+    migrate: ['vigil', 'migrator'],
+    mariadb: ['mariadb'], 'db-users': ['mariadb'], 'metabase-grants': ['mariadb'],
+    rabbitmq: ['rabbitmq'], seaweedfs: ['seaweedfs'],
+    metabase: ['metabase'], 'metabase-setup': ['metabase'], grafana: ['grafana'],
+  };
+  for (const [name, s] of Object.entries(services)) {
+    const mounts = secretMounts(s);
+    if (name === 'make-secrets') {
+      assert.deepEqual(mounts.map((m) => [m.subpath, m.readOnly]), [[undefined, false]]);
+      continue;
+    }
+    assert.deepEqual(mounts.map((m) => m.subpath), expected[name] ?? [], name);
+    for (const m of mounts) assert.ok(m.readOnly, `${name}: ${m.subpath} is writable`);
+    // Whoever reads secrets waits for them (directly or through what it waits for).
+    if (mounts.length > 0) assert.ok(waitsFor(name, 'make-secrets'), `${name} does not wait for make-secrets`);
+  }
+  // The store and the broker read theirs where their images look.
+  const store = [services.seaweedfs!.command].flat().join('\n');
+  for (const key of ['s3_access_key_id', 's3_secret_access_key']) assert.match(store, new RegExp(`/run/secrets/${key}\\b`));
+  assert.match([services.rabbitmq!.entrypoint].flat().join(' '), /\/run\/secrets\/default-user\.conf \/etc\/rabbitmq\/conf\.d\/30-default-user\.conf/);
+  assert.equal(envOf(services.mariadb!).MARIADB_ROOT_PASSWORD_FILE, '/run/secrets/root_password');
   assert.equal(new URL(envOf(services.facetraining!).S3_ENDPOINT!).host, 'seaweedfs:8333');
-  assert.equal(envOf(services.mariadb!).MARIADB_ROOT_PASSWORD_FILE, '/run/secrets/mariadb_root_password');
-  const rabbitSecrets = services.rabbitmq!.secrets ?? [];
-  assert.ok(
-    rabbitSecrets.some((s) => typeof s === 'object' && s.source === 'rabbitmq_default_user' && s.target?.startsWith('/etc/rabbitmq/conf.d/')),
-    'rabbitmq must read its user from a conf.d snippet',
-  );
 });
+
+function waitsFor(name: string, target: string, seen = new Set<string>()): boolean {
+  if (seen.has(name)) return false;
+  seen.add(name);
+  return Object.keys(dependsOn(services[name]!)).some((d) => d === target || waitsFor(d, target, seen));
+}
 
 test('migrations run once, before any worker starts', () => {
   const migrate = services.migrate;
   assert.ok(migrate, 'no migrate service');
   // The schema first, then the doctor for every service: a broken host fails `up` here.
   assert.deepEqual(migrate.entrypoint, ['/bin/sh', '-c']);
-  assert.deepEqual(migrate.command, ['node services/cli/bin.js migrate && exec node services/cli/bin.js doctor']);
+  // The schema as the migrator, the doctor as the services connect (its database check then proves their grants).
+  assert.deepEqual(migrate.command, ['DATABASE_URL_FILE=/run/migrator-secrets/database_url node services/cli/bin.js migrate && exec node services/cli/bin.js doctor']);
+  assert.equal(envOf(migrate).DATABASE_URL_FILE, '/run/secrets/database_url');
   assert.equal(migrate.restart, 'no');
   assert.equal(dependsOn(migrate).migrate, undefined, 'migrate must not wait for itself');
   // The doctor checks the broker, the store, its buckets and SMTP too: all up first.
   for (const infra of ['mariadb', 'rabbitmq', 'seaweedfs', 'mailpit']) assert.equal(dependsOn(migrate)[infra]?.condition, 'service_healthy', infra);
   assert.equal(dependsOn(migrate).buckets?.condition, 'service_completed_successfully');
+  assert.equal(dependsOn(migrate)['db-users']?.condition, 'service_completed_successfully', 'the users exist before the schema');
   for (const [name, s] of workers) {
     const deps = dependsOn(s);
     assert.equal(deps.migrate?.condition, 'service_completed_successfully', name);
@@ -225,6 +259,7 @@ test('the Dockerfile installs ffmpeg and production dependencies and runs the CL
   // A named volume inherits the image directory's owner; it must be writable by USER.
   for (const [name, s] of vigilServices) {
     for (const v of s.volumes ?? []) {
+      if (typeof v === 'object' && v.source === 'secrets') continue; // read-only, made by make-secrets
       const target = typeof v === 'string' ? v.split(':')[1]! : v.target!;
       assert.match(dockerfile, new RegExp(`chown\\s+\\S+\\s+${target}\\b`), `${name}: ${target} is not made writable in the image`);
     }
