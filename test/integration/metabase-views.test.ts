@@ -1,6 +1,7 @@
 // The report_* views Metabase reads: created by `vigil migrate`, answering the seed's
 // questions over real rows, never exposing an image; and compose/metabase-grants.sh, run
-// as it is, gives a user that reads the views and nothing else.
+// as it is, gives a user that reads the views and nothing else, and Metabase's own
+// application database with a user that may do anything there and nothing in vigil's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, type Connection } from 'mysql2/promise';
 import { parseDatabaseUrl } from '../../db/connection.ts';
 import { REPORT_VIEWS } from '../../db/migrations/20261201T1300-metabase-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
@@ -22,6 +23,11 @@ let t: TestEnv;
 let db: Kysely<any>;
 let dir: string;
 const reader = { user: `vigil_mb_${randomBytes(4).toString('hex')}`, password: `pw'\\${randomBytes(6).toString('hex')}` };
+const app = {
+  database: `vigil_test_mbapp_${randomBytes(4).toString('hex')}`,
+  user: `vigil_mba_${randomBytes(4).toString('hex')}`,
+  password: `app'\\${randomBytes(6).toString('hex')}`,
+};
 
 before(async () => {
   t = await createTestEnv('metabaseviews');
@@ -31,7 +37,8 @@ before(async () => {
 });
 
 after(async () => {
-  await sql`DROP USER IF EXISTS ${sql.lit(reader.user)}@'%'`.execute(db).catch(() => undefined);
+  for (const user of [reader.user, app.user]) await sql`DROP USER IF EXISTS ${sql.lit(user)}@'%'`.execute(db).catch(() => undefined);
+  await sql`DROP DATABASE IF EXISTS ${sql.id(app.database)}`.execute(db).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
   await t.cleanup();
 });
@@ -173,20 +180,33 @@ test('video jobs show clips and frames kept and dropped', async () => {
   assert.equal(job!.status, 'done');
 });
 
-test('compose/metabase-grants.sh gives a user SELECT on the views and on nothing else', async () => {
+/** Runs compose/metabase-grants.sh as it is, with this test's names and password files. */
+async function runGrants(): Promise<{ stdout: string; stderr: string }> {
   const target = parseDatabaseUrl(t.config.database.url);
-  const rootPw = join(dir, 'root'), readerPw = join(dir, 'reader');
+  const rootPw = join(dir, 'root'), readerPw = join(dir, 'reader'), appPw = join(dir, 'app');
   await writeFile(rootPw, `${target.password ?? ''}\n`, { mode: 0o600 });
   await writeFile(readerPw, `${reader.password}\n`, { mode: 0o600 });
+  await writeFile(appPw, `${app.password}\n`, { mode: 0o600 });
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     MARIADB_HOST: target.host, MARIADB_PORT: String(target.port), VIGIL_DATABASE: target.database,
     METABASE_DB_USER: reader.user, ROOT_PASSWORD_FILE: rootPw, METABASE_PASSWORD_FILE: readerPw,
+    METABASE_APP_DATABASE: app.database, METABASE_APP_DB_USER: app.user, METABASE_APP_PASSWORD_FILE: appPw,
   };
-  const run = () => promisify(execFile)('sh', [GRANTS_SCRIPT], { env });
-  const first = await run();
+  return promisify(execFile)('sh', [GRANTS_SCRIPT], { env });
+}
+
+/** SHOW GRANTS without the password hash. */
+async function grantLines(conn: Connection): Promise<string[]> {
+  const [grants] = await conn.query('SHOW GRANTS');
+  return (grants as Record<string, string>[]).map((g) => Object.values(g)[0]!.replace(/ IDENTIFIED BY PASSWORD '[^']*'/, ''));
+}
+
+test('compose/metabase-grants.sh gives a user SELECT on the views and on nothing else', async () => {
+  const target = parseDatabaseUrl(t.config.database.url);
+  const first = await runGrants();
   assert.match(first.stdout, new RegExp(`may read: ${Object.keys(REPORT_VIEWS).sort().join(',')}`));
-  await run(); // Idempotent: the next `up` runs it again.
+  await runGrants(); // Idempotent: the next `up` runs it again.
 
   const conn = await createConnection({ host: target.host, port: target.port, user: reader.user, password: reader.password, database: target.database });
   try {
@@ -198,9 +218,49 @@ test('compose/metabase-grants.sh gives a user SELECT on the views and on nothing
       await assert.rejects(conn.query(q), (err: { errno?: number }) => err.errno === 1142, q);
     }
     await assert.rejects(conn.query("UPDATE report_video_jobs SET status = 'x'"), (err: { errno?: number }) => err.errno === 1142);
-    const [grants] = await conn.query('SHOW GRANTS');
-    const lines = (grants as Record<string, string>[]).map((g) => Object.values(g)[0]!);
+    const lines = await grantLines(conn);
     assert.ok(lines.every((g) => /^GRANT (USAGE|SELECT) ON /.test(g)), lines.join('\n'));
+  } finally {
+    await conn.end();
+  }
+});
+
+test("compose/metabase-grants.sh gives Metabase's application user its own utf8mb4 database, everything there and nothing of vigil's", async () => {
+  const target = parseDatabaseUrl(t.config.database.url);
+  // Granted more by hand (or an earlier version): the script takes it back.
+  await sql`CREATE USER IF NOT EXISTS ${sql.lit(app.user)}@'%' IDENTIFIED BY 'replaced by the script'`.execute(db);
+  await sql`GRANT SELECT ON ${sql.id(target.database)}.* TO ${sql.lit(app.user)}@'%'`.execute(db);
+  const first = await runGrants();
+  assert.match(first.stdout, new RegExp(`^user ${app.user} may do anything in ${app.database} and nothing elsewhere$`, 'm'));
+  assert.ok(!`${first.stdout}${first.stderr}`.includes(app.password), 'no password printed');
+  await runGrants(); // Idempotent: the next `up` runs it again.
+
+  const schema = await sql<{ cs: string; co: string }>`
+    SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${app.database}`.execute(db);
+  assert.deepEqual(schema.rows, [{ cs: 'utf8mb4', co: 'utf8mb4_unicode_ci' }]);
+
+  const conn = await createConnection({ host: target.host, port: target.port, user: app.user, password: app.password, database: app.database });
+  try {
+    // What Metabase's own migrations do to its schema.
+    await conn.query('CREATE TABLE core_user (id int PRIMARY KEY, email varchar(254))');
+    await conn.query('ALTER TABLE core_user ADD COLUMN first_name varchar(254)');
+    await conn.query('CREATE INDEX idx_core_user_email ON core_user (email)');
+    await conn.query("INSERT INTO core_user (id, email) VALUES (1, 'admin@example.org')");
+    await conn.query('CREATE VIEW v_users AS SELECT id FROM core_user');
+    const [rows] = await conn.query('SELECT COUNT(*) AS n FROM v_users');
+    assert.equal(Number((rows as { n: number }[])[0]!.n), 1);
+    await conn.query('DROP VIEW v_users');
+    await conn.query('DROP TABLE core_user');
+
+    for (const q of ['SELECT id FROM employee', 'SELECT image FROM train_img', ...Object.keys(REPORT_VIEWS).map((v) => `SELECT * FROM \`${v}\``)]) {
+      await assert.rejects(conn.query(q.replace('FROM ', `FROM \`${target.database}\`.`)), (err: { errno?: number }) => err.errno === 1142, q);
+    }
+    await assert.rejects(conn.query(`USE \`${target.database}\``), (err: { errno?: number }) => err.errno === 1044);
+    const escaped = app.database.replaceAll('_', '\\_');
+    assert.deepEqual((await grantLines(conn)).sort(), [
+      `GRANT ALL PRIVILEGES ON \`${escaped}\`.* TO \`${app.user}\`@\`%\``,
+      `GRANT USAGE ON *.* TO \`${app.user}\`@\`%\``,
+    ]);
   } finally {
     await conn.end();
   }
