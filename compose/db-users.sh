@@ -49,14 +49,32 @@ MIGRATOR_PRIVILEGES='SELECT, INSERT, UPDATE, CREATE, ALTER, DROP, INDEX, REFEREN
 # The services: rows only. GET_LOCK and information_schema's view of its own tables need nothing more.
 SERVICE_PRIVILEGES='SELECT, INSERT, UPDATE, DELETE'
 
-# One user: created when missing, its password set (a rotated one applies), then every
-# privilege taken back and the list granted again, so a list made shorter here is shorter
-# on a site that ran an older version too.
+# Whether a user holds exactly the list on the database and nothing else (1 or 0). The
+# services keep running across an `up`, so a user already right is not touched: taking
+# everything back and granting it again would leave them a moment with no rights at all.
+holds_exactly() {
+  n="$(printf '%s\n' "$2" | tr ',' '\n' | wc -l)"
+  in_list="$(printf '%s' "$2" | sed -e "s/ *, */','/g" -e "s/^/'/" -e "s/\$/'/")"
+  schema="$(printf '%s' "$DB_PATTERN" | sed 's/\\/\\\\/g')"
+  g="'''$1''@''%'''"
+  sql -e "SELECT (SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = $g) = $n
+    AND (SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = $g AND TABLE_SCHEMA = '$schema'
+         AND PRIVILEGE_TYPE IN ($in_list) AND IS_GRANTABLE = 'NO') = $n
+    AND (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = $g AND PRIVILEGE_TYPE <> 'USAGE') = 0
+    AND (SELECT COUNT(*) FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = $g) = 0
+    AND (SELECT COUNT(*) FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = $g) = 0"
+}
+
+# One user: created when missing, its password set (a rotated one applies); unless it
+# already holds exactly the list, every privilege is taken back and the list granted again,
+# so a list made shorter here is shorter on a site that ran an older version too.
 user_sql() {
   printf "CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';\n" "$1" "$2"
   printf "ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$1" "$2"
-  printf "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '%s'@'%%';\n" "$1"
-  printf "GRANT %s ON \`%s\`.* TO '%s'@'%%';\n" "$3" "$DB_PATTERN" "$1"
+  if [ "$(holds_exactly "$1" "$3")" != 1 ]; then
+    printf "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '%s'@'%%';\n" "$1"
+    printf "GRANT %s ON \`%s\`.* TO '%s'@'%%';\n" "$3" "$DB_PATTERN" "$1"
+  fi
 }
 
 # printf, not echo: sh's echo would eat the backslashes escaped above.

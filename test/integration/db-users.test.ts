@@ -287,6 +287,38 @@ test('a second run changes nothing, and a changed password file applies: the old
   await assertExactGrants();
 });
 
+test("a re-run while the services work never takes their rights away, even for a moment", async () => {
+  await runScript();
+  await assertExactGrants();
+  const errors: string[] = [];
+  let queries = 0;
+  let stop = false;
+  const c = await connectAs(service);
+  const worker = (async () => {
+    while (!stop) {
+      // A fresh statement each time: privileges are checked per statement.
+      await c.query('SELECT COUNT(*) FROM employee').then(() => queries++, (err: { code?: string }) => errors.push(err.code ?? String(err)));
+    }
+  })();
+  try {
+    for (let i = 0; i < 5; i++) await runScript();
+  } finally {
+    stop = true;
+    await worker;
+    await c.end();
+  }
+  assert.ok(queries > 20, `only ${queries} queries ran`);
+  assert.deepEqual(errors, []);
+});
+
+test('one privilege missing, or one extra on a single table, is put right', async () => {
+  await root.query(`REVOKE DELETE ON \`${t.databaseName.replaceAll('_', '\\_')}\`.* FROM '${service.user}'@'%'`);
+  await root.query(`GRANT ALTER ON \`${t.databaseName}\`.stream_img TO '${migrator.user}'@'%'`);
+  assert.notDeepEqual(await grantsOf(service.user), expectedGrants(SERVICE_PRIVILEGES));
+  await runScript();
+  await assertExactGrants();
+});
+
 test('users an earlier run granted more end with their lists only', async () => {
   await root.query(`GRANT ALL PRIVILEGES ON *.* TO '${service.user}'@'%' WITH GRANT OPTION`);
   await root.query(`GRANT ALL PRIVILEGES ON \`${t.databaseName}\`.* TO '${service.user}'@'%'`);
