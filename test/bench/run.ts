@@ -6,6 +6,7 @@ import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
 import { benchImport } from './import.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
+import { benchScale } from './scale.bench.ts';
 import { benchTranscoder } from './transcoder.bench.ts';
 import { benchUploader } from './uploader.bench.ts';
 
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   'face-accuracy': benchFaceAccuracy,
   import: benchImport,
   cli: benchCli,
+  scale: benchScale,
 };
 
 const wanted = process.argv.slice(2);

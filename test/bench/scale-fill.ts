@@ -1,0 +1,58 @@
+// Fills a scale bench database: employees, one enrolment each, and snapshot rows (with one
+// attempt row each) written by INSERT … SELECT from MariaDB's SEQUENCE engine, a million
+// per statement, so ten million take minutes, not hours.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+export const EMPLOYEES = 10_000;
+/** Seconds between two snapshots: ten million rows span about ten months of 2026. */
+const STEP_S = 2.5;
+const START = '2026-01-01 00:00:00';
+const CHUNK = 1_000_000;
+/** The newest snapshots are left in `N`, as the rescue would find them after an outage. */
+export const LEFT_NEW = 50;
+
+export function lanIdOf(n: number): string {
+  return `NA\\e${n}`;
+}
+
+export async function fillEmployees(db: Kysely<Database>): Promise<void> {
+  await sql`INSERT INTO employee (lan_id, name, email)
+    SELECT CONCAT('NA\\\\e', seq), CONCAT('Employee ', seq), CONCAT('e', seq, '@example.org') FROM seq_1_to_${sql.raw(String(EMPLOYEES))}`.execute(db);
+  await sql`INSERT INTO train_img (lan_id, capture_time, status, result, processed_time, num_faces)
+    SELECT CONCAT('NA\\\\e', seq), TIMESTAMP(${START}) - INTERVAL 1 DAY, 'Y', 'SUCCESS', TIMESTAMP(${START}) - INTERVAL 1 DAY, 1 FROM seq_1_to_${sql.raw(String(EMPLOYEES))}`.execute(db);
+}
+
+/**
+ * Snapshots `from`+1 … `to` (sequence numbers, capture order = id order), processed, bytes
+ * already removed by retention; results spread over the codes so every report has rows.
+ */
+export async function fillSnapshots(db: Kysely<Database>, from: number, to: number): Promise<void> {
+  for (let lo = from; lo < to; lo += CHUNK) {
+    const hi = Math.min(lo + CHUNK, to);
+    // The result cycles on the sequence mixed with the employee's round, so no employee
+    // always gets the same one.
+    const pick = sql.raw(`((s.seq DIV ${EMPLOYEES}) * 37 + s.seq) % 100`);
+    await sql`INSERT INTO stream_img (lan_id, capture_time, status, result, processed_time, accuracy, distance, num_faces, train_img_id)
+      SELECT CONCAT('NA\\\\e', s.seq % ${sql.raw(String(EMPLOYEES))} + 1),
+             TIMESTAMP(${START}) + INTERVAL s.seq * ${sql.raw(String(STEP_S * 1e6))} MICROSECOND,
+             CASE WHEN ${pick} >= 98 THEN 'F' ELSE 'Y' END,
+             CASE WHEN ${pick} < 85 THEN 'SUCCESS' WHEN ${pick} < 89 THEN 'SUCCESS_MULTIPLE_FACES'
+                  WHEN ${pick} < 93 THEN 'UNKNOWN_PERSON' WHEN ${pick} < 96 THEN 'NO_FACES_FOUND'
+                  WHEN ${pick} < 97 THEN 'UNKNOWN_MULTIPLE_FACES' WHEN ${pick} < 98 THEN 'IMPERSONATION_SUSPECTED'
+                  WHEN ${pick} < 99 THEN 'INVALID_IMAGE' ELSE 'NO_TRAINING_IMAGE' END,
+             TIMESTAMP(${START}) + INTERVAL s.seq * ${sql.raw(String(STEP_S * 1e6))} + 2000000 MICROSECOND,
+             0.9, 0.35, 1, s.seq % ${sql.raw(String(EMPLOYEES))} + 1
+      FROM seq_${sql.raw(String(lo + 1))}_to_${sql.raw(String(hi))} s
+      ORDER BY s.seq`.execute(db);
+    await sql`INSERT INTO process_status (image_type, image_id, status, result, attempt, worker, started_at, finished_at)
+      SELECT 'stream', id, status, result, 1, 'bench', processed_time - INTERVAL 1 SECOND, processed_time
+      FROM stream_img WHERE id > (SELECT COALESCE(MAX(image_id), 0) FROM process_status WHERE image_type = 'stream')
+      ORDER BY id`.execute(db);
+  }
+}
+
+/** Leaves the newest LEFT_NEW snapshots unjudged, as if facestreaming had been down. */
+export async function leaveNewest(db: Kysely<Database>): Promise<void> {
+  await sql`UPDATE stream_img SET status = 'N', result = NULL, processed_time = NULL ORDER BY id DESC LIMIT ${sql.raw(String(LEFT_NEW))}`.execute(db);
+}

@@ -1,0 +1,124 @@
+// Issue 27 benchmark: report views and hot queries against a year of snapshots. Fills its
+// own database (dropped afterwards) to each size of BENCH_SCALE_ROWS in turn (default
+// 0,1e6,1e7) with 10,000 employees, and times each query at each size: the median of
+// BENCH_SCALE_RUNS runs after a warm-up, or the one run when that took over a second.
+// A statement cut by BENCH_SCALE_TIMEOUT_S (default 120) prints as "> n s".
+// Targets: every report and hot query under 100 ms at 10 million rows; a verdict's
+// database time within 10% of the empty database's.
+import { sql, type Kysely } from 'kysely';
+import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../db/connection.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import type { Database } from '../../db/schema.ts';
+import { MYSQL_SERVER } from '../helpers/test-env.ts';
+import { fillEmployees, fillSnapshots, leaveNewest } from './scale-fill.ts';
+import { timedQueries, verdictOnce } from './scale-queries.ts';
+import { median, printTable } from './table.ts';
+
+const SIZES = (process.env.BENCH_SCALE_ROWS ?? '0,1e6,1e7').split(',').map((s) => Math.round(Number(s)));
+const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 5);
+const TIMEOUT_S = Number(process.env.BENCH_SCALE_TIMEOUT_S ?? 120);
+const VERDICTS = Number(process.env.BENCH_SCALE_VERDICTS ?? 30);
+const TARGET_MS = 100;
+
+type Cell = { ms: number; cut: boolean };
+
+async function timeOne(db: Kysely<Database>, run: (db: Kysely<Database>) => Promise<unknown>): Promise<Cell> {
+  const once = async (): Promise<Cell> => {
+    const t0 = performance.now();
+    try {
+      await run(db);
+    } catch (err) {
+      // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+      if ((err as { errno?: number }).errno === 1969) return { ms: TIMEOUT_S * 1000, cut: true };
+      throw err;
+    }
+    return { ms: performance.now() - t0, cut: false };
+  };
+  const first = await once();
+  if (first.cut || first.ms > 1000) return first;
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push((await once()).ms);
+  return { ms: median(xs), cut: false };
+}
+
+/** The roll-up catch-up of the tree being measured, when it has one (issue 27 adds it). */
+async function rollupCatchUp(): Promise<((db: Kysely<Database>) => Promise<unknown>) | undefined> {
+  try {
+    const m = (await import('../../services/upkeep/rollup.ts' as string)) as { catchUpRollups?: (db: Kysely<Database>) => Promise<unknown> };
+    return m.catchUpRollups;
+  } catch {
+    return undefined;
+  }
+}
+
+function show(c: Cell | undefined): string {
+  if (!c) return '';
+  if (c.cut) return `> ${TIMEOUT_S} s`;
+  return c.ms >= 1000 ? `${(c.ms / 1000).toFixed(1)} s` : `${c.ms.toFixed(1)} ms`;
+}
+
+export async function benchScale(): Promise<void> {
+  const url = `${MYSQL_SERVER}/vigil_bench_scale_${process.pid}`;
+  await ensureDatabaseExists(url);
+  // One connection: the session's statement limit holds for every query timed.
+  const h = openDatabase(url, { poolSize: 1 });
+  const catchUp = await rollupCatchUp();
+  const results = new Map<string, Map<number, Cell>>();
+  const kinds = new Map<string, string>();
+  const fillNotes: string[] = [];
+  try {
+    await migrateToLatest(h.db);
+    await fillEmployees(h.db);
+    await sql`SET SESSION max_statement_time = ${sql.raw(String(TIMEOUT_S))}`.execute(h.db);
+    let filled = 0;
+    for (const size of [...SIZES].sort((a, b) => a - b)) {
+      if (size > filled) {
+        await sql`SET SESSION max_statement_time = 0`.execute(h.db);
+        const t0 = performance.now();
+        await fillSnapshots(h.db, filled, size);
+        await leaveNewest(h.db);
+        const fillS = (performance.now() - t0) / 1000;
+        let note = `${filled.toLocaleString('en')} → ${size.toLocaleString('en')} rows: filled in ${fillS.toFixed(0)} s`;
+        if (catchUp) {
+          const t1 = performance.now();
+          await catchUp(h.db);
+          note += `, roll-ups caught up in ${((performance.now() - t1) / 1000).toFixed(1)} s`;
+        }
+        fillNotes.push(note);
+        await sql`ANALYZE TABLE stream_img, process_status, train_img`.execute(h.db);
+        await sql`SET SESSION max_statement_time = ${sql.raw(String(TIMEOUT_S))}`.execute(h.db);
+        filled = size;
+      }
+      for (const q of await timedQueries(h.db)) {
+        kinds.set(q.name, q.kind);
+        const cell = await timeOne(h.db, q.run);
+        if (!results.has(q.name)) results.set(q.name, new Map());
+        results.get(q.name)!.set(size, cell);
+      }
+      const verdicts: number[] = [];
+      await verdictOnce(h.db, 0);
+      for (let i = 1; i <= VERDICTS; i++) verdicts.push(await verdictOnce(h.db, i * 7));
+      if (!results.has('facestreaming verdict (database share)')) results.set('facestreaming verdict (database share)', new Map());
+      kinds.set('facestreaming verdict (database share)', 'verdict');
+      results.get('facestreaming verdict (database share)')!.set(size, { ms: median(verdicts), cut: false });
+    }
+  } finally {
+    await h.close();
+    await dropDatabase(url);
+  }
+  const sizes = [...SIZES].sort((a, b) => a - b);
+  const biggest = sizes[sizes.length - 1]!;
+  const rows = [...results].map(([name, cells]) => {
+    const top = cells.get(biggest)!;
+    const empty = cells.get(sizes[0]!)!;
+    const verdict = kinds.get(name) === 'verdict';
+    const met = verdict ? top.ms <= empty.ms * 1.1 : !top.cut && top.ms < TARGET_MS;
+    return [name, ...sizes.map((s) => show(cells.get(s))), verdict ? `≤ ${(empty.ms * 1.1).toFixed(1)} ms` : `< ${TARGET_MS} ms`, met ? 'met' : 'not met'];
+  });
+  printTable(
+    `Scale: report views and hot queries by stream_img rows (10,000 employees; median of ${RUNS} after a warm-up, one run when over 1 s)`,
+    ['query', ...sizes.map((s) => `${s.toLocaleString('en')} rows`), `target at ${biggest.toLocaleString('en')}`, ''],
+    rows,
+  );
+  for (const n of fillNotes) console.log(`- ${n}`);
+}
