@@ -29,6 +29,17 @@ export interface UpkeepConfig {
    * older than this are removed (row and result stay); 0 keeps them. @default 30
    */
   streamImageRetentionDays: number;
+  /**
+   * `VIGIL_REPORT_ROLLUP_INTERVAL`: how often the report roll-ups count new snapshots; the
+   * hourly and daily report views lag by one to two of it. @default 1 min
+   */
+  reportRollupIntervalMs: number;
+  /**
+   * `VIGIL_STREAM_ROW_RETENTION_DAYS`: judged `stream_img` rows (with their attempts and
+   * traces) captured longer ago than this are deleted, once counted in the roll-ups; 0 keeps
+   * every row. @default 0
+   */
+  streamRowRetentionDays: number;
 }
 
 const DAY = 24 * 3_600_000;
@@ -52,5 +63,7 @@ export function readUpkeepConfig(r: EnvReader): UpkeepConfig {
     supervisors: { channel, to },
     retentionIntervalMs: r.duration('NOTIFIER_RETENTION_INTERVAL', 3_600_000, 0, 7 * DAY),
     streamImageRetentionDays: r.int('VIGIL_STREAM_IMAGE_RETENTION_DAYS', 30, 0, 36_500),
+    reportRollupIntervalMs: r.duration('VIGIL_REPORT_ROLLUP_INTERVAL', 60_000, 0, DAY),
+    streamRowRetentionDays: r.int('VIGIL_STREAM_ROW_RETENTION_DAYS', 0, 0, 36_500),
   };
 }

@@ -9,6 +9,7 @@ import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
+import { runRollup } from './rollup.ts';
 import { KeepStateError, type ScheduledJob } from './scheduler.ts';
 
 export interface UpkeepDeps {
@@ -105,6 +106,15 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
         let removed = 0;
         for (let n = RETENTION_BATCH; n === RETENTION_BATCH && !signal.aborted; removed += n) n = await repo.removeOldStreamImages(cutoff, RETENTION_BATCH);
         if (removed > 0) d.log.info({ removed, olderThanDays: d.config.streamImageRetentionDays }, 'snapshot image bytes removed');
+        return undefined;
+      },
+    },
+    {
+      name: 'report_rollup',
+      intervalMs: d.config.reportRollupIntervalMs,
+      async run(signal) {
+        const r = await runRollup(d.db, { signal });
+        if (r.counted > 0 || r.closed > 0) d.log.debug(r, 'report roll-ups advanced');
         return undefined;
       },
     },

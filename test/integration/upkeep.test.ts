@@ -141,7 +141,7 @@ test('upkeep with two runners: orphan rescue, work_pending digest, dead_letters 
     await publisher.close();
     await broker.close();
 
-    assert.deepEqual(await twoRounds(a, b), ['dead_letters', 'orphan_rescue', 'retention', 'work_pending']);
+    assert.deepEqual(await twoRounds(a, b), ['dead_letters', 'orphan_rescue', 'report_rollup', 'retention', 'work_pending']);
 
     assert.deepEqual((await drainQueue(`${t.prefix}facestreaming`)).map((m) => JSON.parse(m.body)), [{ id: stuck }], 'the orphan republished once');
     const notes = (await drainQueue(`${t.prefix}notifier`)).map((m) => JSON.parse(m.body));
