@@ -30,6 +30,11 @@ const TABLES = [
   { table: 'stream_result_day', bucket: 'day', of: DAY },
 ] as const;
 
+function bucketOf(t: (typeof TABLES)[number], alias: string) {
+  const at = sql.ref(`${alias}.capture_time`);
+  return t.bucket === 'hour' ? sql`CAST(DATE_FORMAT(${at}, '%Y-%m-%d %H:00:00') AS DATETIME)` : sql`CAST(${at} AS DATE)`;
+}
+
 export function rollupRepository(db: Kysely<Database>): RollupRepository {
   // READ COMMITTED: the INSERT … SELECT reads stream_img without share-locking the range,
   // so facestreaming's verdicts on those rows never wait for a run.
@@ -46,17 +51,24 @@ export function rollupRepository(db: Kysely<Database>): RollupRepository {
         const { lastId, seenMax } = await lockState(trx);
         const to = Math.min(upTo ?? seenMax, lastId + batch);
         if (to <= lastId) return 0;
+        // Unjudged rows are copied first, with the result they are counted under now; a
+        // judged row is final, so the rest are read from the table as they are.
         await sql`INSERT INTO stream_rollup_row (stream_img_id, lan_id, capture_time, counted_result, open)
-          SELECT id, lan_id, capture_time, COALESCE(result, ''), status IN ('N', 'P')
-          FROM stream_img WHERE id > ${lastId} AND id <= ${to}`.execute(trx);
+          SELECT id, lan_id, capture_time, COALESCE(result, ''), 1
+          FROM stream_img WHERE id > ${lastId} AND id <= ${to} AND status IN ('N', 'P')`.execute(trx);
         for (const t of TABLES) {
           await sql`INSERT INTO ${sql.table(t.table)} (lan_id, ${sql.ref(t.bucket)}, result, snapshots)
-            SELECT lan_id, ${t.of}, counted_result, COUNT(*) FROM stream_rollup_row
-            WHERE stream_img_id > ${lastId} AND stream_img_id <= ${to}
-            GROUP BY lan_id, ${t.of}, counted_result
+            SELECT lan_id, b, r, COUNT(*) FROM (
+              SELECT s.lan_id, ${bucketOf(t, 's')} AS b, COALESCE(s.result, '') AS r FROM stream_img s
+              WHERE s.id > ${lastId} AND s.id <= ${to}
+                AND NOT EXISTS (SELECT 1 FROM stream_rollup_row o WHERE o.stream_img_id = s.id)
+              UNION ALL
+              SELECT o.lan_id, ${bucketOf(t, 'o')}, o.counted_result FROM stream_rollup_row o
+              WHERE o.stream_img_id > ${lastId} AND o.stream_img_id <= ${to}
+            ) n
+            GROUP BY lan_id, b, r
             ON DUPLICATE KEY UPDATE snapshots = snapshots + VALUES(snapshots)`.execute(trx);
         }
-        await sql`DELETE FROM stream_rollup_row WHERE stream_img_id > ${lastId} AND stream_img_id <= ${to} AND open = 0`.execute(trx);
         await sql`UPDATE rollup_state SET last_id = ${to}, updated_at = UTC_TIMESTAMP(3) WHERE name = ${NAME}`.execute(trx);
         return to - lastId;
       }),

@@ -10,7 +10,7 @@ import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../db/conne
 import { migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
 import { MYSQL_SERVER } from '../helpers/test-env.ts';
-import { fillEmployees, fillSnapshots, leaveNewest } from './scale-fill.ts';
+import { dropSecondaryIndexes, fillEmployees, fillSnapshots, leaveNewest, restoreIndexes } from './scale-fill.ts';
 import { timedQueries, verdictOnce } from './scale-queries.ts';
 import { median, printTable } from './table.ts';
 
@@ -19,6 +19,11 @@ const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 5);
 const TIMEOUT_S = Number(process.env.BENCH_SCALE_TIMEOUT_S ?? 120);
 const VERDICTS = Number(process.env.BENCH_SCALE_VERDICTS ?? 30);
 const TARGET_MS = 100;
+/** `BENCH_SCALE_DATABASE`: a database a run kept, measured as it is (no fill, not dropped); `BENCH_SCALE_KEEP=1` keeps this run's. */
+const REUSE = process.env.BENCH_SCALE_DATABASE;
+const KEEP = process.env.BENCH_SCALE_KEEP === '1' || REUSE !== undefined;
+/** Fills this large or larger drop the secondary indexes first and build them after. */
+const REBUILD_AT = Number(process.env.BENCH_SCALE_REBUILD_AT ?? 2_000_000);
 
 type Cell = { ms: number; cut: boolean };
 
@@ -58,7 +63,7 @@ function show(c: Cell | undefined): string {
 }
 
 export async function benchScale(): Promise<void> {
-  const url = `${MYSQL_SERVER}/vigil_bench_scale_${process.pid}`;
+  const url = `${MYSQL_SERVER}/${REUSE ?? `vigil_bench_scale_${process.pid}`}`;
   await ensureDatabaseExists(url);
   // One connection: the session's statement limit holds for every query timed.
   const h = openDatabase(url, { poolSize: 1 });
@@ -67,15 +72,29 @@ export async function benchScale(): Promise<void> {
   const kinds = new Map<string, string>();
   const fillNotes: string[] = [];
   try {
-    await migrateToLatest(h.db);
-    await fillEmployees(h.db);
-    await sql`SET SESSION max_statement_time = ${sql.raw(String(TIMEOUT_S))}`.execute(h.db);
     let filled = 0;
-    for (const size of [...SIZES].sort((a, b) => a - b)) {
+    if (REUSE) {
+      const r = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM stream_img`.execute(h.db);
+      filled = Number(r.rows[0]!.n);
+      let note = `${REUSE}: measured as found, ${filled.toLocaleString('en')} rows`;
+      if (catchUp) {
+        const t1 = performance.now();
+        await catchUp(h.db);
+        note += `, roll-ups caught up in ${((performance.now() - t1) / 1000).toFixed(1)} s`;
+      }
+      fillNotes.push(note);
+    } else {
+      await migrateToLatest(h.db);
+      await fillEmployees(h.db);
+    }
+    await sql`SET SESSION max_statement_time = ${sql.raw(String(TIMEOUT_S))}`.execute(h.db);
+    for (const size of REUSE ? [filled] : [...SIZES].sort((a, b) => a - b)) {
       if (size > filled) {
         await sql`SET SESSION max_statement_time = 0`.execute(h.db);
         const t0 = performance.now();
+        const dropped = size - filled >= REBUILD_AT ? await dropSecondaryIndexes(h.db, ['stream_img', 'process_status']) : [];
         await fillSnapshots(h.db, filled, size);
+        await restoreIndexes(h.db, dropped);
         await leaveNewest(h.db);
         const fillS = (performance.now() - t0) / 1000;
         let note = `${filled.toLocaleString('en')} → ${size.toLocaleString('en')} rows: filled in ${fillS.toFixed(0)} s`;
@@ -104,9 +123,10 @@ export async function benchScale(): Promise<void> {
     }
   } finally {
     await h.close();
-    await dropDatabase(url);
+    if (KEEP) console.log(`kept ${url.replace(/^.*\//, '')} (BENCH_SCALE_DATABASE to measure it again; drop it after)`);
+    else await dropDatabase(url);
   }
-  const sizes = [...SIZES].sort((a, b) => a - b);
+  const sizes = [...new Set([...results.values()].flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
   const biggest = sizes[sizes.length - 1]!;
   const rows = [...results].map(([name, cells]) => {
     const top = cells.get(biggest)!;
