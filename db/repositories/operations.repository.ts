@@ -73,19 +73,15 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
   return {
     async stuckImages(type, cutoff, limit, afterId = 0) {
       const table = TABLES[type];
-      const lastSeen = db
-        .selectFrom('process_status')
-        .select(['image_id', sql<Date>`MAX(COALESCE(finished_at, started_at))`.as('last_seen')])
-        .where('image_type', '=', type)
-        .groupBy('image_id')
-        .as('p');
+      // The last sign of life is looked up per stuck row (process_status by image), not
+      // grouped over every attempt ever made: the cost follows the stuck rows, not the table.
+      const lastSeen = sql<Date | null>`(SELECT MAX(COALESCE(p.finished_at, p.started_at)) FROM process_status p WHERE p.image_type = ${type} AND p.image_id = i.id)`;
       const rows = await db
         .selectFrom(`${table} as i` as 'stream_img as i')
-        .leftJoin(lastSeen, 'p.image_id', 'i.id')
         .select('i.id')
         .where('i.status', 'in', ['N', 'P'])
         .where('i.id', '>', afterId)
-        .where(sql<Date>`COALESCE(p.last_seen, i.capture_time)`, '<', cutoff)
+        .where(sql<Date>`COALESCE(${lastSeen}, i.capture_time)`, '<', cutoff)
         .orderBy('i.id')
         .limit(limit)
         .execute();
