@@ -154,6 +154,10 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         const streamImages = await remove('stream_img');
         const trainImages = await remove('train_img');
         const employee = await remove('employee');
+        // The report roll-ups count the person's snapshots per hour and day: theirs too.
+        for (const rollup of ['stream_result_hour', 'stream_result_day', 'stream_rollup_row']) {
+          await trx.deleteFrom(rollup as 'employee').where(matches).execute();
+        }
         return {
           outcome: 'deleted' as const,
           removed: { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications },

@@ -1,11 +1,14 @@
 // The report roll-ups (issue 27): report_results_per_hour and report_results_per_day read
 // counts the upkeep keeps, and answer what seed 004's view, grouping the whole table,
 // answers on the same rows: after verdicts land on rows counted while unjudged, after a
-// row counted unjudged is deleted, when a run is repeated or two run at once.
+// row counted unjudged is deleted, when a run is repeated or two run at once; and row
+// retention deletes only rows the roll-ups counted, which keep their counts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { REPORT_VIEWS } from '../../db/migrations/20261201T1300-metabase-views.ts';
+import { operationsRepository } from '../../db/repositories/operations.repository.ts';
+import { rowRetentionRepository } from '../../db/repositories/row-retention.repository.ts';
 import { catchUpRollups, runRollup } from '../../services/upkeep/rollup.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
@@ -111,4 +114,34 @@ test('the scheduled run counts only ids an earlier run saw', async () => {
   const second = await runRollup(db);
   assert.equal(second.counted, 40);
   await assertSameAnswers();
+});
+
+test('row retention deletes old judged rows the roll-ups counted, in batches, and the roll-ups keep their counts', async () => {
+  await addSnapshots(30, 13); // not yet counted: kept whatever their age
+  const hours = await fromView('hour');
+  const days = await fromView('day');
+  const before = await db.selectFrom('stream_img').select(['id', 'status']).execute();
+  const watermark = Number((await sql<{ w: number }>`SELECT last_id AS w FROM rollup_state`.execute(db)).rows[0]!.w);
+  const retention = rowRetentionRepository(db);
+  let batches = 0;
+  for (let n = 25; n === 25; batches++) n = await retention.deleteOldSnapshots(new Date(), 25);
+  assert.ok(batches > 3);
+  const left = await db.selectFrom('stream_img').select(['id', 'status']).execute();
+  const expected = before.filter((r) => ['N', 'P'].includes(r.status) || r.id > watermark);
+  assert.deepEqual(left.map((r) => r.id).sort(), expected.map((r) => r.id).sort());
+  const orphans = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM process_status p WHERE p.image_type = 'stream' AND NOT EXISTS (SELECT 1 FROM stream_img s WHERE s.id = p.image_id)`.execute(db);
+  assert.equal(Number(orphans.rows[0]!.n), 0);
+  assert.deepEqual(await fromView('hour'), hours);
+  assert.deepEqual(await fromView('day'), days);
+});
+
+test("vigil delete-user's deletion takes the person's roll-up counts with it", async () => {
+  await catchUpRollups(db);
+  const has = async () => (await fromView('hour')).filter((r) => r[0] === 'NA\\bob').length;
+  assert.ok((await has()) > 0);
+  const r = await operationsRepository(db).deleteEmployee('na\\BOB');
+  assert.equal(r.outcome, 'deleted');
+  assert.equal(await has(), 0);
+  const left = await sql<{ n: number }>`SELECT (SELECT COUNT(*) FROM stream_result_day WHERE lan_id = 'NA\\\\bob') + (SELECT COUNT(*) FROM stream_rollup_row WHERE lan_id = 'NA\\\\bob') AS n`.execute(db);
+  assert.equal(Number(left.rows[0]!.n), 0);
 });
