@@ -20,6 +20,7 @@ import * as m20261207T1300 from './migrations/20261207T1300-rescue-attempt.ts';
 import * as m20261208T0900 from './migrations/20261208T0900-report-rollups.ts';
 import * as m20261208T1000 from './migrations/20261208T1000-report-indexes.ts';
 import * as m20261208T1100 from './migrations/20261208T1100-bigint-image-ids.ts';
+import * as m20261208T1200 from './migrations/20261208T1200-report-people.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261208T0900-report-rollups': m20261208T0900,
   '20261208T1000-report-indexes': m20261208T1000,
   '20261208T1100-bigint-image-ids': m20261208T1100,
+  '20261208T1200-report-people': m20261208T1200,
 };
 
 export interface MigrateReport {

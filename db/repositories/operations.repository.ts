@@ -154,8 +154,8 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         const streamImages = await remove('stream_img');
         const trainImages = await remove('train_img');
         const employee = await remove('employee');
-        // The report roll-ups count the person's snapshots per hour and day: theirs too.
-        for (const rollup of ['stream_result_hour', 'stream_result_day', 'stream_rollup_row']) {
+        // The report roll-ups count the person's snapshots per hour and day and list them: theirs too.
+        for (const rollup of ['stream_result_hour', 'stream_result_day', 'stream_rollup_row', 'report_person']) {
           await trx.deleteFrom(rollup as 'employee').where(matches).execute();
         }
         return {

@@ -15,6 +15,8 @@ export interface RollupRepository {
   countNext(batch: number, upTo?: number): Promise<number>;
   /** Moves the counts of rows counted while unjudged to their verdict (or drops a deleted row's); how many. */
   closeJudged(): Promise<number>;
+  /** Adds to `report_person` the employees and enrolled people it lacks (snapshots' people come with their counts). */
+  notePeople(): Promise<void>;
   /** Remembers the newest id for the next run's `countNext`. */
   noteSeen(): Promise<void>;
   /** The last id counted. */
@@ -69,6 +71,7 @@ export function rollupRepository(db: Kysely<Database>): RollupRepository {
             GROUP BY lan_id, b, r
             ON DUPLICATE KEY UPDATE snapshots = snapshots + VALUES(snapshots)`.execute(trx);
         }
+        await sql`INSERT IGNORE INTO report_person (lan_id) SELECT DISTINCT lan_id FROM stream_img WHERE id > ${lastId} AND id <= ${to}`.execute(trx);
         await sql`UPDATE rollup_state SET last_id = ${to}, updated_at = UTC_TIMESTAMP(3) WHERE name = ${NAME}`.execute(trx);
         return to - lastId;
       }),
@@ -94,6 +97,23 @@ export function rollupRepository(db: Kysely<Database>): RollupRepository {
         }
         await sql`DELETE FROM stream_rollup_row WHERE closing = 1`.execute(trx);
         return n;
+      }),
+    notePeople: () =>
+      // Under the roll-ups' lock, like every write to report_person: two runs at once wait
+      // for each other instead of deadlocking on its gaps.
+      inTransaction(async (trx) => {
+        await lockState(trx);
+        // employee holds one row per person: a look-up each. train_img grows with every
+        // enrolment and gallery addition: only those after the last run's (its own watermark).
+        await sql`INSERT IGNORE INTO report_person (lan_id)
+          SELECT e.lan_id FROM employee e WHERE NOT EXISTS (SELECT 1 FROM report_person p WHERE p.lan_id = e.lan_id)`.execute(trx);
+        const r = await sql<{ last_id: string | number }>`SELECT last_id FROM rollup_state WHERE name = 'report_person_train'`.execute(trx);
+        const last = Number(r.rows[0]?.last_id ?? 0);
+        const m = await sql<{ m: string | number | null }>`SELECT MAX(id) AS m FROM train_img`.execute(trx);
+        const to = Number(m.rows[0]?.m ?? 0);
+        if (to <= last) return;
+        await sql`INSERT IGNORE INTO report_person (lan_id) SELECT DISTINCT lan_id FROM train_img WHERE id > ${last} AND id <= ${to}`.execute(trx);
+        await sql`UPDATE rollup_state SET last_id = ${to}, updated_at = UTC_TIMESTAMP(3) WHERE name = 'report_person_train'`.execute(trx);
       }),
     async noteSeen() {
       await sql`UPDATE rollup_state SET seen_max = GREATEST(seen_max, (SELECT COALESCE(MAX(id), 0) FROM stream_img)) WHERE name = ${NAME}`.execute(db);

@@ -24,6 +24,7 @@ export async function runRollup(db: Kysely<Database>, opts: { upTo?: number; sig
   let counted = 0;
   for (let n = BATCH; n === BATCH && !opts.signal?.aborted; counted += n) n = await repo.countNext(BATCH, opts.upTo);
   const closed = await repo.closeJudged();
+  await repo.notePeople();
   await repo.noteSeen();
   return { counted, closed };
 }

@@ -121,7 +121,7 @@ test('row retention deletes old judged rows the roll-ups counted, in batches, an
   const hours = await fromView('hour');
   const days = await fromView('day');
   const before = await db.selectFrom('stream_img').select(['id', 'status']).execute();
-  const watermark = Number((await sql<{ w: number }>`SELECT last_id AS w FROM rollup_state`.execute(db)).rows[0]!.w);
+  const watermark = Number((await sql<{ w: number }>`SELECT last_id AS w FROM rollup_state WHERE name = 'stream_result'`.execute(db)).rows[0]!.w);
   const retention = rowRetentionRepository(db);
   let batches = 0;
   for (let n = 25; n === 25; batches++) n = await retention.deleteOldSnapshots(new Date(), 25);
