@@ -60,7 +60,8 @@ export async function leaveNewest(db: Kysely<Database>): Promise<void> {
 interface SecondaryIndex {
   table: string;
   name: string;
-  columns: string[];
+  /** With the prefix length of a prefix part (`image(1)`). */
+  columns: { name: string; prefix: number | undefined }[];
   unique: boolean;
 }
 
@@ -70,8 +71,8 @@ interface SecondaryIndex {
  * faster than it takes ten million random inserts into it with a small buffer pool.
  */
 export async function dropSecondaryIndexes(db: Kysely<Database>, tables: string[]): Promise<SecondaryIndex[]> {
-  const r = await sql<{ t: string; name: string; col: string; seq: number; non_unique: number }>`
-    SELECT TABLE_NAME AS t, INDEX_NAME AS name, COLUMN_NAME AS col, SEQ_IN_INDEX AS seq, NON_UNIQUE AS non_unique
+  const r = await sql<{ t: string; name: string; col: string; part: number | null; non_unique: number }>`
+    SELECT TABLE_NAME AS t, INDEX_NAME AS name, COLUMN_NAME AS col, SUB_PART AS part, NON_UNIQUE AS non_unique
     FROM information_schema.STATISTICS
     WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY' AND TABLE_NAME IN (${sql.join(tables)})
     ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`.execute(db);
@@ -79,7 +80,7 @@ export async function dropSecondaryIndexes(db: Kysely<Database>, tables: string[
   for (const row of r.rows) {
     const key = `${row.t}.${row.name}`;
     if (!byName.has(key)) byName.set(key, { table: row.t, name: row.name, columns: [], unique: Number(row.non_unique) === 0 });
-    byName.get(key)!.columns.push(row.col);
+    byName.get(key)!.columns.push({ name: row.col, prefix: row.part === null ? undefined : Number(row.part) });
   }
   const dropped: SecondaryIndex[] = [];
   for (const ix of byName.values()) {
@@ -98,7 +99,7 @@ export async function restoreIndexes(db: Kysely<Database>, indexes: SecondaryInd
   for (const table of new Set(indexes.map((i) => i.table))) {
     const adds = indexes
       .filter((i) => i.table === table)
-      .map((i) => sql`ADD ${sql.raw(i.unique ? 'UNIQUE ' : '')}INDEX ${sql.id(i.name)} (${sql.join(i.columns.map((c) => sql.id(c)))})`);
+      .map((i) => sql`ADD ${sql.raw(i.unique ? 'UNIQUE ' : '')}INDEX ${sql.id(i.name)} (${sql.join(i.columns.map((c) => (c.prefix === undefined ? sql.id(c.name) : sql`${sql.id(c.name)}(${sql.raw(String(c.prefix))})`)))})`);
     await sql`ALTER TABLE ${sql.table(table)} ${sql.join(adds)}`.execute(db);
   }
 }
