@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { parseDatabaseUrl } from '../../db/connection.ts';
-import { REPORT_VIEWS } from '../../db/migrations/20261201T1300-metabase-views.ts';
+import { REPORT_VIEW_NAMES } from '../../db/report-views.ts';
 import { catchUpRollups } from '../../services/upkeep/rollup.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
@@ -48,7 +48,7 @@ after(async () => {
 
 const at = (s: string) => new Date(`${s}Z`);
 /** Every report view `vigil migrate` creates: seed 004's, and the daily roll-up of issue 27. */
-const VIEWS = [...Object.keys(REPORT_VIEWS), 'report_results_per_day'].sort();
+const VIEWS = REPORT_VIEW_NAMES;
 
 async function seed(): Promise<void> {
   await db.insertInto('employee').values([
@@ -257,7 +257,7 @@ test("compose/metabase-grants.sh gives Metabase's application user its own utf8m
     await conn.query('DROP VIEW v_users');
     await conn.query('DROP TABLE core_user');
 
-    for (const q of ['SELECT id FROM employee', 'SELECT image FROM train_img', ...Object.keys(REPORT_VIEWS).map((v) => `SELECT * FROM \`${v}\``)]) {
+    for (const q of ['SELECT id FROM employee', 'SELECT image FROM train_img', ...REPORT_VIEW_NAMES.map((v) => `SELECT * FROM \`${v}\``)]) {
       await assert.rejects(conn.query(q.replace('FROM ', `FROM \`${target.database}\`.`)), (err: { errno?: number }) => err.errno === 1142, q);
     }
     await assert.rejects(conn.query(`USE \`${target.database}\``), (err: { errno?: number }) => err.errno === 1044);
