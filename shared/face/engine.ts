@@ -3,11 +3,14 @@ import { dirname, join } from 'node:path';
 import type * as Tfjs from '@tensorflow/tfjs';
 import type { FaceBackend, FaceBackendChoice } from './backends.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
+import { faceApiAlignedRegion, paddedSquareCrop, type Crop } from './face-chip.ts';
+import { DESCRIPTOR_SIZE, LANDMARK_SIZE, faceApiNets, fuseDetector, type FaceApiNets, type FaceNets } from './face-nets.ts';
+import { searchFaces, type Candidate, type SearchOptions } from './face-search.ts';
 import { estimatePose, scaleBox, scalePoints, type Box, type Point } from './geometry.ts';
-import { LOOK_CANVAS, boxFromLook, clipBox, confirmingDetection, cropBox, lookAround, lookAtAll, lookIsPadded, pointsFromLook, suppressOverlaps, type Look } from './looks.ts';
-import { installFusedSsd, type SsdNet } from './fused-ssd.ts';
+import { clipBox, lookIsPadded } from './looks.ts';
 import { restoreUtilForTfjsNode } from './node-util-compat.ts';
 import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, type FaceQuality } from './quality.ts';
+import { applyAffine, sampleAffine, type RgbImage } from './sampler.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,7 +45,7 @@ export interface FaceAnalysis {
   ms: number;
 }
 
-export interface AnalyzeOptions extends DecodeOptions {
+export interface AnalyzeOptions extends DecodeOptions, SearchOptions {
   /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence?: number;
   /**
@@ -80,48 +83,16 @@ export interface EngineInfo {
 }
 
 /* The parts of TensorFlow.js and face-api this engine uses, typed narrowly. */
-interface Tensor {
-  dispose(): void;
-}
 interface Tf {
-  tensor3d(values: Uint8Array, shape: [number, number, number], dtype: 'int32'): Tensor;
-  tidy<T extends Tensor>(fn: () => T): T;
-  cast(t: Tensor, dtype: 'float32'): Tensor;
-  expandDims(t: Tensor, axis: number): Tensor;
-  squeeze(t: Tensor, axes: number[]): Tensor;
-  image: {
-    cropAndResize(image: Tensor, boxes: number[][], boxInd: number[], cropSize: [number, number], method: 'bilinear', extrapolationValue: number): Tensor;
-  };
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
-  getBackend(): string;
-  memory(): { numTensors: number };
   backend(): unknown;
   version_core: string;
-}
-interface FaceApiResult {
-  detection: { box: Box; score: number };
-  landmarks: { positions: Point[] };
-  descriptor: Float32Array;
-}
-interface FaceApiDetection {
-  box: Box;
-  score: number;
 }
 interface FaceApi {
   version: string;
   tf: Tf;
-  nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }> & { ssdMobilenetv1: SsdNet };
-  SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
-  /** Thenable: detection alone. */
-  detectAllFaces(input: Tensor, options: unknown): PromiseLike<FaceApiDetection[]>;
-  extendWithFaceDetection(source: object, detection: FaceApiDetection): { detection: FaceApiDetection };
-  /** Landmarks (then descriptors) for detections already made: face-api's own task, fed our choice. */
-  DetectAllFaceLandmarksTask: new (
-    parent: Promise<{ detection: FaceApiDetection }[]>,
-    input: Tensor,
-    useTinyLandmarkNet: boolean,
-  ) => { withFaceDescriptors(): Promise<FaceApiResult[]> };
+  nets: Record<'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet', { loadFromDisk(dir: string): Promise<void> }> & FaceApiNets;
 }
 
 function loadFaceApi(backend: FaceBackend): { faceapi: FaceApi; tf: Tf } {
@@ -161,17 +132,13 @@ export function modelFiles(): { dir: string; files: string[] } {
  * TensorFlow.js, models from the files the npm package ships. One engine per thread.
  */
 export class FaceEngine {
-  private readonly faceapi: FaceApi;
   private readonly tf: Tf;
+  private readonly nets: FaceNets;
   readonly info: EngineInfo;
 
-  private constructor(
-    faceapi: FaceApi,
-    tf: Tf,
-    info: EngineInfo,
-  ) {
-    this.faceapi = faceapi;
+  private constructor(tf: Tf, nets: FaceNets, info: EngineInfo) {
     this.tf = tf;
+    this.nets = nets;
     this.info = info;
   }
 
@@ -184,14 +151,16 @@ export class FaceEngine {
         const { faceapi, tf } = loadFaceApi(backend);
         await activate(backend, tf);
         for (const net of ['ssdMobilenetv1', 'faceLandmark68Net', 'faceRecognitionNet'] as const) await faceapi.nets[net].loadFromDisk(MODEL_DIR);
+        // The narrow `Tf` above is this same module object; the nets need its full API.
+        const fullTf = tf as unknown as typeof Tfjs;
         const info: EngineInfo = {
           backend,
           faceApiVersion: faceapi.version,
           tfjsVersion: tf.version_core,
           model: `@vladmandic/face-api@${faceapi.version}/faceRecognitionNet`,
-          detector: fuseDetector(faceapi, tf),
+          detector: fuseDetector(fullTf, faceapi.nets.ssdMobilenetv1),
         };
-        return { engine: new FaceEngine(faceapi, tf, info), attempts };
+        return { engine: new FaceEngine(tf, faceApiNets(fullTf, faceapi.nets), info), attempts };
       } catch (err) {
         attempts.push(`${backend}: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -216,139 +185,60 @@ export class FaceEngine {
     const t0 = performance.now();
     const img = await decodeImage(bytes, opts);
     const scale = img.originalWidth / img.width;
-    const input = this.tf.tensor3d(img.rgb, [img.height, img.width, 3], 'int32');
-    const canvases: Tensor[] = [];
-    let found: Found[];
-    try {
-      found = await this.detectFaces(input, img.width, img.height, canvases, opts);
-      // Landmarks and descriptors once per canvas, for the detections kept on it.
-      for (const canvas of new Set(found.map((f) => f.canvas))) {
-        const mine = found.filter((f) => f.canvas === canvas);
-        const sources = mine.map((f) => this.faceapi.extendWithFaceDetection({}, f.detection));
-        const results = await new this.faceapi.DetectAllFaceLandmarksTask(Promise.resolve(sources), canvas, false).withFaceDescriptors();
-        results.forEach((r, i) => (mine[i]!.result = r));
-      }
-    } finally {
-      input.dispose();
-      for (const c of canvases) c.dispose();
-    }
-
-    const gray = toGray(img.rgb, img.width, img.height);
-    const faces = found.map((f): AnalyzedFace => {
-      const r = f.result!;
+    const src: RgbImage = { rgb: img.rgb, width: img.width, height: img.height };
+    const search = await searchFaces(src, this.nets, opts);
+    const faces: AnalyzedFace[] = [];
+    for (const f of search.faces) {
+      const described = await this.describe(src, f);
+      if (!described) continue;
       const box = clipBox(f.box, img.width, img.height);
-      const points = f.look ? pointsFromLook(r.landmarks.positions, f.look) : r.landmarks.positions.map((p) => ({ x: p.x, y: p.y }));
-      const region = resampleRegion(gray, box, QUALITY_REGION_SIZE);
+      const region = resampleRegion(toGray(img.rgb, img.width, img.height, box), box, QUALITY_REGION_SIZE);
       const original = scaleBox(box, scale);
-      const landmarks = scalePoints(points, scale);
-      return {
+      const landmarks = scalePoints(described.landmarks, scale);
+      faces.push({
         box: original,
-        score: r.detection.score,
+        score: f.score,
         landmarks,
-        descriptor: Float32Array.from(r.descriptor),
+        descriptor: described.descriptor,
         quality: {
           sizePx: Math.min(original.width, original.height),
-          score: r.detection.score,
+          score: f.score,
           brightness: brightness(region),
           sharpness: sharpness(region, QUALITY_REGION_SIZE),
           pose: estimatePose(landmarks),
         },
-      };
-    });
+      });
+    }
     return {
       width: img.originalWidth,
       height: img.originalHeight,
       faces,
-      padded: found.some((f) => f.look !== undefined && lookIsPadded(f.look, img.width, img.height)),
-      looks: canvases.length,
+      padded: search.faces.some((f) => f.look !== undefined && lookIsPadded(f.look, img.width, img.height)),
+      looks: search.looks,
       backend: this.info.backend,
-      numTensors: this.tf.memory().numTensors,
+      numTensors: this.nets.numTensors(),
       heapBytes: this.heapBytes(),
       ms: Math.round(performance.now() - t0),
     };
   }
 
-  /**
-   * The first pass over the whole image, then second looks only where it is doubtful: a
-   * region around each low-confidence detection (it is kept only if the look confirms it,
-   * with the look's box and score), and the whole image with a margin when nothing is found.
-   * Every canvas made is pushed to `canvases` for the caller to dispose.
-   */
-  private async detectFaces(input: Tensor, width: number, height: number, canvases: Tensor[], opts: AnalyzeOptions): Promise<Found[]> {
-    const minConfidence = opts.minConfidence ?? 0.5;
-    const doubtfulScore = opts.doubtfulScore ?? 0.9;
-    const lookFactor = opts.lookFactor ?? 2.2;
-    const detect = (t: Tensor, min: number) => this.faceapi.detectAllFaces(t, new this.faceapi.SsdMobilenetv1Options({ minConfidence: min, maxResults: 50 }));
-    const first = await detect(input, Math.min(minConfidence, opts.candidateConfidence ?? 0.3));
-    const anyCounted = first.some((d) => d.score >= minConfidence);
-    const largest = Math.max(width, height);
-    const lookBelowShare = opts.lookBelowShare ?? 0.4;
-    // A look helps a face that is small in the frame or cut by its border; around a face that
-    // already fills much of the image it shows the detector nearly what it saw. Candidates
-    // under the floor are only chased when nothing reached it.
-    const doubtful = first
-      .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || !anyCounted))
-      .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
-      .sort((a, b) => b.score - a.score);
-    const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
-    const found: Found[] = first.filter((d) => !looked.includes(d) && d.score >= minConfidence).map((detection) => ({ detection, canvas: input, box: detection.box, score: detection.score }));
-    let floatInput: Tensor | undefined;
-    const render = (look: Look) => {
-      floatInput ??= this.tf.tidy(() => this.tf.expandDims(this.tf.cast(input, 'float32'), 0));
-      const canvas = this.tf.tidy(() =>
-        this.tf.squeeze(this.tf.image.cropAndResize(floatInput!, [cropBox(look, width, height)], [0], [LOOK_CANVAS, LOOK_CANVAS], 'bilinear', 128), [0]),
-      );
-      canvases.push(canvas);
-      return canvas;
-    };
-    try {
-      for (const d of looked) {
-        const look = lookAround(d.box, lookFactor);
-        const canvas = render(look);
-        const confirmed = confirmingDetection(await detect(canvas, minConfidence), look, d.box);
-        if (confirmed) found.push({ detection: confirmed, canvas, look, box: boxFromLook(confirmed.box, look), score: confirmed.score });
-      }
-      if (found.length === 0 && (opts.paddedRetry ?? true)) {
-        // Detectors miss faces that fill the frame or touch its border (ID-badge crops).
-        const look = lookAtAll(width, height, 1.8);
-        const canvas = render(look);
-        for (const detection of await detect(canvas, minConfidence)) found.push({ detection, canvas, look, box: boxFromLook(detection.box, look), score: detection.score });
-      }
-    } finally {
-      floatInput?.dispose();
-    }
-    // Two candidates confirmed as the same face, or a look that also saw a neighbour.
-    const faces = suppressOverlaps(found);
-    const minSecondaryScore = opts.minSecondaryScore ?? 0.8;
-    return faces.filter((f, i) => i === 0 || f.score >= minSecondaryScore);
+  /** Landmarks on face-api's crop of the detection, then the descriptor on its crop of the landmarks; in decoded pixels. */
+  private async describe(src: RgbImage, f: Candidate): Promise<{ landmarks: Point[]; descriptor: Float32Array } | undefined> {
+    const fill = typeof f.border === 'object' ? f.border.value : 0;
+    const canvas = f.look ? { x: f.look.x, y: f.look.y, width: f.look.side, height: f.look.side } : { x: 0, y: 0, width: src.width, height: src.height };
+    const crop = paddedSquareCrop(f.box, canvas, src.width, src.height, LANDMARK_SIZE, fill);
+    if (!crop) return undefined;
+    const landmarks = await this.landmarksOn(src, crop);
+    const chip = paddedSquareCrop(faceApiAlignedRegion(landmarks, canvas), canvas, src.width, src.height, DESCRIPTOR_SIZE, fill);
+    if (!chip) return undefined;
+    return { landmarks, descriptor: await this.nets.descriptor(sample(src, DESCRIPTOR_SIZE, chip)) };
+  }
+
+  private async landmarksOn(src: RgbImage, crop: Crop): Promise<Point[]> {
+    return (await this.nets.landmarks(sample(src, LANDMARK_SIZE, crop))).map((p) => applyAffine(crop.map, p));
   }
 }
 
-interface Found {
-  detection: FaceApiDetection;
-  /** The tensor it was found on: the input, or a second look's canvas. */
-  canvas: Tensor;
-  look?: Look;
-  /** Its box in the (decoded) image's pixels, not clipped. */
-  box: Box;
-  score: number;
-  result?: FaceApiResult;
-}
-
-/** The same detector, faster (see fused-ssd.ts); face-api's own pass when fusing is not safe. */
-function fuseDetector(faceapi: FaceApi, tf: Tf): EngineInfo['detector'] {
-  try {
-    // The narrow `Tf` above is this same module object; the fused pass needs its full API.
-    const { installed, maxDifference } = installFusedSsd(tf as unknown as typeof Tfjs, faceapi.nets.ssdMobilenetv1);
-    return installed ? 'fused' : `face-api (fused pass differs by ${maxDifference.toExponential(1)})`;
-  } catch (err) {
-    return `face-api (${(err as Error).message})`;
-  }
-}
-
-/** Within 2% of the image's edge: the border may cut the face. */
-function touchesBorder(b: Box, width: number, height: number): boolean {
-  const mx = width * 0.02;
-  const my = height * 0.02;
-  return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
+function sample(src: RgbImage, size: number, crop: Crop): Float32Array {
+  return sampleAffine(src, size, size, crop.map, { border: crop.border, valid: crop.valid, ...(crop.clampTo && { clampTo: crop.clampTo }) });
 }

@@ -1,4 +1,5 @@
 import type { Box, Point } from './geometry.ts';
+import type { Affine } from './sampler.ts';
 
 /**
  * Second looks: the detector run again on a square region of the image, rendered to the
@@ -31,12 +32,22 @@ export function lookAtAll(width: number, height: number, factor: number): Look {
   return { x: (width - side) / 2, y: (height - side) / 2, side };
 }
 
-/** A look's region as `tf.image.cropAndResize` wants it: [y1, x1, y2, x2], normalised by (size − 1). */
-export function cropBox(look: Look, width: number, height: number, canvas = LOOK_CANVAS): [number, number, number, number] {
-  // cropAndResize maps canvas pixel v to image pixel y1·(h−1) + v·(y2−y1)·(h−1)/(canvas−1);
-  // this choice makes one canvas pixel exactly side/canvas image pixels.
-  const span = (look.side * (canvas - 1)) / canvas;
-  return [look.y / (height - 1), look.x / (width - 1), (look.y + span) / (height - 1), (look.x + span) / (width - 1)];
+/**
+ * A look's canvas as a sampling map: canvas pixel u lands on image pixel look.x + u·side/canvas
+ * (so one canvas pixel is exactly side/canvas image pixels).
+ */
+export function lookMap(look: Look, canvas = LOOK_CANVAS): Affine {
+  const s = look.side / canvas;
+  return { a: s, b: 0, c: look.x, d: 0, e: s, f: look.y };
+}
+
+/**
+ * The detector's first pass as face-api feeds it: the image with zeros after it to a square,
+ * resized bilinearly to the canvas (tf.image.resizeBilinear, corners not aligned, taps
+ * clamped to the square). Boxes found on it are in image pixels times side/canvas.
+ */
+export function wholeImageLook(width: number, height: number): Look {
+  return { x: 0, y: 0, side: Math.max(width, height) };
 }
 
 /** A box found on a look's canvas, in image pixels (not clipped). */

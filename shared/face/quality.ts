@@ -8,11 +8,17 @@ export interface GrayImage {
   height: number;
 }
 
-/** ITU-R BT.601 luma of packed RGB. */
-export function toGray(rgb: Uint8Array, width: number, height: number): GrayImage {
+/** ITU-R BT.601 luma of packed RGB; with `region`, only the pixels that region touches (the rest stay 0). */
+export function toGray(rgb: Uint8Array, width: number, height: number, region?: Box): GrayImage {
   const data = new Uint8Array(width * height);
-  for (let i = 0, j = 0; i < data.length; i++, j += 3) {
-    data[i] = (rgb[j]! * 299 + rgb[j + 1]! * 587 + rgb[j + 2]! * 114) / 1000;
+  const x0 = region ? Math.max(0, Math.floor(region.x)) : 0;
+  const y0 = region ? Math.max(0, Math.floor(region.y)) : 0;
+  const x1 = region ? Math.min(width, Math.ceil(region.x + region.width)) : width;
+  const y1 = region ? Math.min(height, Math.ceil(region.y + region.height)) : height;
+  for (let y = y0; y < y1; y++) {
+    for (let i = y * width + x0, j = i * 3, end = y * width + x1; i < end; i++, j += 3) {
+      data[i] = (rgb[j]! * 299 + rgb[j + 1]! * 587 + rgb[j + 2]! * 114) / 1000;
+    }
   }
   return { data, width, height };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boxFromLook, clipBox, confirmingDetection, cropBox, iou, lookAround, lookAtAll, lookIsPadded, pointsFromLook, suppressOverlaps, LOOK_CANVAS } from '../../shared/face/looks.ts';
+import { boxFromLook, clipBox, confirmingDetection, iou, lookAround, lookAtAll, lookIsPadded, lookMap, pointsFromLook, suppressOverlaps, wholeImageLook, LOOK_CANVAS } from '../../shared/face/looks.ts';
+import { applyAffine } from '../../shared/face/sampler.ts';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} ≉ ${b}`);
 
@@ -20,16 +21,18 @@ test('a box and landmarks found on a look map back to image pixels', () => {
   assert.deepEqual(clipBox({ x: -10, y: 90, width: 100, height: 100 }, 80, 150), { x: 0, y: 90, width: 80, height: 60 });
 });
 
-test('the crop box makes canvas pixel v land on image pixel look + v·side/canvas', () => {
-  const w = 853;
-  const h = 480;
+test('a look samples canvas pixel v at image pixel look + v·side/canvas, and its boxes map back through the same scale', () => {
   const look = { x: 100, y: -50, side: 300 };
-  const [y1, x1, y2, x2] = cropBox(look, w, h);
-  // tf.image.cropAndResize: image y = y1·(h−1) + v·(y2−y1)·(h−1)/(canvas−1).
   for (const v of [0, 1, 256, 511]) {
-    close(y1 * (h - 1) + (v * (y2 - y1) * (h - 1)) / (LOOK_CANVAS - 1), look.y + (v * look.side) / LOOK_CANVAS, 1e-6);
-    close(x1 * (w - 1) + (v * (x2 - x1) * (w - 1)) / (LOOK_CANVAS - 1), look.x + (v * look.side) / LOOK_CANVAS, 1e-6);
+    const p = applyAffine(lookMap(look), { x: v, y: v });
+    close(p.x, look.x + (v * look.side) / LOOK_CANVAS);
+    close(p.y, look.y + (v * look.side) / LOOK_CANVAS);
+    const back = boxFromLook({ x: v, y: v, width: 0, height: 0 }, look);
+    close(back.x, p.x);
+    close(back.y, p.y);
   }
+  // The first pass: the image at the top left of a square of its longer side (face-api's padding).
+  assert.deepEqual(wholeImageLook(853, 480), { x: 0, y: 0, side: 853 });
 });
 
 test('a look confirms the face it was centred on, not a neighbour, and not something elsewhere', () => {

@@ -1,0 +1,96 @@
+import type { Box } from './geometry.ts';
+import { DETECTOR_SIZE, type Detection, type FaceNets } from './face-nets.ts';
+import { boxFromLook, confirmingDetection, lookAround, lookAtAll, lookMap, suppressOverlaps, wholeImageLook, type Look } from './looks.ts';
+import { sampleAffine, type Border, type RgbImage, type SampleOptions } from './sampler.ts';
+
+/** How the engine searches an image for faces (see `AnalyzeOptions` in engine.ts for each). */
+export interface SearchOptions {
+  minConfidence?: number;
+  candidateConfidence?: number;
+  doubtfulScore?: number;
+  maxSecondLooks?: number;
+  lookFactor?: number;
+  lookBelowShare?: number;
+  paddedRetry?: boolean;
+  minSecondaryScore?: number;
+}
+
+/** A face the search kept, in image pixels. */
+export interface Candidate {
+  /** Not clipped to the image. */
+  box: Box;
+  score: number;
+  /** The look whose canvas found it; none for the first pass. */
+  look?: Look;
+  /** What the canvas it was found on showed outside the image: its crops show the same. */
+  border: Border;
+}
+
+export interface SearchResult {
+  faces: Candidate[];
+  /** Detector passes after the first. */
+  looks: number;
+}
+
+/** face-api pads the first pass with black; a look's outside is neutral grey. */
+const FIRST_PASS_BORDER: Border = { value: 0 };
+const LOOK_BORDER: Border = { value: 128 };
+
+/** The detector on one look's canvas; boxes in canvas pixels. */
+async function detectOn(src: RgbImage, nets: FaceNets, look: Look, sampling: SampleOptions, minScore: number): Promise<Detection[]> {
+  return nets.detect(sampleAffine(src, DETECTOR_SIZE, DETECTOR_SIZE, lookMap(look, DETECTOR_SIZE), sampling), minScore);
+}
+
+/** A detection on a look's canvas, in image pixels (not clipped). */
+const inImage = (d: Detection, look: Look): Detection => ({ box: boxFromLook(d.box, look, DETECTOR_SIZE), score: d.score });
+
+/**
+ * The first pass over the whole image, then second looks only where it is doubtful: a
+ * region around each low-confidence detection (it is kept only if the look confirms it,
+ * with the look's box and score), and the whole image with a margin when nothing is found.
+ */
+export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOptions = {}): Promise<SearchResult> {
+  const { width, height } = src;
+  const minConfidence = opts.minConfidence ?? 0.5;
+  const doubtfulScore = opts.doubtfulScore ?? 0.9;
+  const lookFactor = opts.lookFactor ?? 2.2;
+  const whole = wholeImageLook(width, height);
+  const firstSampling = { border: FIRST_PASS_BORDER, clampTo: { x: 0, y: 0, width: whole.side, height: whole.side } };
+  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(minConfidence, opts.candidateConfidence ?? 0.3))).map((d) => inImage(d, whole));
+  const anyCounted = first.some((d) => d.score >= minConfidence);
+  const largest = Math.max(width, height);
+  const lookBelowShare = opts.lookBelowShare ?? 0.4;
+  // A look helps a face that is small in the frame or cut by its border; around a face that
+  // already fills much of the image it shows the detector nearly what it saw. Candidates
+  // under the floor are only chased when nothing reached it.
+  const doubtful = first
+    .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || !anyCounted))
+    .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
+    .sort((a, b) => b.score - a.score);
+  const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
+  const found: Candidate[] = first.filter((d) => !looked.includes(d) && d.score >= minConfidence).map((d) => ({ ...d, border: FIRST_PASS_BORDER }));
+  let looks = 0;
+  for (const d of looked) {
+    const look = lookAround(d.box, lookFactor);
+    looks++;
+    const confirmed = confirmingDetection(await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence), look, d.box, undefined, DETECTOR_SIZE);
+    if (confirmed) found.push({ ...inImage(confirmed, look), look, border: LOOK_BORDER });
+  }
+  if (found.length === 0 && (opts.paddedRetry ?? true)) {
+    // Detectors miss faces that fill the frame or touch its border (ID-badge crops).
+    const look = lookAtAll(width, height, 1.8);
+    looks++;
+    for (const d of await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence)) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
+  }
+  // Two candidates confirmed as the same face, or a look that also saw a neighbour.
+  const faces = suppressOverlaps(found);
+  const minSecondaryScore = opts.minSecondaryScore ?? 0.8;
+  return { faces: faces.filter((f, i) => i === 0 || f.score >= minSecondaryScore), looks };
+}
+
+/** Within 2% of the image's edge: the border may cut the face. */
+export function touchesBorder(b: Box, width: number, height: number): boolean {
+  const mx = width * 0.02;
+  const my = height * 0.02;
+  return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
+}
