@@ -318,13 +318,16 @@ test('notifier: defaults; webhook targets, allow-list and rate limit read; the s
   assert.deepEqual(loadConfig({}).upkeep, {
     tickMs: 15_000, rescueIntervalMs: 300_000, digestIntervalMs: 7_200_000, deadLetterIntervalMs: 300_000,
     supervisors: { channel: 'email', to: [] }, retentionIntervalMs: 3_600_000, streamImageRetentionDays: 30,
+    reportRollupIntervalMs: 60_000, streamRowRetentionDays: 0,
   });
   assert.deepEqual(loadConfig({
     NOTIFIER_UPKEEP_TICK: '5s', NOTIFIER_RESCUE_INTERVAL: '0', NOTIFIER_DIGEST_INTERVAL: '4h', NOTIFIER_DEAD_LETTER_INTERVAL: '1m',
     NOTIFIER_SUPERVISORS_CHANNEL: 'webhook', NOTIFIER_SUPERVISORS: 'ops, teams', NOTIFIER_RETENTION_INTERVAL: '30m', VIGIL_STREAM_IMAGE_RETENTION_DAYS: '0',
+    VIGIL_REPORT_ROLLUP_INTERVAL: '5m', VIGIL_STREAM_ROW_RETENTION_DAYS: '400',
   }).upkeep, {
     tickMs: 5_000, rescueIntervalMs: 0, digestIntervalMs: 4 * 3_600_000, deadLetterIntervalMs: 60_000,
     supervisors: { channel: 'webhook', to: ['ops', 'teams'] }, retentionIntervalMs: 1_800_000, streamImageRetentionDays: 0,
+    reportRollupIntervalMs: 300_000, streamRowRetentionDays: 400,
   });
   assert.deepEqual(problemsOf({ NOTIFIER_SUPERVISORS: 'ops', NOTIFIER_SUPERVISORS_CHANNEL: 'pager', VIGIL_STREAM_IMAGE_RETENTION_DAYS: '-1' }), ['NOTIFIER_SUPERVISORS_CHANNEL', 'NOTIFIER_SUPERVISORS', 'VIGIL_STREAM_IMAGE_RETENTION_DAYS']);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-notifier-'));
