@@ -3,15 +3,31 @@ import { DETECTOR_SIZE, type Detection, type FaceNets } from './face-nets.ts';
 import { boxFromLook, confirmingDetection, lookAround, lookAtAll, lookMap, suppressOverlaps, wholeImageLook, type Look } from './looks.ts';
 import { sampleAffine, type Border, type RgbImage, type SampleOptions } from './sampler.ts';
 
-/** How the engine searches an image for faces (see `AnalyzeOptions` in engine.ts for each). */
+/** How the engine searches an image for faces. */
 export interface SearchOptions {
+  /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence?: number;
+  /**
+   * First-pass detections from this confidence up are candidates for a second look, so a
+   * face the whole-frame pass barely sees (small in a wide frame) is not lost. @default 0.3
+   */
   candidateConfidence?: number;
+  /** A first-pass detection below this gets a second look on a region around it. @default 0.9 */
   doubtfulScore?: number;
+  /** Second looks around doubtful detections, per image, most confident first. @default 3 */
   maxSecondLooks?: number;
+  /** A second look's region: this × the detection's larger side, so the face is ~45% of it. @default 2.2 */
   lookFactor?: number;
+  /** Only detections smaller than this share of the image's longer side, or touching its border, get a look. @default 0.4 */
   lookBelowShare?: number;
+  /** When nothing is found, look again at the whole image with a neutral margin (tight head shots). @default true */
   paddedRetry?: boolean;
+  /**
+   * Faces beside the most confident one count only from this confidence up. Measured on
+   * the real photos: the detector's weak second boxes (0.54–0.72) are shoulders and
+   * clothing, which made single-person photos MULTIPLE_FACES; a second person in the
+   * picture scores far higher. @default 0.8
+   */
   minSecondaryScore?: number;
 }
 
