@@ -1,4 +1,4 @@
-import type { FacestreamingRepository, SnapshotRow, EnrolmentLookup } from '../../db/repositories/facestreaming.repository.ts';
+import type { FacestreamingRepository, SnapshotRow } from '../../db/repositories/facestreaming.repository.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -7,10 +7,11 @@ import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.t
 import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
 import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
 import { analysisMemo, type AnalysisScope } from './analysis-memo.ts';
+import { enrolmentModels, type CurrentEnrolment, type EnrolmentModelDeps, type EnrolmentModels } from './enrolment-model.ts';
 import { analyseSnapshot, decideSnapshot, needsAnalysis, type AnalyseDeps, type JudgeDeps, type SnapshotAnalysis } from './judge.ts';
 import { employeeLockKey } from '../../shared/employee-lock-key.ts';
 
-export interface Deps extends JudgeDeps, AnalyseDeps {
+export interface Deps extends JudgeDeps, AnalyseDeps, EnrolmentModelDeps {
   repo: FacestreamingRepository;
   locks: LockManager;
   /** The face_alert outbox: one snapshot's pending alerts. */
@@ -40,6 +41,7 @@ type Scope = AnalysisScope<SnapshotAnalysis>;
 export function facestreamingHandler(deps: Deps) {
   const catchUpLimit = deps.settings.catchUpLimit ?? 20;
   const analyses = analysisMemo<SnapshotAnalysis>();
+  const models = enrolmentModels(deps);
   return async ({ id }: ImageIdMessage, ctx: JobContext): Promise<HandlerOutcome> => {
     const row = await deps.repo.findSnapshot(id);
     if (!row) {
@@ -51,7 +53,7 @@ export function facestreamingHandler(deps: Deps) {
     const scope = analyses.scope();
     try {
       // Outside the lock: is there anything to compare with, then the analysis.
-      if (needsAnalysis(await enrolmentReady(deps, row, ctx))) {
+      if (needsAnalysis(await enrolmentReady(deps, models, row, ctx))) {
         // A failure is recorded with the attempt, under the lock (the scope keeps it).
         await scope.analyse(id, () => analyseSnapshot(deps, id)).catch(() => undefined);
       }
@@ -61,7 +63,7 @@ export function facestreamingHandler(deps: Deps) {
         const current = await deps.repo.findSnapshot(id);
         if (!current) return 'rejected';
         if (isJudged(current)) return publishAlerts(deps, id, ctx.log).then(() => 'duplicate');
-        const enrolment = await enrolmentReady(deps, current, ctx);
+        const enrolment = await enrolmentReady(deps, models, current, ctx);
         const earlier = await deps.repo.pendingBefore(current, catchUpLimit);
         for (const s of earlier) await judgeAndRecord(deps, s, enrolment, undefined, scope, ctx, lockLost);
         if (earlier.length === catchUpLimit) {
@@ -78,17 +80,20 @@ export function facestreamingHandler(deps: Deps) {
 
 const isJudged = (s: SnapshotRow) => s.status === 'Y' || s.status === 'F';
 
-/** The enrolment to compare with; a newer one still being processed is waited for (a retry), except on the last attempt. */
-async function enrolmentReady(deps: Deps, s: SnapshotRow, ctx: JobContext): Promise<EnrolmentLookup> {
+/**
+ * The enrolment to compare with, as this engine's face model describes it; a newer one still
+ * being processed is waited for (a retry), except on the last attempt.
+ */
+async function enrolmentReady(deps: Deps, models: EnrolmentModels, s: SnapshotRow, ctx: JobContext): Promise<CurrentEnrolment> {
   const enrolment = await deps.repo.enrolmentFor(s.lanId);
   if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
     throw new TransientError('ENROLMENT_PENDING', `stream_img ${s.id}: the employee's newest enrolment is not processed yet; retried later`);
   }
-  return enrolment;
+  return models.current(enrolment);
 }
 
 /** Under the lock: one snapshot's attempt, decision and record, then its alerts. */
-async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: EnrolmentLookup, attempt: number | undefined, scope: Scope, ctx: JobContext, lockLost: AbortSignal) {
+async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: CurrentEnrolment, attempt: number | undefined, scope: Scope, ctx: JobContext, lockLost: AbortSignal) {
   const attemptId = await deps.repo.startAttempt({ id: s.id, attempt, worker: deps.worker });
   let judgement;
   try {

@@ -8,6 +8,7 @@ import { judgeImpersonation } from '../../shared/face/impersonation.ts';
 import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
 import { decideVerification } from '../../shared/face/verification.ts';
 import { buildAlert } from './alerts.ts';
+import type { CurrentEnrolment } from './enrolment-model.ts';
 
 export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
 
@@ -20,7 +21,7 @@ export type SnapshotAnalysis = { sha256: string } & ImageAnalysis;
 /** What analysing a snapshot reads. */
 export interface AnalyseDeps {
   repo: Pick<FacestreamingRepository, 'imageOf'>;
-  faces: Pick<FaceAnalyzer, 'analyze'>;
+  faces: Pick<FaceAnalyzer, 'analyze' | 'info'>;
 }
 
 /** What deciding a snapshot reads: the employee's history and the rules' settings. */
@@ -51,13 +52,13 @@ export async function analyseSnapshot(deps: AnalyseDeps, streamImgId: number): P
  * rules: run under the employee's lock, in capture order, since it reads the verdicts
  * before. `analysed` is the snapshot's analysis, needed when `needsAnalysis(enrolment)`.
  */
-export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: EnrolmentLookup, analysed: SnapshotAnalysis | undefined): Promise<Judgement> {
+export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: CurrentEnrolment, analysed: SnapshotAnalysis | undefined): Promise<Judgement> {
   const base = { id: s.id, lanId: s.lanId, captureTime: s.captureTime, numFaces: null, distance: null, accuracy: null, alerts: [] };
   if (enrolment.kind === 'none') {
     return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: enrolment.pending } };
   }
   if (enrolment.kind === 'failed') {
-    return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: enrolment.trainImgId, detail: { enrolment: 'failed', enrolmentResult: enrolment.result } };
+    return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: enrolment.trainImgId, detail: { enrolment: 'failed', enrolmentResult: enrolment.result, ...(enrolment.reencodedFrom && { enrolmentModel: enrolment.reencodedFrom }) } };
   }
   if (!analysed) throw new Error(`stream_img ${s.id}: decided against an enrolment without its analysis`);
   if ('invalid' in analysed) {
@@ -80,6 +81,7 @@ export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment:
     bestFace: decision.bestFace,
     threshold: settings.threshold,
     enrolmentModel: enrolment.model,
+    ...(enrolment.reencodedFrom && { enrolmentReencodedFrom: enrolment.reencodedFrom }),
     backend: analysis.backend,
     ms: analysis.ms,
   };

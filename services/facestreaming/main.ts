@@ -1,6 +1,7 @@
 import { publishNotification } from '../../shared/runtime/alert-outbox.ts';
 import { alertOutboxRepository } from '../../db/repositories/alert-outbox.repository.ts';
 import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
+import { facetrainingRepository } from '../../db/repositories/facetraining.repository.ts';
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
@@ -17,6 +18,8 @@ export const service: ServiceModule = {
     }
     const handle = facestreamingHandler({
       repo: facestreamingRepository(app.database.db),
+      // An enrolment stored by another face model is analysed again from its photo (enrolment-model.ts).
+      trainImages: facetrainingRepository(app.database.db),
       outbox: alertOutboxRepository(app.database.db),
       faces,
       locks: app.locks,

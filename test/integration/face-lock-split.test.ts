@@ -207,6 +207,7 @@ function streamingDeps(faces: ReturnType<typeof fakePool>, repo: FacestreamingRe
   return {
     repo,
     outbox: alertOutboxRepository(db),
+    trainImages: facetrainingRepository(db),
     faces,
     locks,
     publishAlert: async (n: Notification) => void sent.push(n),
