@@ -147,8 +147,10 @@ export function faceChipDetails(landmarks: Point[], size = 150, padding = 0.25):
  * dlib's `extract_image_chip` as a sampling map: chip pixels 0 and size − 1 land on the two
  * edges of the rotated square of side size·scale (so one chip pixel spans size/(size − 1)
  * of the scale). dlib samples from an image pyramid where the chip shrinks the face a lot;
- * a box filter of one chip pixel's footprint here changed no distance that mattered on the
- * real photos and cost up to 26 ms a chip on a portrait, so the chip is plain bilinear.
+ * the engine samples this map through `sampleShrinking` (the footprint averaged down by
+ * whole blocks first, bilinear after): a supersampled box filter of each chip pixel's
+ * footprint changed no distance that mattered on the real photos and cost up to 26 ms a
+ * chip on a portrait.
  * Past the image, the edge pixels continue (`border`): a face cut by the frame's edge.
  */
 export function faceChipCrop(chip: ChipDetails, imageWidth: number, imageHeight: number, border: Border = 'edge'): Crop {
