@@ -110,3 +110,32 @@ export function describeResults(results: string[]): string {
   for (const r of results) by.set(r, (by.get(r) ?? 0) + 1);
   return [...by].map(([k, v]) => `${k} ${v}`).join(', ');
 }
+
+export const WEBCAM_SIGNS_DIR = fileURLToPath(new URL('../../../shared/video/webcam-signs/', import.meta.url));
+
+/**
+ * Real webcam snapshots queued as a few employees' backlogs (issue 25's check: two
+ * employees, 60 and 23 snapshots): for each of the people with the most clips, the stills
+ * of their first clip are the enrolment candidates (the first the gate accepts is enrolled)
+ * and the stills of their other clips, cycled, the backlog. Stills as `webcamStills` cuts them (640×480 JPEG). Undefined when the clips
+ * are absent.
+ */
+export async function webcamBacklogs(sizes: number[]): Promise<{ people: string[]; enrolments: Buffer[][]; backlogs: Buffer[][] } | undefined> {
+  const { webcamStills } = await import('../helpers/webcam-stills.ts');
+  const cut = await webcamStills(WEBCAM_SIGNS_DIR, 4);
+  if (!cut) return undefined;
+  const byPerson = new Map<string, typeof cut.stills>();
+  for (const s of cut.stills) byPerson.set(s.person, [...(byPerson.get(s.person) ?? []), s]);
+  const people = [...byPerson.keys()].sort((a, b) => byPerson.get(b)!.length - byPerson.get(a)!.length || a.localeCompare(b)).slice(0, sizes.length);
+  if (people.length < sizes.length) throw new Error(`webcam backlogs: ${sizes.length} people wanted, ${people.length} in people.csv`);
+  const read = (f: string) => readFileSync(f);
+  return {
+    people,
+    enrolments: people.map((p) => byPerson.get(p)!.filter((s) => s.clip === byPerson.get(p)![0]!.clip).map((s) => read(s.file))),
+    backlogs: people.map((p, i) => {
+      const stills = byPerson.get(p)!;
+      const others = stills.filter((s) => s.clip !== stills[0]!.clip).map((s) => read(s.file));
+      return Array.from({ length: sizes[i]! }, (_, k) => others[k % others.length]!);
+    }),
+  };
+}

@@ -4,10 +4,12 @@
 //   enrol <n>   one photo per step
 //   verify <n>  the seed's way: encode the enrolment photo and the snapshot, compare
 //   large <n>   one photo per step, over the large real photos (../shared/faces/deepface)
+//   webcam <n>  the seed's way over real webcam stills: an employee's enrolment still and one
+//               of their snapshots encoded per check (the facestreaming bench's backlogs)
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { enrolmentPhotos, largePhotos, streamingSet } from './face-images.ts';
+import { enrolmentPhotos, largePhotos, streamingSet, webcamBacklogs } from './face-images.ts';
 
 const require = createRequire(import.meta.url);
 const mode = process.argv[2] ?? 'enrol';
@@ -42,6 +44,15 @@ if (mode === 'verify') {
     const face = i % enrolments.length;
     const [known] = await encode(enrolments[face]!);
     const probes = await encode(snapshots[face]![Math.floor(i / enrolments.length) % snapshots[face]!.length]!);
+    return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
+  };
+} else if (mode === 'webcam') {
+  const { enrolments, backlogs } = (await webcamBacklogs(JSON.parse(process.argv[4] ?? '[60,23]')))!;
+  const checks = backlogs.flatMap((b, e) => b.map((snapshot) => ({ enrolment: enrolments[e]![0]!, snapshot })));
+  step = async (i) => {
+    const { enrolment, snapshot } = checks[i % checks.length]!;
+    const [known] = await encode(enrolment);
+    const probes = await encode(snapshot);
     return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
   };
 } else if (mode === 'large') {

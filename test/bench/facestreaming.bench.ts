@@ -6,6 +6,8 @@
 // once with every photo a different employee's snapshot and once as one employee's
 // backlog, next to a plain single-thread face-api loop that encodes each photo once (the
 // service's own work per snapshot, with the enrolment's descriptor stored).
+// Issue 25: real webcam stills (../shared/video/webcam-signs) queued as only two employees'
+// backlogs, next to the seed's way over the same stills (both photos encoded per check).
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../services/config.ts';
@@ -17,7 +19,7 @@ import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
-import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet } from './face-images.ts';
+import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet, webcamBacklogs, WEBCAM_SIGNS_DIR } from './face-images.ts';
 import { plainLoop } from './plain-loop.ts';
 import { publishAndSettle } from './settle.ts';
 import { printTable } from './table.ts';
@@ -27,6 +29,9 @@ const SNAPSHOTS = Number(process.env.BENCH_STREAM_IMAGES ?? 600);
 /** Large photos: the plain loop's count (each photo once by default) and each service row's. */
 const LARGE_PLAIN = Number(process.env.BENCH_LARGE_PLAIN ?? 64);
 const LARGE_IMAGES = Number(process.env.BENCH_LARGE_IMAGES ?? 128);
+/** Real webcam stills: each employee's backlog (issue 25's check: 60 and 23), and the seed's-way loop's checks. */
+const WEBCAM_BACKLOGS: number[] = JSON.parse(process.env.BENCH_WEBCAM_BACKLOGS ?? '[60,23]');
+const WEBCAM_PLAIN = Number(process.env.BENCH_WEBCAM_PLAIN ?? 40);
 
 export async function benchFacestreaming(): Promise<void> {
   const cores = availableParallelism();
@@ -35,6 +40,9 @@ export async function benchFacestreaming(): Promise<void> {
   const plainBefore = await plainLoop('verify', PLAIN_CHECKS);
   const large = await largePhotos();
   const largeBefore = large && (await plainLoop('large', LARGE_PLAIN));
+  const webcam = await webcamBacklogs(WEBCAM_BACKLOGS);
+  const webcamArgs = [JSON.stringify(WEBCAM_BACKLOGS)];
+  const webcamBefore = webcam && (await plainLoop('webcam', WEBCAM_PLAIN, webcamArgs));
 
   const t = await createTestEnv('benchfacestream', {
     FACE_WORKERS: String(cores),
@@ -104,8 +112,10 @@ export async function benchFacestreaming(): Promise<void> {
       burst: await largeRun(db, t.prefix, large, () => 'NA\\backlog'),
     };
   }
+  const webcamRun = webcam && (await webcamBacklogRun(db, t.prefix, webcam));
   await running.stop();
   await t.cleanup();
+  const webcamAfter = webcam && (await plainLoop('webcam', WEBCAM_PLAIN, webcamArgs));
   const plainAfter = await plainLoop('verify', PLAIN_CHECKS);
   const plain = { backend: plainBefore.backend, rate: (plainBefore.rate + plainAfter.rate) / 2 };
   const largeAfter = large && (await plainLoop('large', LARGE_PLAIN));
@@ -140,6 +150,54 @@ export async function benchFacestreaming(): Promise<void> {
   } else {
     console.log(`\nlarge-photo rows skipped: ${LARGE_PHOTOS_DIR} is absent`);
   }
+
+  if (webcam && webcamRun && webcamBefore && webcamAfter) {
+    const base = (webcamBefore.rate + webcamAfter.rate) / 2;
+    const total = WEBCAM_BACKLOGS.reduce((a, b) => a + b, 0);
+    printTable(
+      `Real webcam snapshots verified per second, queued as ${WEBCAM_BACKLOGS.length} employees' backlogs (${WEBCAM_BACKLOGS.join(' and ')} stills of people ${webcam.people.join(', ')}, 640×480, ${cores} cores; target ≥ 3.2× the seed's way)`,
+      ['pipeline', 'checks', 'checks/s', 'ratio'],
+      [
+        [`the seed's way: plain single-thread face-api loop, enrolment + snapshot encoded per check (${webcamBefore.backend}), before the service`, WEBCAM_PLAIN, webcamBefore.rate.toFixed(2), ''],
+        ['  the same, after the service', WEBCAM_PLAIN, webcamAfter.rate.toFixed(2), ''],
+        ['  baseline: their mean', WEBCAM_PLAIN * 2, base.toFixed(2), '1.00'],
+        [`facestreaming service, the backlogs published at once, ${cores} workers`, total, webcamRun.rate.toFixed(2), (webcamRun.rate / base).toFixed(2)],
+      ],
+    );
+    console.log(`webcam backlog results: ${describeResults(webcamRun.results)}`);
+  } else {
+    console.log(`\nwebcam backlog rows skipped: ${WEBCAM_SIGNS_DIR} is absent`);
+  }
+}
+
+/**
+ * Each person enrolled with the first still of their first clip the gate accepts (not timed),
+ * then their backlogs inserted interleaved in capture order, one second apart, published at once.
+ */
+async function webcamBacklogRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>['database']>['db'], prefix: string, material: NonNullable<Awaited<ReturnType<typeof webcamBacklogs>>>): Promise<LargeRun> {
+  const lan = (p: number) => `NA\\webcam${material.people[p]}`;
+  for (const [p, candidates] of material.enrolments.entries()) {
+    const accepted = [];
+    for (const image of candidates) {
+      const id = Number((await db.insertInto('train_img').values({ lan_id: lan(p), image }).executeTakeFirstOrThrow()).insertId);
+      await publishAndSettle(db, 'train_img', `${prefix}facetraining`, [id]);
+      const row = await db.selectFrom('train_img').select('result').where('id', '=', id).executeTakeFirstOrThrow();
+      accepted.push(row.result);
+      if (row.result === 'SUCCESS') break;
+    }
+    if (accepted.at(-1) !== 'SUCCESS') throw new Error(`webcam backlog: no still of person ${material.people[p]}'s first clip enrols (${accepted.join(', ')})`);
+  }
+  const ids: number[] = [];
+  const base = Date.now() - 3_600_000;
+  const longest = Math.max(...material.backlogs.map((b) => b.length));
+  for (let k = 0, n = 0; k < longest; k++) {
+    for (const [p, backlog] of material.backlogs.entries()) {
+      if (k >= backlog.length) continue;
+      const r = await db.insertInto('stream_img').values({ lan_id: lan(p), image: backlog[k]!, capture_time: new Date(base + n++ * 1000) }).executeTakeFirstOrThrow();
+      ids.push(Number(r.insertId));
+    }
+  }
+  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
 }
 
 interface LargeRun {

@@ -16,8 +16,8 @@ function runLoop(script: string, args: string[]): Promise<LoopRate> {
 }
 
 /** Runs `face-plain-loop.ts` in its own process (its own TensorFlow.js, one thread) and returns its rate. */
-export function plainLoop(mode: 'enrol' | 'verify' | 'large', n: number): Promise<LoopRate> {
-  return runLoop('./face-plain-loop.ts', [mode, String(n)]);
+export function plainLoop(mode: 'enrol' | 'verify' | 'large' | 'webcam', n: number, extra: string[] = []): Promise<LoopRate> {
+  return runLoop('./face-plain-loop.ts', [mode, String(n), ...extra]);
 }
 
 /** Runs `face-engine-loop.ts`: the service's engine on one thread, in its own process. */
