@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   };
 
   const out = {
-    model: '@vladmandic/face-api/faceRecognitionNet (dlib ResNet 128-d port)',
+    // The network and the face chip that made the distances (EngineInfo.model): another chip moves them.
+    model: `${cache.engine.split(' on ')[0]} (dlib ResNet 128-d port)`,
     form: 'accuracy = 1 / (1 + exp(slope * (distance - midpoint)))',
     midpoint: curve.midpoint,
     slope: curve.slope,
@@ -228,7 +229,7 @@ async function measure(): Promise<DistanceCache> {
   const r4 = (d: number) => round(d, 4);
   return {
     description: 'Descriptor distances of real pairs: every enrolled original against every other photo, per kind of material',
-    engine: `@vladmandic/face-api@${m.engine.faceApiVersion} on ${m.engine.backend}, ${m.engine.detector} detector`,
+    engine: `${m.engine.model} on ${m.engine.backend}, ${m.engine.detector} detector`,
     measuredAt: new Date().toISOString(),
     labelling: 'identities.csv of ../shared/faces/deepface (from the deepface project\'s labelled pair lists)',
     photos: photos.length,
