@@ -68,6 +68,9 @@ delete faceapi.nets.ssdMobilenetv1.forwardInput;
 if (Object.hasOwn(faceapi.nets.ssdMobilenetv1, 'forwardInput')) throw new Error('the plain loop must run face-api’s own detector');
 await step(0);
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 for (let i = 0; i < n; i++) await step(i);
+const cpu = process.cpuUsage(c0);
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ rate: n / seconds, images: n, backend: tf.getBackend() }));
+// CPU per step (every thread of this process: libvips decodes on its own): what the loop costs whatever else the host runs.
+console.log(JSON.stringify({ rate: n / seconds, images: n, backend: tf.getBackend(), cpuMsPerStep: (cpu.user + cpu.system) / 1000 / Math.max(1, n) }));

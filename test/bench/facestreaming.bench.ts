@@ -22,6 +22,7 @@ import { publishRaw } from '../helpers/runtime-harness.ts';
 import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet, webcamBacklogs, WEBCAM_SIGNS_DIR } from './face-images.ts';
 import { plainLoop } from './plain-loop.ts';
 import { publishAndSettle } from './settle.ts';
+import { cpuMeter, describeCpuPerImage, type CpuReading } from './process-cpu.ts';
 import { printTable } from './table.ts';
 
 const PLAIN_CHECKS = Number(process.env.BENCH_STREAM_PLAIN ?? 60);
@@ -147,6 +148,10 @@ export async function benchFacestreaming(): Promise<void> {
       ],
     );
     console.log(`large-photo results: ${describeResults(largeRuns.employees.results)} (per employee); ${describeResults(largeRuns.burst.results)} (one employee)`);
+    console.log(
+      `CPU per large photo: plain loop ${largeBefore.cpuMsPerStep.toFixed(0)} ms before, ${largeAfter.cpuMsPerStep.toFixed(0)} ms after; ` +
+        `every photo a different employee: ${describeCpuPerImage(largeRuns.employees.cpu, LARGE_IMAGES)}; one employee's backlog: ${describeCpuPerImage(largeRuns.burst.cpu, LARGE_IMAGES)}`,
+    );
   } else {
     console.log(`\nlarge-photo rows skipped: ${LARGE_PHOTOS_DIR} is absent`);
   }
@@ -165,6 +170,7 @@ export async function benchFacestreaming(): Promise<void> {
       ],
     );
     console.log(`webcam backlog results: ${describeResults(webcamRun.results)}`);
+    console.log(`CPU per check: the seed's way ${webcamBefore.cpuMsPerStep.toFixed(0)} ms before, ${webcamAfter.cpuMsPerStep.toFixed(0)} ms after; the service: ${describeCpuPerImage(webcamRun.cpu, total)}`);
   } else {
     console.log(`\nwebcam backlog rows skipped: ${WEBCAM_SIGNS_DIR} is absent`);
   }
@@ -197,12 +203,15 @@ async function webcamBacklogRun(db: ReturnType<Awaited<ReturnType<typeof createT
       ids.push(Number(r.insertId));
     }
   }
-  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
+  const meter = cpuMeter({}).start();
+  const run = await publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
+  return { ...run, cpu: meter.stop() };
 }
 
 interface LargeRun {
   rate: number;
   results: string[];
+  cpu: CpuReading;
 }
 
 /** LARGE_IMAGES snapshots cycling over the large photos, one second apart, published at once in capture order; the rate from publish to the last verdict. */
@@ -214,5 +223,7 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('stream_img').values({ lan_id: lanOf(n), image: photos[n % photos.length]!.bytes, capture_time: new Date(base + n * 1000) }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
+  const meter = cpuMeter({}).start();
+  const run = await publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
+  return { ...run, cpu: meter.stop() };
 }

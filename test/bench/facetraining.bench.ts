@@ -16,6 +16,7 @@ import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { describeResults, enrolmentPhotos, largePhotos, LARGE_PHOTOS_DIR, megapixels } from './face-images.ts';
 import { publishAndSettle } from './settle.ts';
+import { cpuMeter, describeCpuPerImage } from './process-cpu.ts';
 import { printTable } from './table.ts';
 import { engineLoop, plainLoop } from './plain-loop.ts';
 
@@ -110,9 +111,14 @@ export async function benchFacetraining(): Promise<void> {
       ],
     );
     console.log(`large-photo results: ${describeResults(largeRuns.employees.results)} (per employee); ${describeResults(largeRuns.burst.results)} (one employee)`);
+    console.log(
+      `CPU per large photo: plain loop ${largeBefore.cpuMsPerStep.toFixed(0)} ms before, ${largeAfter.cpuMsPerStep.toFixed(0)} ms after; ` +
+        `every photo a different employee: ${describeCpuPerImage(largeRuns.employees.cpu, LARGE_IMAGES)}; one employee's burst: ${describeCpuPerImage(largeRuns.burst.cpu, LARGE_IMAGES)}`,
+    );
   } else {
     console.log(`\nlarge-photo rows skipped: ${LARGE_PHOTOS_DIR} is absent`);
   }
+  console.log(`CPU per small crop: plain loop ${plainBefore.cpuMsPerStep.toFixed(0)} ms before, ${plainAfter.cpuMsPerStep.toFixed(0)} ms after; the engine alone ${engineOne.cpuMsPerStep.toFixed(0)} ms`);
   printTable(`Memory along ${SERVICE_IMAGES} enrolments (${ok} SUCCESS)`, ['enrolments done', 'RSS MiB (main thread + workers)', 'live tensors in a worker'], samples);
 }
 
@@ -124,5 +130,7 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('train_img').values({ lan_id: lanOf(i), image: photos[i % photos.length]!.bytes }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  return publishAndSettle(db, 'train_img', `${prefix}facetraining`, ids);
+  const meter = cpuMeter({}).start();
+  const run = await publishAndSettle(db, 'train_img', `${prefix}facetraining`, ids);
+  return { ...run, cpu: meter.stop() };
 }

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 export interface LoopRate {
   rate: number;
   backend: string;
+  /** CPU ms per step of the loop's own process, every thread. */
+  cpuMsPerStep: number;
 }
 
 function runLoop(script: string, args: string[]): Promise<LoopRate> {

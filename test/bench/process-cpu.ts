@@ -112,3 +112,13 @@ export function describeCpu(readings: CpuReading[]): string {
   const cpu = names.map((n) => `${n} ${mean((r) => r.seconds[n] ?? 0).toFixed(1)} s`).join(', ');
   return `${cpu}; loop delay p99 ${mean((r) => r.loopDelayP99Ms).toFixed(0)} ms, max ${mean((r) => r.loopDelayMaxMs).toFixed(0)} ms`;
 }
+
+/**
+ * `service process 412 ms, rest of host 60 ms per image`: a service row's CPU per image, the
+ * service's own process (main thread and face threads) apart from the rest of the host
+ * (MariaDB, RabbitMQ, the kernel, anything else running).
+ */
+export function describeCpuPerImage(r: CpuReading, images: number): string {
+  const per = (s: number) => `${((s * 1000) / images).toFixed(0)} ms`;
+  return `service process ${per(r.seconds.bench ?? 0)}, rest of host ${per(r.seconds.host ?? 0)} per image`;
+}
