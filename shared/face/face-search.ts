@@ -22,13 +22,6 @@ export interface SearchOptions {
   lookBelowShare?: number;
   /** When nothing is found, look again at the whole image with a neutral margin (tight head shots). @default true */
   paddedRetry?: boolean;
-  /**
-   * Faces beside the most confident one count only from this confidence up. Measured on
-   * the real photos: the detector's weak second boxes (0.54–0.72) are shoulders and
-   * clothing, which made single-person photos MULTIPLE_FACES; a second person in the
-   * picture scores far higher. @default 0.8
-   */
-  minSecondaryScore?: number;
 }
 
 /** A face the search kept, in image pixels. */
@@ -98,10 +91,9 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
     looks++;
     for (const d of await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence)) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
   }
-  // Two candidates confirmed as the same face, or a look that also saw a neighbour.
-  const faces = suppressOverlaps(found);
-  const minSecondaryScore = opts.minSecondaryScore ?? 0.8;
-  return { faces: faces.filter((f, i) => i === 0 || f.score >= minSecondaryScore), looks };
+  // Two candidates confirmed as the same face, or a look that also saw a neighbour. Whether a
+  // face beside the most confident one counts is for its landmarks to say (`second-face.ts`).
+  return { faces: suppressOverlaps(found), looks };
 }
 
 /** Within 2% of the image's edge: the border may cut the face. */
