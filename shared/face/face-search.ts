@@ -2,6 +2,7 @@ import type { Box } from './geometry.ts';
 import { DETECTOR_SIZE, type Detection, type FaceNets } from './face-nets.ts';
 import { boxFromLook, confirmingDetection, lookAround, lookAtAll, lookMap, suppressOverlaps, wholeImageLook, type Look } from './looks.ts';
 import { sampleAffine, type Border, type RgbImage, type SampleOptions } from './sampler.ts';
+import { SECOND_FACE } from './second-face.ts';
 
 /** How the engine searches an image for faces. */
 export interface SearchOptions {
@@ -65,15 +66,17 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   const lookFactor = opts.lookFactor ?? 2.2;
   const whole = wholeImageLook(width, height);
   const firstSampling = { border: FIRST_PASS_BORDER, clampTo: { x: 0, y: 0, width: whole.side, height: whole.side } };
-  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(minConfidence, opts.candidateConfidence ?? 0.3))).map((d) => inImage(d, whole));
+  const candidateConfidence = Math.min(minConfidence, opts.candidateConfidence ?? 0.3);
+  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(candidateConfidence, SMALL_CANDIDATE_CONFIDENCE))).map((d) => inImage(d, whole));
   const anyCounted = first.some((d) => d.score >= minConfidence);
   const largest = Math.max(width, height);
   const lookBelowShare = opts.lookBelowShare ?? 0.4;
   // A look helps a face that is small in the frame or cut by its border; around a face that
   // already fills much of the image it shows the detector nearly what it saw. Candidates
-  // under the floor are only chased when nothing reached it.
+  // under the floor are chased when nothing reached it, and beside a face that did when they
+  // are small on the detector's canvas: there it scores a real second person 0.3–0.5.
   const doubtful = first
-    .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || !anyCounted))
+    .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || (anyCounted ? smallCandidate(d, largest) : d.score >= candidateConfidence)))
     .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
     .sort((a, b) => b.score - a.score);
   const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
@@ -94,6 +97,24 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   // Two candidates confirmed as the same face, or a look that also saw a neighbour. Whether a
   // face beside the most confident one counts is for its landmarks to say (`second-face.ts`).
   return { faces: suppressOverlaps(found), looks };
+}
+
+/**
+ * Beside a counted face, a candidate is worth a look when its box is narrower than this on the
+ * first pass's canvas: a face 37–67 pixels wide in an 854×480 frame is 22–40 there, and the
+ * detector scored three such second people of the real photos 0.30–0.49 (one 0.299).
+ */
+const SMALL_ON_CANVAS = 40;
+const SMALL_CANDIDATE_CONFIDENCE = 0.25;
+
+/**
+ * A first-pass candidate beside a counted face that a look may show to be a second person:
+ * small on the canvas (the image's longer side shrunk or grown to DETECTOR_SIZE), yet not
+ * smaller than a second face may be (`SECOND_FACE.minSizePx`).
+ */
+export function smallCandidate(d: Detection, largest: number): boolean {
+  const side = Math.min(d.box.width, d.box.height);
+  return d.score >= SMALL_CANDIDATE_CONFIDENCE && (side * DETECTOR_SIZE) / largest < SMALL_ON_CANVAS && side >= SECOND_FACE.minSizePx;
 }
 
 /** Within 2% of the image's edge: the border may cut the face. */

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Box, Point } from '../../shared/face/geometry.ts';
 import { countingOrder, notASecondFace, type SecondFaceEvidence } from '../../shared/face/second-face.ts';
+import { smallCandidate } from '../../shared/face/face-search.ts';
 
 /** A frontal face in the 68-point layout as face-api puts it in a 90×98 detector box at (5, 2). */
 function face(): SecondFaceEvidence {
@@ -74,4 +75,14 @@ test('the face others are judged beside is the most confident of a countable siz
   assert.deepEqual(countingOrder([real, tiny, other]), [real, tiny, other]);
   assert.deepEqual(countingOrder([tiny]), [tiny], 'nothing countable: the order stays');
   assert.deepEqual(countingOrder([]), []);
+});
+
+test('beside a counted face, a first-pass candidate gets a look when it is small on the detector canvas, from 0.25', () => {
+  const at = (width: number, height: number, score = 0.3) => ({ box: { x: 500, y: 150, width, height }, score });
+  // 48 px wide in an 854-wide frame: 29 on the canvas.
+  assert.equal(smallCandidate(at(48, 64), 854), true);
+  assert.equal(smallCandidate(at(48, 64, 0.24), 854), false, 'under 0.25');
+  assert.equal(smallCandidate(at(72, 90), 854), false, '43 on the canvas: the detector saw what it could');
+  assert.equal(smallCandidate(at(14, 18), 854), false, 'smaller than any second face counted');
+  assert.equal(smallCandidate(at(30, 40), 150), false, 'a head shot is grown to the canvas');
 });
