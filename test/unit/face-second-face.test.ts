@@ -77,11 +77,12 @@ test('the face others are judged beside is the most confident of a countable siz
   assert.deepEqual(countingOrder([]), []);
 });
 
-test('beside a counted face, a first-pass candidate gets a look when it is small on the detector canvas, from 0.25', () => {
+test('beside a counted face, a first-pass candidate gets a look when it is small on the detector canvas, from 0.15', () => {
   const at = (width: number, height: number, score = 0.3) => ({ box: { x: 500, y: 150, width, height }, score });
   // 48 px wide in an 854-wide frame: 29 on the canvas.
   assert.equal(smallCandidate(at(48, 64), 854), true);
-  assert.equal(smallCandidate(at(48, 64, 0.24), 854), false, 'under 0.25');
+  assert.equal(smallCandidate(at(48, 64, 0.16), 854), true);
+  assert.equal(smallCandidate(at(48, 64, 0.14), 854), false, 'under 0.15');
   assert.equal(smallCandidate(at(72, 90), 854), false, '43 on the canvas: the detector saw what it could');
   assert.equal(smallCandidate(at(14, 18), 854), false, 'smaller than any second face counted');
   assert.equal(smallCandidate(at(30, 40), 150), false, 'a head shot is grown to the canvas');
