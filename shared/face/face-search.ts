@@ -9,8 +9,10 @@ export interface SearchOptions {
   /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence?: number;
   /**
-   * First-pass detections from this confidence up are candidates for a second look, so a
-   * face the whole-frame pass barely sees (small in a wide frame) is not lost. @default 0.3
+   * When no first-pass detection reaches `minConfidence`, those from this confidence up are
+   * candidates for a second look, so a face the whole-frame pass barely sees (small in a wide
+   * frame) is not lost; beside one that does, small candidates count from 0.15
+   * (`smallCandidate`). @default 0.3
    */
   candidateConfidence?: number;
   /** A first-pass detection below this gets a second look on a region around it. @default 0.9 */
@@ -74,7 +76,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   // A look helps a face that is small in the frame or cut by its border; around a face that
   // already fills much of the image it shows the detector nearly what it saw. Candidates
   // under the floor are chased when nothing reached it, and beside a face that did when they
-  // are small on the detector's canvas: there it scores a real second person 0.3–0.5.
+  // are small on the detector's canvas: there it scores a real second person 0.2–0.5.
   const doubtful = first
     .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || (anyCounted ? smallCandidate(d, largest) : d.score >= candidateConfidence)))
     .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
@@ -103,8 +105,8 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
  * Beside a counted face, a candidate is worth a look when its box is narrower than this on the
  * first pass's canvas: a face 37–67 pixels wide in an 854×480 frame is 22–40 there, and the
  * detector scored such second people of the real photos 0.20–0.49, which a look around them
- * confirms at 0.92–1.00. Below 0.5, such small candidates beside a face are rare on
- * single-person material: 0–0.04 looks an image more on every kind, from 0.15.
+ * confirms at 0.92–1.00. Such small candidates beside a face are rare on single-person
+ * material: from 0.15 they cost 0–0.05 looks an image on the accuracy bench's kinds.
  */
 const SMALL_ON_CANVAS = 40;
 const SMALL_CANDIDATE_CONFIDENCE = 0.15;
