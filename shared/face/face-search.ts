@@ -106,7 +106,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
  * first pass's canvas: a face 37–67 pixels wide in an 854×480 frame is 22–40 there, and the
  * detector scored such second people of the real photos 0.20–0.49, which a look around them
  * confirms at 0.92–1.00. Such small candidates beside a face are rare on single-person
- * material: from 0.15 they cost 0–0.05 looks an image on the accuracy bench's kinds.
+ * material: from 0.15 they cost 0–0.07 looks an image on the accuracy bench's kinds.
  */
 const SMALL_ON_CANVAS = 40;
 const SMALL_CANDIDATE_CONFIDENCE = 0.15;
