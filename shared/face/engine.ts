@@ -11,6 +11,7 @@ import { clipBox, lookIsPadded } from './looks.ts';
 import { restoreUtilForTfjsNode } from './node-util-compat.ts';
 import { QUALITY_REGION_SIZE, brightness, resampleRegion, sharpness, toGray, type FaceQuality } from './quality.ts';
 import { applyAffine, sampleAffine, sampleShrinking, type RgbImage } from './sampler.ts';
+import { countingOrder, notASecondFace } from './second-face.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -176,11 +177,17 @@ export class FaceEngine {
     const src: RgbImage = { rgb: img.rgb, width: img.width, height: img.height };
     const search = await searchFaces(src, this.nets, opts);
     const faces: AnalyzedFace[] = [];
-    for (const f of search.faces) {
+    const kept: Box[] = [];
+    for (const f of countingOrder(search.faces)) {
       const described = await this.describe(src, f);
       if (!described) continue;
       const box = clipBox(f.box, img.width, img.height);
       const region = resampleRegion(toGray(img.rgb, img.width, img.height, box), box, QUALITY_REGION_SIZE);
+      const sharp = sharpness(region, QUALITY_REGION_SIZE);
+      // Beside the most confident face, a candidate counts when its landmarks and its own
+      // quality say it is a face, whatever the detector scored it.
+      if (kept.length > 0 && notASecondFace({ box: f.box, landmarks: described.landmarks, sharpness: sharp }, kept).length > 0) continue;
+      kept.push(f.box);
       const original = scaleBox(box, scale);
       const landmarks = scalePoints(described.landmarks, scale);
       faces.push({
@@ -192,7 +199,7 @@ export class FaceEngine {
           sizePx: Math.min(original.width, original.height),
           score: f.score,
           brightness: brightness(region),
-          sharpness: sharpness(region, QUALITY_REGION_SIZE),
+          sharpness: sharp,
           pose: estimatePose(landmarks),
         },
       });

@@ -2,14 +2,17 @@ import type { Box } from './geometry.ts';
 import { DETECTOR_SIZE, type Detection, type FaceNets } from './face-nets.ts';
 import { boxFromLook, confirmingDetection, lookAround, lookAtAll, lookMap, suppressOverlaps, wholeImageLook, type Look } from './looks.ts';
 import { sampleAffine, type Border, type RgbImage, type SampleOptions } from './sampler.ts';
+import { SECOND_FACE } from './second-face.ts';
 
 /** How the engine searches an image for faces. */
 export interface SearchOptions {
   /** Detector confidence below which a face is not counted. @default 0.5 */
   minConfidence?: number;
   /**
-   * First-pass detections from this confidence up are candidates for a second look, so a
-   * face the whole-frame pass barely sees (small in a wide frame) is not lost. @default 0.3
+   * When no first-pass detection reaches `minConfidence`, those from this confidence up are
+   * candidates for a second look, so a face the whole-frame pass barely sees (small in a wide
+   * frame) is not lost; beside one that does, small candidates count from 0.15
+   * (`smallCandidate`). @default 0.3
    */
   candidateConfidence?: number;
   /** A first-pass detection below this gets a second look on a region around it. @default 0.9 */
@@ -22,13 +25,6 @@ export interface SearchOptions {
   lookBelowShare?: number;
   /** When nothing is found, look again at the whole image with a neutral margin (tight head shots). @default true */
   paddedRetry?: boolean;
-  /**
-   * Faces beside the most confident one count only from this confidence up. Measured on
-   * the real photos: the detector's weak second boxes (0.54–0.72) are shoulders and
-   * clothing, which made single-person photos MULTIPLE_FACES; a second person in the
-   * picture scores far higher. @default 0.8
-   */
-  minSecondaryScore?: number;
 }
 
 /** A face the search kept, in image pixels. */
@@ -72,15 +68,17 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   const lookFactor = opts.lookFactor ?? 2.2;
   const whole = wholeImageLook(width, height);
   const firstSampling = { border: FIRST_PASS_BORDER, clampTo: { x: 0, y: 0, width: whole.side, height: whole.side } };
-  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(minConfidence, opts.candidateConfidence ?? 0.3))).map((d) => inImage(d, whole));
+  const candidateConfidence = Math.min(minConfidence, opts.candidateConfidence ?? 0.3);
+  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(candidateConfidence, SMALL_CANDIDATE_CONFIDENCE))).map((d) => inImage(d, whole));
   const anyCounted = first.some((d) => d.score >= minConfidence);
   const largest = Math.max(width, height);
   const lookBelowShare = opts.lookBelowShare ?? 0.4;
   // A look helps a face that is small in the frame or cut by its border; around a face that
   // already fills much of the image it shows the detector nearly what it saw. Candidates
-  // under the floor are only chased when nothing reached it.
+  // under the floor are chased when nothing reached it, and beside a face that did when they
+  // are small on the detector's canvas: there it scores a real second person 0.2–0.5.
   const doubtful = first
-    .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || !anyCounted))
+    .filter((d) => d.score < doubtfulScore && (d.score >= minConfidence || (anyCounted ? smallCandidate(d, largest) : d.score >= candidateConfidence)))
     .filter((d) => Math.max(d.box.width, d.box.height) < lookBelowShare * largest || touchesBorder(d.box, width, height))
     .sort((a, b) => b.score - a.score);
   const looked = doubtful.slice(0, opts.maxSecondLooks ?? 3);
@@ -98,10 +96,29 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
     looks++;
     for (const d of await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence)) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
   }
-  // Two candidates confirmed as the same face, or a look that also saw a neighbour.
-  const faces = suppressOverlaps(found);
-  const minSecondaryScore = opts.minSecondaryScore ?? 0.8;
-  return { faces: faces.filter((f, i) => i === 0 || f.score >= minSecondaryScore), looks };
+  // Two candidates confirmed as the same face, or a look that also saw a neighbour. Whether a
+  // face beside the most confident one counts is for its landmarks to say (`second-face.ts`).
+  return { faces: suppressOverlaps(found), looks };
+}
+
+/**
+ * Beside a counted face, a candidate is worth a look when its box is narrower than this on the
+ * first pass's canvas: a face 37–67 pixels wide in an 854×480 frame is 22–40 there, and the
+ * detector scored such second people of the real photos 0.20–0.49, which a look around them
+ * confirms at 0.92–1.00. Such small candidates beside a face are rare on single-person
+ * material: from 0.15 they cost 0–0.07 looks an image on the accuracy bench's kinds.
+ */
+const SMALL_ON_CANVAS = 40;
+const SMALL_CANDIDATE_CONFIDENCE = 0.15;
+
+/**
+ * A first-pass candidate beside a counted face that a look may show to be a second person:
+ * small on the canvas (the image's longer side shrunk or grown to DETECTOR_SIZE), yet not
+ * smaller than a second face may be (`SECOND_FACE.minSizePx`).
+ */
+export function smallCandidate(d: Detection, largest: number): boolean {
+  const side = Math.min(d.box.width, d.box.height);
+  return d.score >= SMALL_CANDIDATE_CONFIDENCE && (side * DETECTOR_SIZE) / largest < SMALL_ON_CANVAS && side >= SECOND_FACE.minSizePx;
 }
 
 /** Within 2% of the image's edge: the border may cut the face. */

@@ -13,7 +13,7 @@ import type { Box } from '../../shared/face/geometry.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { publishRaw, waitFor } from '../helpers/runtime-harness.ts';
-import { tightCrop, videoStill, TALL } from '../helpers/face-material.ts';
+import { tightCrop, twoPeopleFrame, videoStill, TALL } from '../helpers/face-material.ts';
 import { startFaceServices } from '../helpers/face-services.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/faces');
@@ -137,5 +137,34 @@ test('a snapshot of the hard kinds is verified against another real photo of the
     assert.equal(row.num_faces, 1, c.name);
     if (c.expected === 'SUCCESS') assert.ok(row.distance! <= 0.6 && row.accuracy! >= calibratedConfidence(0.6), `${c.name}: distance ${row.distance}, accuracy ${row.accuracy}`);
     else assert.ok(row.distance! > 0.6 && row.accuracy! < calibratedConfidence(0.6), `${c.name}: distance ${row.distance}, accuracy ${row.accuracy}`);
+  }
+});
+
+test('two real people side by side, faces 10–15% of a 480-line frame, read as two faces: either one enrolled is SUCCESS_MULTIPLE_FACES, a third UNKNOWN_MULTIPLE_FACES', async () => {
+  // img17 on the right of layout 49: the whole-frame pass scores that second person 0.2, a
+  // look around the candidate 0.9 (before issue 25 the frame read SUCCESS for the left one).
+  const frame = (left: Photo, right: Photo) => twoPeopleFrame({ photo: photo(left), box: boxes.get(left)! }, { photo: photo(right), box: boxes.get(right)! }, 49);
+  const frames = { 'img5.jpg + img17.jpg': await frame('img5.jpg', 'img17.jpg'), 'img44.jpg + img17.jpg': await frame('img44.jpg', 'img17.jpg') };
+  // Enrolled on another photo of a person in the frame (person05: img16, person10: img46), or on someone else.
+  const cases: { enrolment: Photo; shown: keyof typeof frames; expected: string }[] = [
+    { enrolment: 'img16.jpg', shown: 'img5.jpg + img17.jpg', expected: 'SUCCESS_MULTIPLE_FACES' },
+    { enrolment: 'img51.jpg', shown: 'img5.jpg + img17.jpg', expected: 'UNKNOWN_MULTIPLE_FACES' },
+    { enrolment: 'img46.jpg', shown: 'img44.jpg + img17.jpg', expected: 'SUCCESS_MULTIPLE_FACES' },
+    { enrolment: 'img16.jpg', shown: 'img44.jpg + img17.jpg', expected: 'SUCCESS_MULTIPLE_FACES' },
+    { enrolment: 'img5.jpg', shown: 'img44.jpg + img17.jpg', expected: 'UNKNOWN_MULTIPLE_FACES' },
+  ];
+  const trainIds = await enrolAll(cases.map((c) => photo(c.enrolment)), 'pair');
+  assert.ok((await settled('train_img', trainIds)).every((r) => r.result === 'SUCCESS'), 'every enrolment accepted');
+  const db = t.database().db;
+  const ids: number[] = [];
+  for (const [i, c] of cases.entries()) {
+    const r = await db.insertInto('stream_img').values({ lan_id: `NA\\pair${i}`, image: frames[c.shown], capture_time: new Date(Date.UTC(2026, 10, 20, 10, 0, i)) }).executeTakeFirstOrThrow();
+    ids.push(Number(r.insertId));
+  }
+  await publishRaw(`${t.prefix}facestreaming`, ids.map(String));
+  const rows = await settled('stream_img', ids);
+  for (const [i, c] of cases.entries()) {
+    assert.equal(rows[i]!.num_faces, 2, `${c.shown}: two faces`);
+    assert.equal(rows[i]!.result, c.expected, `${c.shown} against ${c.enrolment}: distance ${rows[i]!.distance}`);
   }
 });
