@@ -5,7 +5,7 @@ import type { FaceBackend, FaceBackendChoice } from './backends.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import { eyeLineAngle, faceChipCrop, faceChipDetails, paddedSquareCrop, rotatedSquareCrop, uprightFaceSquare, type Crop } from './face-chip.ts';
 import { DESCRIPTOR_SIZE, LANDMARK_SIZE, faceApiNets, fuseDetector, type FaceApiNets, type FaceNets } from './face-nets.ts';
-import { hasFaceShape } from './face-shape.ts';
+import { withoutShapelessExtras } from './face-shape.ts';
 import { searchFaces, type Candidate, type SearchOptions } from './face-search.ts';
 import { estimatePose, scaleBox, scalePoints, type Box, type Point } from './geometry.ts';
 import { clipBox, lookIsPadded } from './looks.ts';
@@ -176,10 +176,13 @@ export class FaceEngine {
     const scale = img.originalWidth / img.width;
     const src: RgbImage = { rgb: img.rgb, width: img.width, height: img.height };
     const search = await searchFaces(src, this.nets, opts);
-    const faces: AnalyzedFace[] = [];
+    const seen: { f: Candidate; described: { landmarks: Point[]; descriptor: Float32Array } }[] = [];
     for (const f of search.faces) {
       const described = await this.describe(src, f);
-      if (!described) continue;
+      if (described) seen.push({ f, described });
+    }
+    const faces: AnalyzedFace[] = [];
+    for (const { f, described } of withoutShapelessExtras(seen, (s) => ({ box: s.f.box, landmarks: s.described.landmarks }))) {
       const box = clipBox(f.box, img.width, img.height);
       const region = resampleRegion(toGray(img.rgb, img.width, img.height, box), box, QUALITY_REGION_SIZE);
       const original = scaleBox(box, scale);
@@ -216,7 +219,7 @@ export class FaceEngine {
    * again with the face turned upright (the landmark net was trained on upright faces);
    * then the descriptor on dlib's face chip of the landmarks: the face rotated so the eyes
    * are level and scaled to the mean face shape, as the descriptor net was trained. In
-   * decoded pixels. Undefined when the landmarks do not have a face's shape (`hasFaceShape`).
+   * decoded pixels.
    */
   private async describe(src: RgbImage, f: Candidate): Promise<{ landmarks: Point[]; descriptor: Float32Array } | undefined> {
     const canvas = f.look ? { x: f.look.x, y: f.look.y, width: f.look.side, height: f.look.side } : { x: 0, y: 0, width: src.width, height: src.height };
@@ -228,9 +231,6 @@ export class FaceEngine {
       const { centre, side } = uprightFaceSquare(landmarks, roll);
       landmarks = await this.landmarksOn(src, rotatedSquareCrop(centre, side, roll, LANDMARK_SIZE, src.width, src.height, f.border));
     }
-    // The detector scores some things that are not faces highly (an earring at the edge of
-    // a close-up, 0.96); their landmarks have no face's shape.
-    if (!hasFaceShape(landmarks)) return undefined;
     const chip = faceChipCrop(faceChipDetails(landmarks, DESCRIPTOR_SIZE, CHIP_PADDING), src.width, src.height);
     return { landmarks, descriptor: await this.nets.descriptor(sampleShrinking(src, DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, chip.map, chip.border)) };
   }

@@ -37,3 +37,24 @@ export const MAX_FACE_SHAPE_ERROR = 0.2;
 export function hasFaceShape(landmarks: Point[], maxError = MAX_FACE_SHAPE_ERROR): boolean {
   return faceShapeError(landmarks) <= maxError;
 }
+
+/** A detection as `withoutShapelessExtras` weighs it. */
+export interface Described {
+  box: { width: number; height: number };
+  landmarks: Point[];
+}
+
+/**
+ * Drops the detections beside a face that are no second person: landmarks without a face's
+ * shape on something less than half that face's size (an earring at the edge of a
+ * close-up, 12–14 px beside a 130 px face, scored 0.96). Every other detection stays, a
+ * lone one too: a real face half hidden by a hand has no face's landmarks either (a webcam
+ * still, scored 0.96), and the quality gate and the verification judge it as before.
+ */
+export function withoutShapelessExtras<D>(detections: D[], describedAs: (d: D) => Described): D[] {
+  const all = detections.map(describedAs);
+  const side = (d: Described) => Math.max(d.box.width, d.box.height);
+  const faceSides = all.filter((d) => hasFaceShape(d.landmarks)).map(side);
+  const largest = Math.max(0, ...faceSides);
+  return detections.filter((_, i) => side(all[i]!) * 2 > largest || hasFaceShape(all[i]!.landmarks));
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { templatePoint } from '../../shared/face/face-chip.ts';
-import { faceShapeError, hasFaceShape, MAX_FACE_SHAPE_ERROR } from '../../shared/face/face-shape.ts';
+import { faceShapeError, hasFaceShape, MAX_FACE_SHAPE_ERROR, withoutShapelessExtras } from '../../shared/face/face-shape.ts';
 import type { Point } from '../../shared/face/geometry.ts';
 
 /** dlib's mean face (jaw points anywhere: they are not compared), turned, scaled and moved. */
@@ -38,4 +38,19 @@ test('landmarks that are not where a face has them are refused: jumbled, mirrore
   // Everything in a line.
   assert.equal(hasFaceShape(face.map((p, i) => ({ x: i, y: 2 * i }))), false);
   assert.throws(() => faceShapeError(face.slice(0, 67)), RangeError);
+});
+
+test('beside a face, a much smaller detection without a face\'s shape is dropped; anything else stays', () => {
+  const face = { box: { width: 138, height: 140 }, landmarks: meanFace(120, 0, 10, 10) };
+  const jumble = (side: number) => ({ box: { width: side, height: side }, landmarks: meanFace(side, 0, 0, 0).map((p, i) => ({ x: p.x + (i % 3) * side, y: p.y - (i % 5) * side })) });
+  const earring = jumble(14);
+  const same = (d: typeof face) => d;
+  assert.deepEqual(withoutShapelessExtras([earring, face], same), [face]);
+  // A second person of a face's size whose landmarks fail (a hand over the face) is still a person.
+  const hidden = jumble(90);
+  assert.deepEqual(withoutShapelessExtras([face, hidden], same), [face, hidden]);
+  // Alone, a detection is kept whatever its landmarks: the quality gate judges it.
+  assert.deepEqual(withoutShapelessExtras([earring], same), [earring]);
+  const small = { box: { width: 30, height: 30 }, landmarks: meanFace(25, 0.2, 0, 0) };
+  assert.deepEqual(withoutShapelessExtras([face, small], same), [face, small]);
 });
