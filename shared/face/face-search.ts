@@ -20,7 +20,7 @@ export interface SearchOptions {
   lookFactor?: number;
   /** Only detections smaller than this share of the image's longer side, or touching its border, get a look. @default 0.4 */
   lookBelowShare?: number;
-  /** When nothing is found, look again at the whole image with a neutral margin (tight head shots). @default true */
+  /** When nothing is found, or the first pass's face fills the frame, look again at the whole image with a neutral margin (tight head shots). @default true */
   paddedRetry?: boolean;
   /**
    * The padded retry's canvases, tried in turn until one shows a face: each `factor` × the
@@ -101,12 +101,24 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
     const confirmed = confirmingDetection(await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence), look, d.box, undefined, DETECTOR_SIZE);
     if (confirmed) found.push({ ...inImage(confirmed, look), look, border: LOOK_BORDER });
   }
-  if (found.length === 0 && (opts.paddedRetry ?? true)) {
-    // Detectors miss faces that fill the frame or touch its border (ID-badge crops).
+  // Detectors miss faces that fill the frame or touch its border (ID-badge crops). One the
+  // first pass did find filling the frame has a box cut by the border, and landmarks on it
+  // see a face larger than any the net was trained on: a padded canvas that shows it whole
+  // gives the box it is described from (on the crops that are all face, TAR at 0.6 went from
+  // 96.4% to 97.9%; the tight and badge head shots read the same at 0.6).
+  const filling = found.findIndex((c) => !c.look && fillsFrame(c.box, width, height));
+  if ((found.length === 0 || filling >= 0) && (opts.paddedRetry ?? true)) {
     for (const factor of opts.paddedFactors ?? [1.8, 3.5]) {
       const look = lookAtAll(width, height, factor);
       looks++;
-      for (const d of await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence)) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
+      const seen = await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence);
+      if (filling >= 0) {
+        const confirmed = confirmingDetection(seen, look, found[filling]!.box, undefined, DETECTOR_SIZE);
+        if (!confirmed) continue;
+        found[filling] = { ...inImage(confirmed, look), look, border: LOOK_BORDER };
+        break;
+      }
+      for (const d of seen) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
       if (found.length > 0) break;
     }
   }
@@ -121,4 +133,12 @@ export function touchesBorder(b: Box, width: number, height: number): boolean {
   const mx = width * 0.02;
   const my = height * 0.02;
   return b.x < mx || b.y < my || b.x + b.width > width - mx || b.y + b.height > height - my;
+}
+
+/**
+ * A face whose box is at least `share` of the image's longer side: the image is all face (a
+ * close-up portrait, whose face fills its width but not its height, is not).
+ */
+export function fillsFrame(b: Box, width: number, height: number, share = 0.8): boolean {
+  return Math.max(b.width, b.height) >= share * Math.max(width, height);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Detection, FaceNets } from '../../shared/face/face-nets.ts';
-import { searchFaces } from '../../shared/face/face-search.ts';
+import { fillsFrame, searchFaces } from '../../shared/face/face-search.ts';
 
 /** A detector that sees a face only on the canvases listed (0: the first pass, 1: the next…), centred on the canvas. */
 function detectorSeeingOn(passes: number[]): FaceNets & { calls: number } {
@@ -46,4 +46,43 @@ test('a face found by the first pass gets no padded retry; the canvases are an o
   const one = detectorSeeingOn([]);
   assert.equal((await searchFaces(image, one, { paddedFactors: [2.5] })).looks, 1);
   assert.equal((await searchFaces(image, detectorSeeingOn([]), { paddedRetry: false })).looks, 0);
+});
+
+/** A detector answering each pass (0: the first) with the boxes listed for it, in canvas pixels. */
+function detectorAnswering(passes: Detection[][]): FaceNets & { calls: number } {
+  const nets = {
+    calls: 0,
+    detect: async (): Promise<Detection[]> => passes[nets.calls++] ?? [],
+    landmarks: async () => [],
+    descriptor: async () => new Float32Array(128),
+    numTensors: () => 0,
+  };
+  return nets;
+}
+
+test('a face the first pass finds filling the frame is taken from the padded canvas that confirms it, else kept as found', async () => {
+  // 480 of 512 canvas pixels on the first pass: 140.6 of the 150 image pixels.
+  const whole = { box: { x: 10, y: 16, width: 480, height: 480 }, score: 0.97 };
+  // The same face on the 1.8 canvas (270 image px): 141 image px about the middle.
+  const padded = { box: { x: 123, y: 123, width: 267, height: 267 }, score: 0.99 };
+  const confirmed = await searchFaces(image, detectorAnswering([[whole], [padded]]));
+  assert.equal(confirmed.looks, 1);
+  assert.equal(confirmed.faces.length, 1);
+  assert.equal(confirmed.faces[0]!.look!.side, 270);
+  assert.equal(confirmed.faces[0]!.score, 0.99);
+  // Neither padded canvas sees it: the first pass's face stays.
+  const kept = await searchFaces(image, detectorAnswering([[whole], [], []]));
+  assert.equal(kept.looks, 2);
+  assert.deepEqual(kept.faces.map((f) => f.look), [undefined]);
+  assert.equal(kept.faces[0]!.score, 0.97);
+  // A face of ordinary size in the frame gets no padded look.
+  assert.equal((await searchFaces(image, detectorAnswering([[{ box: { x: 100, y: 100, width: 200, height: 200 }, score: 0.97 }]]))).looks, 0);
+});
+
+test('a face fills the frame from 0.8 of the image\'s longer side', () => {
+  assert.equal(fillsFrame({ x: 0, y: 0, width: 120, height: 100 }, 150, 150), true);
+  assert.equal(fillsFrame({ x: 0, y: 0, width: 119, height: 100 }, 150, 150), false);
+  // A close-up portrait (the real photos' img32): its face fills the width, not the picture.
+  assert.equal(fillsFrame({ x: 0, y: 0, width: 655, height: 869 }, 1000, 1500), false);
+  assert.equal(fillsFrame({ x: 0, y: 0, width: 600, height: 1200 }, 1000, 1500), true);
 });
