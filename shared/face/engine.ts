@@ -179,22 +179,23 @@ export class FaceEngine {
     const faces: AnalyzedFace[] = [];
     const kept: Box[] = [];
     for (const f of countingOrder(search.faces)) {
-      const described = await this.describe(src, f);
-      if (!described) continue;
+      const decodedLandmarks = await this.landmarksOf(src, f);
+      if (!decodedLandmarks) continue;
       const box = clipBox(f.box, img.width, img.height);
       const region = resampleRegion(toGray(img.rgb, img.width, img.height, box), box, QUALITY_REGION_SIZE);
       const sharp = sharpness(region, QUALITY_REGION_SIZE);
       // Beside the most confident face, a candidate counts when its landmarks and its own
-      // quality say it is a face, whatever the detector scored it.
-      if (kept.length > 0 && notASecondFace({ box: f.box, landmarks: described.landmarks, sharpness: sharp }, kept).length > 0) continue;
+      // quality say it is a face, whatever the detector scored it; only a face that counts
+      // is worth the descriptor net.
+      if (kept.length > 0 && notASecondFace({ box: f.box, landmarks: decodedLandmarks, sharpness: sharp }, kept).length > 0) continue;
       kept.push(f.box);
       const original = scaleBox(box, scale);
-      const landmarks = scalePoints(described.landmarks, scale);
+      const landmarks = scalePoints(decodedLandmarks, scale);
       faces.push({
         box: original,
         score: f.score,
         landmarks,
-        descriptor: described.descriptor,
+        descriptor: await this.describe(src, decodedLandmarks),
         quality: {
           sizePx: Math.min(original.width, original.height),
           score: f.score,
@@ -219,23 +220,27 @@ export class FaceEngine {
 
   /**
    * Landmarks on face-api's crop of the detection; on a face they say is rolled, landmarks
-   * again with the face turned upright (the landmark net was trained on upright faces);
-   * then the descriptor on dlib's face chip of the landmarks: the face rotated so the eyes
-   * are level and scaled to the mean face shape, as the descriptor net was trained. In
-   * decoded pixels.
+   * again with the face turned upright (the landmark net was trained on upright faces). In
+   * decoded pixels; undefined when nothing of the detection is on its canvas.
    */
-  private async describe(src: RgbImage, f: Candidate): Promise<{ landmarks: Point[]; descriptor: Float32Array } | undefined> {
+  private async landmarksOf(src: RgbImage, f: Candidate): Promise<Point[] | undefined> {
     const canvas = f.look ? { x: f.look.x, y: f.look.y, width: f.look.side, height: f.look.side } : { x: 0, y: 0, width: src.width, height: src.height };
     const crop = paddedSquareCrop(f.box, canvas, src.width, src.height, LANDMARK_SIZE, f.border);
     if (!crop) return undefined;
-    let landmarks = await this.landmarksOn(src, crop);
+    const landmarks = await this.landmarksOn(src, crop);
     const roll = eyeLineAngle(landmarks);
-    if (Math.abs(roll) > RELOOK_ROLL) {
-      const { centre, side } = uprightFaceSquare(landmarks, roll);
-      landmarks = await this.landmarksOn(src, rotatedSquareCrop(centre, side, roll, LANDMARK_SIZE, src.width, src.height, f.border));
-    }
+    if (Math.abs(roll) <= RELOOK_ROLL) return landmarks;
+    const { centre, side } = uprightFaceSquare(landmarks, roll);
+    return this.landmarksOn(src, rotatedSquareCrop(centre, side, roll, LANDMARK_SIZE, src.width, src.height, f.border));
+  }
+
+  /**
+   * The descriptor on dlib's face chip of the landmarks (decoded pixels): the face rotated so
+   * the eyes are level and scaled to the mean face shape, as the descriptor net was trained.
+   */
+  private async describe(src: RgbImage, landmarks: Point[]): Promise<Float32Array> {
     const chip = faceChipCrop(faceChipDetails(landmarks, DESCRIPTOR_SIZE, CHIP_PADDING), src.width, src.height);
-    return { landmarks, descriptor: await this.nets.descriptor(sampleShrinking(src, DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, chip.map, chip.border)) };
+    return this.nets.descriptor(sampleShrinking(src, DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, chip.map, chip.border));
   }
 
   private async landmarksOn(src: RgbImage, crop: Crop): Promise<Point[]> {
