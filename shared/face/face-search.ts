@@ -65,6 +65,9 @@ async function detectOn(src: RgbImage, nets: FaceNets, look: Look, sampling: Sam
 /** A detection on a look's canvas, in image pixels (not clipped). */
 const inImage = (d: Detection, look: Look): Detection => ({ box: boxFromLook(d.box, look, DETECTOR_SIZE), score: d.score });
 
+/** A face a look's grey canvas showed: its crops show the same grey past the image. */
+const foundOnLook = (d: Detection, look: Look): Candidate => ({ ...inImage(d, look), look, border: LOOK_BORDER });
+
 /**
  * The first pass over the whole image, then second looks only where it is doubtful: a
  * region around each low-confidence detection (it is kept only if the look confirms it,
@@ -97,7 +100,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
     const look = lookAround(d.box, lookFactor);
     looks++;
     const confirmed = confirmingDetection(await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence), look, d.box, undefined, DETECTOR_SIZE);
-    if (confirmed) found.push({ ...inImage(confirmed, look), look, border: LOOK_BORDER });
+    if (confirmed) found.push(foundOnLook(confirmed, look));
   }
   // Detectors miss faces that fill the frame or touch its border (ID-badge crops). One the
   // first pass did find filling the frame has a box cut by the border, and landmarks on it
@@ -113,10 +116,10 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
       if (filling >= 0) {
         const confirmed = confirmingDetection(seen, look, found[filling]!.box, undefined, DETECTOR_SIZE);
         if (!confirmed) continue;
-        found[filling] = { ...inImage(confirmed, look), look, border: LOOK_BORDER };
+        found[filling] = foundOnLook(confirmed, look);
         break;
       }
-      for (const d of seen) found.push({ ...inImage(d, look), look, border: LOOK_BORDER });
+      for (const d of seen) found.push(foundOnLook(d, look));
       if (found.length > 0) break;
     }
   }
