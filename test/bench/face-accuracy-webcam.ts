@@ -3,14 +3,10 @@
 // gate accepts it and a probe against the enrolments from that person's other clips
 // (genuine) and from the other people (impostor). Reads ../shared directly: benches only.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AnalyzeOptions, FaceEngine } from '../../shared/face/engine.ts';
 import type { QualityBounds } from '../../shared/face/quality.ts';
-import { bestByGate, webcamStills, type WebcamStill } from '../helpers/webcam-stills.ts';
+import { bestByGate, WEBCAM_DIR, webcamStills, type WebcamStill } from '../helpers/webcam-stills.ts';
 import { analyseProbe, pairUp, type Pair, type Probe, type Scores } from './face-accuracy-measure.ts';
-
-export const WEBCAM_DIR = process.env.BENCH_WEBCAM_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/video/webcam-signs');
 
 export interface WebcamMeasurement {
   stills: WebcamStill[];

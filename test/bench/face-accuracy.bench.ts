@@ -11,7 +11,8 @@ import { MATERIAL_KINDS } from '../helpers/face-material.ts';
 import { printTwoPeople, printVariants, printWebcam } from './face-accuracy-cases.ts';
 import { FACES_DIR, measureRealPhotos, realPhotos } from './face-accuracy-measure.ts';
 import { printAccuracy, printGateOutcomes, printQualitySpread, printTarAtFar, printThresholds, type Material } from './face-accuracy-tables.ts';
-import { measureWebcamStills, WEBCAM_DIR } from './face-accuracy-webcam.ts';
+import { measureWebcamStills } from './face-accuracy-webcam.ts';
+import { WEBCAM_DIR } from '../helpers/webcam-stills.ts';
 import { printTable } from './table.ts';
 
 // BENCH_FACE_KINDS: a comma-separated subset of the derived kinds and `webcam-real` (the originals always run).

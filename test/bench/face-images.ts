@@ -6,6 +6,7 @@ import { decideEnrolment } from '../../shared/face/enrolment.ts';
 import { FaceEngine } from '../../shared/face/engine.ts';
 import type { Box } from '../../shared/face/geometry.ts';
 import { cropFace, samplePhoto } from '../helpers/face-images.ts';
+import { WEBCAM_DIR, webcamStills } from '../helpers/webcam-stills.ts';
 
 async function sampleFaces(): Promise<{ photo: Buffer; box: Box }[]> {
   const { engine } = await engineOnce();
@@ -111,8 +112,6 @@ export function describeResults(results: string[]): string {
   return [...by].map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-export const WEBCAM_SIGNS_DIR = fileURLToPath(new URL('../../../shared/video/webcam-signs/', import.meta.url));
-
 /**
  * Real webcam snapshots queued as a few employees' backlogs (issue 25's check: two
  * employees, 60 and 23 snapshots): for each of the people with the most clips, the stills
@@ -121,8 +120,7 @@ export const WEBCAM_SIGNS_DIR = fileURLToPath(new URL('../../../shared/video/web
  * are absent.
  */
 export async function webcamBacklogs(sizes: number[]): Promise<{ people: string[]; enrolments: Buffer[][]; backlogs: Buffer[][] } | undefined> {
-  const { webcamStills } = await import('../helpers/webcam-stills.ts');
-  const cut = await webcamStills(WEBCAM_SIGNS_DIR, 4);
+  const cut = await webcamStills(WEBCAM_DIR, 4);
   if (!cut) return undefined;
   const byPerson = new Map<string, typeof cut.stills>();
   for (const s of cut.stills) byPerson.set(s.person, [...(byPerson.get(s.person) ?? []), s]);

@@ -37,24 +37,24 @@ async function encode(bytes: Buffer): Promise<{ descriptor: Float32Array }[]> {
   }
 }
 
+/** The seed's check: encode the enrolment photo and the snapshot, compare every face found. */
+async function seedCheck(enrolment: Buffer, snapshot: Buffer): Promise<number[] | undefined> {
+  const [known] = await encode(enrolment);
+  const probes = await encode(snapshot);
+  return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
+}
+
 let step: (i: number) => Promise<unknown>;
 if (mode === 'verify') {
   const { enrolments, snapshots } = await streamingSet();
-  step = async (i) => {
+  step = (i) => {
     const face = i % enrolments.length;
-    const [known] = await encode(enrolments[face]!);
-    const probes = await encode(snapshots[face]![Math.floor(i / enrolments.length) % snapshots[face]!.length]!);
-    return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
+    return seedCheck(enrolments[face]!, snapshots[face]![Math.floor(i / enrolments.length) % snapshots[face]!.length]!);
   };
 } else if (mode === 'webcam') {
   const { enrolments, backlogs } = (await webcamBacklogs(JSON.parse(process.argv[4] ?? '[60,23]')))!;
   const checks = backlogs.flatMap((b, e) => b.map((snapshot) => ({ enrolment: enrolments[e]![0]!, snapshot })));
-  step = async (i) => {
-    const { enrolment, snapshot } = checks[i % checks.length]!;
-    const [known] = await encode(enrolment);
-    const probes = await encode(snapshot);
-    return known && probes.map((p) => faceapi.euclideanDistance(known.descriptor, p.descriptor));
-  };
+  step = (i) => seedCheck(checks[i % checks.length]!.enrolment, checks[i % checks.length]!.snapshot);
 } else if (mode === 'large') {
   const photos = (await largePhotos())!.map((p) => p.bytes);
   step = (i) => encode(photos[i % photos.length]!);

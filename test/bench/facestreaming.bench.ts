@@ -19,10 +19,11 @@ import { service as facetraining } from '../../services/facetraining/main.ts';
 import { service as facestreaming } from '../../services/facestreaming/main.ts';
 import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
-import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet, webcamBacklogs, WEBCAM_SIGNS_DIR } from './face-images.ts';
+import { describeResults, largeEnrolments, largePhotos, LARGE_PHOTOS_DIR, megapixels, streamingSet, webcamBacklogs } from './face-images.ts';
+import { WEBCAM_DIR } from '../helpers/webcam-stills.ts';
 import { plainLoop } from './plain-loop.ts';
 import { publishAndSettle } from './settle.ts';
-import { cpuMeter, describeCpuPerImage, type CpuReading } from './process-cpu.ts';
+import { describeCpuPerImage, type CpuReading } from './process-cpu.ts';
 import { printTable } from './table.ts';
 
 const PLAIN_CHECKS = Number(process.env.BENCH_STREAM_PLAIN ?? 60);
@@ -172,7 +173,7 @@ export async function benchFacestreaming(): Promise<void> {
     console.log(`webcam backlog results: ${describeResults(webcamRun.results)}`);
     console.log(`CPU per check: the seed's way ${webcamBefore.cpuMsPerStep.toFixed(0)} ms before, ${webcamAfter.cpuMsPerStep.toFixed(0)} ms after; the service: ${describeCpuPerImage(webcamRun.cpu, total)}`);
   } else {
-    console.log(`\nwebcam backlog rows skipped: ${WEBCAM_SIGNS_DIR} is absent`);
+    console.log(`\nwebcam backlog rows skipped: ${WEBCAM_DIR} is absent`);
   }
 }
 
@@ -203,9 +204,7 @@ async function webcamBacklogRun(db: ReturnType<Awaited<ReturnType<typeof createT
       ids.push(Number(r.insertId));
     }
   }
-  const meter = cpuMeter({}).start();
-  const run = await publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
-  return { ...run, cpu: meter.stop() };
+  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
 }
 
 interface LargeRun {
@@ -223,7 +222,5 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('stream_img').values({ lan_id: lanOf(n), image: photos[n % photos.length]!.bytes, capture_time: new Date(base + n * 1000) }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  const meter = cpuMeter({}).start();
-  const run = await publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
-  return { ...run, cpu: meter.stop() };
+  return publishAndSettle(db, 'stream_img', `${prefix}facestreaming`, ids);
 }

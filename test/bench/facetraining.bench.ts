@@ -16,7 +16,7 @@ import { createTestEnv } from '../helpers/test-env.ts';
 import { publishRaw } from '../helpers/runtime-harness.ts';
 import { describeResults, enrolmentPhotos, largePhotos, LARGE_PHOTOS_DIR, megapixels } from './face-images.ts';
 import { publishAndSettle } from './settle.ts';
-import { cpuMeter, describeCpuPerImage } from './process-cpu.ts';
+import { describeCpuPerImage } from './process-cpu.ts';
 import { printTable } from './table.ts';
 import { engineLoop, plainLoop } from './plain-loop.ts';
 
@@ -130,7 +130,5 @@ async function largeRun(db: ReturnType<Awaited<ReturnType<typeof createTestEnv>>
     const r = await db.insertInto('train_img').values({ lan_id: lanOf(i), image: photos[i % photos.length]!.bytes }).executeTakeFirstOrThrow();
     ids.push(Number(r.insertId));
   }
-  const meter = cpuMeter({}).start();
-  const run = await publishAndSettle(db, 'train_img', `${prefix}facetraining`, ids);
-  return { ...run, cpu: meter.stop() };
+  return publishAndSettle(db, 'train_img', `${prefix}facetraining`, ids);
 }

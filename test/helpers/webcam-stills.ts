@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { qualityReasons, type FaceQuality, type QualityBounds } from '../../shared/face/quality.ts';
 
@@ -48,6 +49,9 @@ export function stillTimes(duration: number, count: number, margin = 0.15): numb
   const span = duration - 2 * m;
   return Array.from({ length: count }, (_, k) => Math.round((m + ((k + 0.5) * span) / count) * 100) / 100);
 }
+
+/** The real office-webcam clips (../shared/video/webcam-signs beside the repository), or `BENCH_WEBCAM_DIR`. */
+export const WEBCAM_DIR = process.env.BENCH_WEBCAM_DIR ?? fileURLToPath(new URL('../../../shared/video/webcam-signs/', import.meta.url));
 
 export const WEBCAM_CACHE = join(process.env.BENCH_CACHE_DIR ?? join(tmpdir(), 'vigil-bench-cache'), 'webcam-stills');
 
