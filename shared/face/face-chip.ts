@@ -1,4 +1,4 @@
-import type { Box, Point } from './geometry.ts';
+import { eyeCentres, meanPoint, type Box, type Point } from './geometry.ts';
 import type { Affine, Border, PixelRect } from './sampler.ts';
 
 /**
@@ -47,11 +47,6 @@ export function paddedSquareCrop(region: Box, canvas: Box, imageWidth: number, i
     clampTo: { x: left, y: top, width: side, height: side },
     border,
   };
-}
-
-function centre(points: Point[]): Point {
-  const n = points.length;
-  return { x: points.reduce((a, p) => a + p.x, 0) / n, y: points.reduce((a, p) => a + p.y, 0) / n };
 }
 
 /**
@@ -196,7 +191,7 @@ const BOX_RAISE = 0.131;
  * square the detector would have drawn around the upright face, turned back by `angle`.
  */
 export function uprightFaceSquare(landmarks: Point[], angle: number): { centre: Point; side: number } {
-  const c = centre(landmarks);
+  const c = meanPoint(landmarks);
   const cos = Math.cos(-angle);
   const sin = Math.sin(-angle);
   const upright = landmarks.map((p) => ({ x: cos * (p.x - c.x) - sin * (p.y - c.y), y: sin * (p.x - c.x) + cos * (p.y - c.y) }));
@@ -212,7 +207,6 @@ export function uprightFaceSquare(landmarks: Point[], angle: number): { centre: 
 
 /** The tilt of the eye line, radians: positive when the eye on the image's right is the lower one (image y points down). */
 export function eyeLineAngle(landmarks: Point[]): number {
-  const left = centre(landmarks.slice(36, 42));
-  const right = centre(landmarks.slice(42, 48));
+  const { left, right } = eyeCentres(landmarks);
   return Math.atan2(right.y - left.y, right.x - left.x);
 }

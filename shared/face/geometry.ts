@@ -38,9 +38,14 @@ export function scalePoints(points: Point[], s: number): Point[] {
   return points.map((p) => ({ x: p.x * s, y: p.y * s }));
 }
 
-function mean(points: Point[]): Point {
+export function meanPoint(points: Point[]): Point {
   const n = points.length;
   return { x: points.reduce((a, p) => a + p.x, 0) / n, y: points.reduce((a, p) => a + p.y, 0) / n };
+}
+
+/** The centres of the eyes of 68 iBUG landmarks: the image's left one (36–41), then the right (42–47). */
+export function eyeCentres(landmarks: Point[]): { left: Point; right: Point } {
+  return { left: meanPoint(landmarks.slice(36, 42)), right: meanPoint(landmarks.slice(42, 48)) };
 }
 
 const DEG = 180 / Math.PI;
@@ -56,8 +61,7 @@ const DEG = 180 / Math.PI;
  */
 export function estimatePose(landmarks: Point[]): Pose {
   if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
-  const leftEye = mean(landmarks.slice(36, 42));
-  const rightEye = mean(landmarks.slice(42, 48));
+  const { left: leftEye, right: rightEye } = eyeCentres(landmarks);
   const nose = landmarks[30]!;
   const jawLeft = landmarks[0]!;
   const jawRight = landmarks[16]!;

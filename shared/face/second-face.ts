@@ -1,4 +1,4 @@
-import type { Box, Point } from './geometry.ts';
+import { eyeCentres, meanPoint, type Box, type Point } from './geometry.ts';
 
 /**
  * Whether a face beside the most confident one is a face of its own, judged by its landmarks
@@ -56,7 +56,6 @@ export function countingOrder<F extends { box: Box }>(faces: readonly F[]): F[] 
   return anchor <= 0 ? [...faces] : [faces[anchor]!, ...faces.slice(0, anchor), ...faces.slice(anchor + 1)];
 }
 
-const mean = (points: Point[]): Point => ({ x: points.reduce((a, p) => a + p.x, 0) / points.length, y: points.reduce((a, p) => a + p.y, 0) / points.length });
 const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
 
 /** What says the candidate is not a face of its own; empty when it is one. */
@@ -82,8 +81,7 @@ export function notASecondFace(f: SecondFaceEvidence, others: readonly Box[]): s
   const dy = (y0 + h / 2 - cy) / b.height;
   if (Math.abs(dx) > SECOND_FACE.offsetX || !within(dy, SECOND_FACE.offsetY)) out.push('landmark centre');
   // Positions along and across the eye line, in eye distances, so a leaning head reads the same.
-  const left = mean(L.slice(36, 42));
-  const right = mean(L.slice(42, 48));
+  const { left, right } = eyeCentres(L);
   const span = Math.hypot(right.x - left.x, right.y - left.y);
   if (!within(span / b.width, SECOND_FACE.eyeSpan)) return [...out, 'eye span'];
   const ux = (right.x - left.x) / span;
@@ -92,7 +90,7 @@ export function notASecondFace(f: SecondFaceEvidence, others: readonly Box[]): s
   const below = (p: Point) => (-(p.x - left.x) * uy + (p.y - left.y) * ux) / span;
   const nose = L[30]!;
   if (!within(along(nose), SECOND_FACE.noseAlong)) out.push('nose beside the eyes');
-  if (!within(below(nose), SECOND_FACE.noseBelow) || !within(below(mean(L.slice(48, 68))), SECOND_FACE.mouthBelow) || !within(below(L[8]!), SECOND_FACE.chinBelow)) {
+  if (!within(below(nose), SECOND_FACE.noseBelow) || !within(below(meanPoint(L.slice(48, 68))), SECOND_FACE.mouthBelow) || !within(below(L[8]!), SECOND_FACE.chinBelow)) {
     out.push('nose, mouth, chin');
   }
   return out;
