@@ -150,19 +150,7 @@ export function faceChipDetails(landmarks: Point[], size = 150, padding = 0.25):
  */
 export function faceChipCrop(chip: ChipDetails, imageWidth: number, imageHeight: number, border: Border = 'edge'): Crop {
   const side = chip.size * chip.scale;
-  const step = side / (chip.size - 1);
-  const cos = Math.cos(chip.angle);
-  const sin = Math.sin(chip.angle);
-  // Chip pixel (u, v) → centre + R·(u·step − side/2, v·step − side/2).
-  const map: Affine = {
-    a: cos * step,
-    b: -sin * step,
-    c: chip.centre.x - cos * (side / 2) + sin * (side / 2),
-    d: sin * step,
-    e: cos * step,
-    f: chip.centre.y - sin * (side / 2) - cos * (side / 2),
-  };
-  return { map, valid: { x: 0, y: 0, width: imageWidth, height: imageHeight }, border };
+  return rotatedCrop(chip.centre, side, chip.angle, side / (chip.size - 1), imageWidth, imageHeight, border);
 }
 
 /**
@@ -171,7 +159,11 @@ export function faceChipCrop(chip: ChipDetails, imageWidth: number, imageHeight:
  * crop's convention: input pixel u lands on centre − side/2 + u·side/size along each axis.
  */
 export function rotatedSquareCrop(centre: Point, side: number, angle: number, size: number, imageWidth: number, imageHeight: number, border: Border): Crop {
-  const step = side / size;
+  return rotatedCrop(centre, side, angle, side / size, imageWidth, imageHeight, border);
+}
+
+/** Output pixel (u, v) → centre + R(angle)·(u·step − side/2, v·step − side/2); the whole image is valid. */
+function rotatedCrop(centre: Point, side: number, angle: number, step: number, imageWidth: number, imageHeight: number, border: Border): Crop {
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
   return {
