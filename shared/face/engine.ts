@@ -4,7 +4,8 @@ import type * as Tfjs from '@tensorflow/tfjs';
 import type { FaceBackend, FaceBackendChoice } from './backends.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import { eyeLineAngle, faceChipCrop, faceChipDetails, paddedSquareCrop, rotatedSquareCrop, uprightFaceSquare, type Crop } from './face-chip.ts';
-import { DESCRIPTOR_SIZE, LANDMARK_SIZE, faceApiNets, fuseDetector, type FaceApiNets, type FaceNets } from './face-nets.ts';
+import { SMALL_CANVAS } from './fused-ssd.ts';
+import { DESCRIPTOR_SIZE, DETECTOR_SIZE, LANDMARK_SIZE, faceApiNets, fuseDetector, type FaceApiNets, type FaceNets } from './face-nets.ts';
 import { searchFaces, type Candidate, type SearchOptions } from './face-search.ts';
 import { estimatePose, scaleBox, scalePoints, type Box, type Point } from './geometry.ts';
 import { clipBox, lookIsPadded } from './looks.ts';
@@ -149,7 +150,9 @@ export class FaceEngine {
           model: `@vladmandic/face-api@${faceapi.version}/faceRecognitionNet/${CHIP_NAME}`,
           detector: fuseDetector(fullTf, faceapi.nets.ssdMobilenetv1),
         };
-        return { engine: new FaceEngine(tf, faceApiNets(fullTf, faceapi.nets), info), attempts };
+        // Only the fused pass knows the smaller canvas's priors (fused-ssd.ts).
+        const nets = faceApiNets(fullTf, faceapi.nets, info.detector === 'fused' ? SMALL_CANVAS : DETECTOR_SIZE);
+        return { engine: new FaceEngine(tf, nets, info), attempts };
       } catch (err) {
         attempts.push(`${backend}: ${(err as Error).message.split('\n')[0]}`);
       }

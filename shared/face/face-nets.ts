@@ -8,8 +8,10 @@ import { installFusedSsd, type SsdNet, type SsdOutput } from './fused-ssd.ts';
  * images (0–255); outputs are in the input's pixels.
  */
 export interface FaceNets {
-  /** SSD MobileNet v1 on a DETECTOR_SIZE square canvas: boxes (canvas pixels) from `minScore`, after non-maximum suppression. */
-  detect(canvas: Float32Array, minScore: number): Promise<Detection[]>;
+  /** SSD MobileNet v1 on a square canvas of `size` (DETECTOR_SIZE, or `lookSize`): boxes (canvas pixels) from `minScore`, after non-maximum suppression. */
+  detect(canvas: Float32Array, minScore: number, size?: number): Promise<Detection[]>;
+  /** The canvas a second look around one face is rendered to: SMALL_CANVAS with the fused pass, else DETECTOR_SIZE. */
+  readonly lookSize: number;
   /** The 68 iBUG points on a LANDMARK_SIZE square crop, in crop pixels. */
   landmarks(crop: Float32Array): Promise<Point[]>;
   /** The 128-d descriptor of a DESCRIPTOR_SIZE square face chip. */
@@ -45,18 +47,19 @@ const NMS_IOU = 0.5;
 /** The most detections kept per canvas (face-api caps at 100; a frame never holds more faces than this). */
 const MAX_DETECTIONS = 50;
 
-export function faceApiNets(tf: typeof Tfjs, nets: FaceApiNets): FaceNets {
+export function faceApiNets(tf: typeof Tfjs, nets: FaceApiNets, lookSize = DETECTOR_SIZE): FaceNets {
   const image = (data: Float32Array, size: number) => tf.tensor3d(data, [size, size, 3], 'float32');
   return {
-    async detect(canvas, minScore) {
-      const input = image(canvas, DETECTOR_SIZE);
+    lookSize,
+    async detect(canvas, minScore, size = DETECTOR_SIZE) {
+      const input = image(canvas, size);
       let out: SsdOutput | undefined;
       try {
         // face-api's NetInput, reduced to what the forward pass reads: the canvas is already the detector's size.
         out = nets.ssdMobilenetv1.forwardInput({ toBatchTensor: () => tf.expandDims(input, 0) as Tfjs.Tensor4D });
         const boxes = out.boxes[0]!.dataSync();
         const scores = out.scores[0]!.dataSync();
-        return suppress(boxes, scores, minScore);
+        return suppress(boxes, scores, minScore, size);
       } finally {
         input.dispose();
         if (out) tf.dispose([...out.boxes, ...out.scores]);

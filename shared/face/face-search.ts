@@ -57,16 +57,14 @@ export interface SearchResult {
 const FIRST_PASS_BORDER: Border = { value: 0 };
 const LOOK_BORDER: Border = { value: 128 };
 
-/** The detector on one look's canvas; boxes in canvas pixels. */
-async function detectOn(src: RgbImage, nets: FaceNets, look: Look, sampling: SampleOptions, minScore: number): Promise<Detection[]> {
-  return nets.detect(sampleAffine(src, DETECTOR_SIZE, DETECTOR_SIZE, lookMap(look, DETECTOR_SIZE), sampling), minScore);
+/** The detector on one look's canvas of `size`; boxes in image pixels (not clipped). */
+async function detectOn(src: RgbImage, nets: FaceNets, look: Look, sampling: SampleOptions, minScore: number, size = DETECTOR_SIZE): Promise<Detection[]> {
+  const found = await nets.detect(sampleAffine(src, size, size, lookMap(look, size), sampling), minScore, size);
+  return found.map((d) => ({ box: boxFromLook(d.box, look, size), score: d.score }));
 }
 
-/** A detection on a look's canvas, in image pixels (not clipped). */
-const inImage = (d: Detection, look: Look): Detection => ({ box: boxFromLook(d.box, look, DETECTOR_SIZE), score: d.score });
-
 /** A face a look's grey canvas showed: its crops show the same grey past the image. */
-const foundOnLook = (d: Detection, look: Look): Candidate => ({ ...inImage(d, look), look, border: LOOK_BORDER });
+const foundOnLook = (d: Detection, look: Look): Candidate => ({ ...d, look, border: LOOK_BORDER });
 
 /**
  * The first pass over the whole image, then second looks only where it is doubtful: a
@@ -81,7 +79,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   const whole = wholeImageLook(width, height);
   const firstSampling = { border: FIRST_PASS_BORDER, clampTo: { x: 0, y: 0, width: whole.side, height: whole.side } };
   const candidateConfidence = Math.min(minConfidence, opts.candidateConfidence ?? 0.3);
-  const first = (await detectOn(src, nets, whole, firstSampling, Math.min(candidateConfidence, SMALL_CANDIDATE_CONFIDENCE))).map((d) => inImage(d, whole));
+  const first = await detectOn(src, nets, whole, firstSampling, Math.min(candidateConfidence, SMALL_CANDIDATE_CONFIDENCE));
   const anyCounted = first.some((d) => d.score >= minConfidence);
   const largest = Math.max(width, height);
   const lookBelowShare = opts.lookBelowShare ?? 0.4;
@@ -99,7 +97,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
   for (const d of looked) {
     const look = lookAround(d.box, lookFactor);
     looks++;
-    const confirmed = confirmingDetection(await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence), look, d.box, undefined, DETECTOR_SIZE);
+    const confirmed = confirmingDetection(await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence, nets.lookSize), look, d.box);
     if (confirmed) found.push(foundOnLook(confirmed, look));
   }
   // Detectors miss faces that fill the frame or touch its border (ID-badge crops). One the
@@ -114,7 +112,7 @@ export async function searchFaces(src: RgbImage, nets: FaceNets, opts: SearchOpt
       looks++;
       const seen = await detectOn(src, nets, look, { border: LOOK_BORDER }, minConfidence);
       if (filling >= 0) {
-        const confirmed = confirmingDetection(seen, look, found[filling]!.box, undefined, DETECTOR_SIZE);
+        const confirmed = confirmingDetection(seen, look, found[filling]!.box);
         if (!confirmed) continue;
         found[filling] = foundOnLook(confirmed, look);
         break;

@@ -78,7 +78,8 @@ interface FusedWeights {
   pairs: { filter: T4; bias: T1; stride: 1 | 2; pointwise: PointwiseParams }[];
   prediction: PointwiseParams[];
   predictors: BoxPredictorParams[];
-  priors: Tfjs.Tensor3D;
+  /** Per input size: its priors (512: face-api's own) and how many feature layers it reads. */
+  geometry: Map<number, { priors: Tfjs.Tensor3D; layers: number }>;
 }
 
 type ConvPair = { depthwise_conv: DepthwiseParams; pointwise_conv: PointwiseParams };
@@ -111,11 +112,61 @@ function foldWeights(tf: Tf, params: SsdParams): FusedWeights {
     });
     return { filter, bias, stride: STRIDE_2_LAYERS.has(i + 1) ? (2 as const) : (1 as const), pointwise: layer.pointwise_conv };
   });
-  return { conv0, pairs, prediction: prediction as PointwiseParams[], predictors: predictors as BoxPredictorParams[], priors: params.output_layer.extra_dim };
+  const priors = params.output_layer.extra_dim;
+  const geometry = new Map([
+    [512, { priors, layers: 6 }],
+    [SMALL_CANVAS, priorsFor(tf, priors, SMALL_CANVAS)],
+  ]);
+  return { conv0, pairs, prediction: prediction as PointwiseParams[], predictors: predictors as BoxPredictorParams[], geometry };
 }
 
 function release(tf: Tf, w: FusedWeights): void {
   tf.dispose(w.pairs.flatMap((p) => [p.filter, p.bias]));
+  tf.dispose(w.geometry.get(SMALL_CANVAS)!.priors);
+}
+
+/** SSD's six feature grids for a square input of `size` pixels (512: 32, 16, 8, 4, 2, 1). */
+export function featureGrids(size: number): number[] {
+  const grids = [Math.ceil(size / 16)];
+  for (let k = 1; k < 6; k++) grids.push(Math.ceil(grids[k - 1]! / 2));
+  return grids;
+}
+
+/** Anchors per grid cell of each feature layer (face-api's SSD: 3 on the finest, 6 on the rest). */
+const ANCHORS_PER_CELL = [3, 6, 6, 6, 6, 6];
+
+/**
+ * The canvas sizes the fused pass runs besides 512. The network is convolutional: on a
+ * 256×256 input every feature map is exactly the top-left quarter of a 512 input's (the
+ * stride-2 'same' convolutions pad only bottom and right on even sizes), down to the 2×2 →
+ * 1×1 layer; so the 512 priors of those cells, scaled by 2, decode its boxes, and the last
+ * layer (whole-canvas objects, which its 1×1 map no longer lines up with) is left out.
+ * A quarter of the work, for looks where the face is already about half the canvas.
+ */
+export const SMALL_CANVAS = 256;
+
+/** The priors of the cells a `size` input has, in that input's relative coordinates; and how many feature layers it reads. */
+function priorsFor(tf: Tf, priors: Tfjs.Tensor3D, size: number): { priors: Tfjs.Tensor3D; layers: number } {
+  const full = featureGrids(512);
+  const mine = featureGrids(size);
+  const layers = size === 512 ? 6 : 5;
+  const flat = tf.reshape(priors, [-1, 4]);
+  const all = flat.arraySync() as number[][];
+  flat.dispose();
+  const picked: number[][] = [];
+  let offset = 0;
+  for (let k = 0; k < 6; k++) {
+    const a = ANCHORS_PER_CELL[k]!;
+    if (k < layers) {
+      for (let i = 0; i < mine[k]!; i++) {
+        for (let j = 0; j < mine[k]!; j++) {
+          for (let n = 0; n < a; n++) picked.push(all[offset + (i * full[k]! + j) * a + n]!.map((v) => (v * 512) / size));
+        }
+      }
+    }
+    offset += full[k]! * full[k]! * a;
+  }
+  return { priors: tf.tensor3d([picked], [1, picked.length, 4]) as unknown as Tfjs.Tensor3D, layers };
 }
 
 function fusedForward(tf: Tf, w: FusedWeights, input: SsdInput): SsdOutput {
@@ -125,6 +176,8 @@ function fusedForward(tf: Tf, w: FusedWeights, input: SsdInput): SsdOutput {
   // tidy keeps what is returned; its types want an index signature that SsdOutput has no need of.
   return tf.tidy((): Tfjs.TensorContainerObject => {
     const batch = tf.cast(input.toBatchTensor(512, false), 'float32');
+    const geometry = w.geometry.get(batch.shape[1]!);
+    if (!geometry || batch.shape[1] !== batch.shape[2]) throw new Error(`the fused SSD pass takes square inputs of ${[...w.geometry.keys()].join(' or ')} pixels, not ${batch.shape[2]}×${batch.shape[1]}`);
     // face-api's normalisation to -1..1, kept apart from conv_0: folding it in would change
     // what the 'same' padding at the border means.
     let x = pointwise(tf.sub(tf.div(batch, 127.5), 1) as T4, w.conv0, 2);
@@ -139,11 +192,11 @@ function fusedForward(tf: Tf, w: FusedWeights, input: SsdInput): SsdOutput {
     const f2 = pointwise(pointwise(f1, c2!, 1), c3!, 2);
     const f3 = pointwise(pointwise(f2, c4!, 1), c5!, 2);
     const f4 = pointwise(pointwise(f3, c6!, 1), w.prediction[7]!, 2);
-    const features = [conv11!, x, f1, f2, f3, f4];
+    const features = [conv11!, x, f1, f2, f3, f4].slice(0, geometry.layers);
     const batchSize = batch.shape[0];
     const encodings = tf.concat(features.map((f, i) => tf.reshape(conv(f, w.predictors[i]!.box_encoding_predictor), [batchSize, -1, 1, 4])), 1);
     const classes = tf.concat(features.map((f, i) => tf.reshape(conv(f, w.predictors[i]!.class_predictor), [batchSize, -1, 3])), 1);
-    return { ...outputLayer(tf, encodings as T4, classes as Tfjs.Tensor3D, w.priors) };
+    return { ...outputLayer(tf, encodings as T4, classes as Tfjs.Tensor3D, geometry.priors) };
   }) as unknown as SsdOutput;
 }
 

@@ -17,7 +17,7 @@ export interface Look {
   side: number;
 }
 
-/** The side of the canvas a look is rendered to: SSD MobileNet v1's input. */
+/** The side of the canvas a look is rendered to unless told: SSD MobileNet v1's input. */
 export const LOOK_CANVAS = 512;
 
 /** A square of `factor` × the box's larger side, centred on the box. */
@@ -85,17 +85,18 @@ export function iou(a: Box, b: Box): number {
 }
 
 /**
- * The detection on a look's canvas that is the face the look was centred on: the one whose
- * centre is nearest the canvas centre, provided it overlaps where the first pass saw the
- * face (in image pixels). Undefined when the look does not confirm the face.
+ * The detection of a look (in image pixels) that is the face the look was centred on: the
+ * one whose centre is nearest the look's centre, provided it overlaps where the first pass
+ * saw the face. Undefined when the look does not confirm the face.
  */
-export function confirmingDetection<D extends { box: Box }>(found: D[], look: Look, expected: Box, minIou = 0.25, canvas = LOOK_CANVAS): D | undefined {
-  const c = canvas / 2;
+export function confirmingDetection<D extends { box: Box }>(found: D[], look: Look, expected: Box, minIou = 0.25): D | undefined {
+  const cx = look.x + look.side / 2;
+  const cy = look.y + look.side / 2;
   let best: D | undefined;
   let bestDistance = Infinity;
   for (const d of found) {
-    if (iou(boxFromLook(d.box, look, canvas), expected) < minIou) continue;
-    const distance = Math.hypot(d.box.x + d.box.width / 2 - c, d.box.y + d.box.height / 2 - c);
+    if (iou(d.box, expected) < minIou) continue;
+    const distance = Math.hypot(d.box.x + d.box.width / 2 - cx, d.box.y + d.box.height / 2 - cy);
     if (distance < bestDistance) {
       best = d;
       bestDistance = distance;

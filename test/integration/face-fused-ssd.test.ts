@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import type * as Tfjs from '@tensorflow/tfjs';
 import { FaceEngine } from '../../shared/face/engine.ts';
-import { installFusedSsd, type SsdInput, type SsdNet, type SsdOutput } from '../../shared/face/fused-ssd.ts';
+import { featureGrids, installFusedSsd, SMALL_CANVAS, type SsdInput, type SsdNet, type SsdOutput } from '../../shared/face/fused-ssd.ts';
+import { faceApiNets, type FaceApiNets } from '../../shared/face/face-nets.ts';
+import { confirmingDetection } from '../../shared/face/looks.ts';
 import { cropFace, nonFaceImages, samplePhoto } from '../helpers/face-images.ts';
 
 // The engine loads face-api's wasm build; this is the same module instance (require cache).
@@ -97,4 +99,43 @@ test('fusing needs loaded weights and the expected layers', () => {
   const gap = { ...params, mobilenetv1: { ...params.mobilenetv1, conv_7: undefined } } as unknown as SsdNet['params'];
   assert.throws(() => installFusedSsd(tf, { params: gap, forwardInput: stockForward }), /expected layers/);
   assert.equal(tf.memory().numTensors, before);
+});
+
+/** A square canvas of `size`: the image fitted in, grey around it, as float HWC 0–255. */
+async function canvasOf(bytes: Buffer, size: number): Promise<Float32Array> {
+  const raw = await sharp(bytes).removeAlpha().resize({ width: size, height: size, fit: 'contain', background: { r: 128, g: 128, b: 128 } }).raw().toBuffer();
+  return Float32Array.from(raw);
+}
+
+test('the small canvas (256) sees the faces the full one (512) sees in a look, at the same place', async () => {
+  assert.deepEqual(featureGrids(512), [32, 16, 8, 4, 2, 1]);
+  assert.deepEqual(featureGrids(SMALL_CANVAS), [16, 8, 4, 2, 1, 1]);
+  const { engine } = await FaceEngine.load('wasm');
+  const nets = faceApiNets(tf, faceapi.nets as unknown as FaceApiNets, SMALL_CANVAS);
+  // Looks as the search makes them: a region of 2.2× a face of the sample photos, the face
+  // about 45% of it, and the photos' neighbours cut at its edges.
+  const looks: Buffer[] = [];
+  for (const n of [1, 2, 3, 4, 5, 6] as const) {
+    for (const f of (await engine.analyze(samplePhoto(n))).faces) looks.push(await cropFace(samplePhoto(n), f.box, 0.6));
+  }
+  const relative = (d: { box: { x: number; y: number; width: number; height: number } }, size: number) => ({ x: d.box.x / size, y: d.box.y / size, width: d.box.width / size, height: d.box.height / size });
+  let compared = 0;
+  for (const [i, bytes] of looks.entries()) {
+    const full = await nets.detect(await canvasOf(bytes, 512), 0.5, 512);
+    const small = await nets.detect(await canvasOf(bytes, SMALL_CANVAS), 0.5, SMALL_CANVAS);
+    // The face the look is centred on, as confirmingDetection picks it.
+    const expected = { x: 0, y: 0, width: 1, height: 1 };
+    const face = confirmingDetection(full.map((d) => ({ ...d, box: relative(d, 512) })), { x: 0, y: 0, side: 1 }, expected, 0);
+    if (!face) continue; // a face too small in its photo to be seen at all
+    const match = confirmingDetection(small.map((d) => ({ ...d, box: relative(d, SMALL_CANVAS) })), { x: 0, y: 0, side: 1 }, face.box, 0.5);
+    assert.ok(match, `look ${i}: the 256 canvas finds it at the same place (${JSON.stringify(small.map((d) => relative(d, SMALL_CANVAS)))})`);
+    // A look keeps what it confirms from 0.5: a clear face at 512 is one at 256 (0.78–0.99 on these).
+    if (face.score >= 0.9) assert.ok(match.score >= 0.7, `look ${i}: score ${match.score} on 256, ${face.score} on 512`);
+    compared++;
+  }
+  assert.ok(compared >= 15, `compared ${compared} looks`);
+  const before = tf.memory().numTensors;
+  await nets.detect(await canvasOf(looks[0]!, SMALL_CANVAS), 0.5, SMALL_CANVAS);
+  assert.equal(tf.memory().numTensors, before, 'the small pass leaves no tensors behind');
+  await assert.rejects(nets.detect(new Float32Array(300 * 300 * 3), 0.5, 300), /square inputs of 512 or 256/);
 });

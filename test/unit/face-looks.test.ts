@@ -37,10 +37,11 @@ test('a look samples canvas pixel v at image pixel look + v·side/canvas, and it
 
 test('a look confirms the face it was centred on, not a neighbour, and not something elsewhere', () => {
   const expected = { x: 200, y: 200, width: 100, height: 100 };
-  const look = lookAround(expected, 2.56); // 256 image px over 512 canvas px: scale 0.5
-  const face = { box: { x: 186, y: 190, width: 140, height: 130 }, score: 0.97 }; // the face, on the canvas
-  const neighbour = { box: { x: 400, y: 190, width: 100, height: 100 }, score: 0.99 };
-  assert.equal(confirmingDetection([neighbour, face], look, expected), face);
+  const look = lookAround(expected, 2.56); // 256 image px, centred on (250, 250)
+  const face = { box: { x: 215, y: 217, width: 70, height: 65 }, score: 0.97 };
+  const neighbour = { box: { x: 322, y: 217, width: 50, height: 50 }, score: 0.99 };
+  const offCentre = { box: { x: 190, y: 190, width: 90, height: 90 }, score: 0.9 }; // overlaps too, further from the look's centre
+  assert.equal(confirmingDetection([neighbour, offCentre, face], look, expected), face);
   assert.equal(confirmingDetection([neighbour], look, expected), undefined);
   assert.equal(confirmingDetection([], look, expected), undefined);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Detection, FaceNets } from '../../shared/face/face-nets.ts';
+import { DETECTOR_SIZE, type Detection, type FaceNets } from '../../shared/face/face-nets.ts';
 import { fillsFrame, searchFaces } from '../../shared/face/face-search.ts';
 
 /** A detector that sees a face only on the canvases listed (0: the first pass, 1: the next…), centred on the canvas. */
@@ -14,6 +14,7 @@ function detectorSeeingOn(passes: number[]): FaceNets & { calls: number } {
     landmarks: async () => [],
     descriptor: async () => new Float32Array(128),
     numTensors: () => 0,
+    lookSize: DETECTOR_SIZE,
   };
   return nets;
 }
@@ -56,6 +57,7 @@ function detectorAnswering(passes: Detection[][]): FaceNets & { calls: number } 
     landmarks: async () => [],
     descriptor: async () => new Float32Array(128),
     numTensors: () => 0,
+    lookSize: DETECTOR_SIZE,
   };
   return nets;
 }
@@ -85,4 +87,29 @@ test('a face fills the frame from 0.8 of the image\'s longer side', () => {
   // A close-up portrait (the real photos' img32): its face fills the width, not the picture.
   assert.equal(fillsFrame({ x: 0, y: 0, width: 655, height: 869 }, 1000, 1500), false);
   assert.equal(fillsFrame({ x: 0, y: 0, width: 600, height: 1200 }, 1000, 1500), true);
+});
+
+test('a second look around a doubtful face runs on the small canvas and its box comes back in image pixels', async () => {
+  const sizes: number[] = [];
+  const wide = { rgb: new Uint8Array(640 * 480 * 3), width: 640, height: 480 };
+  // First pass (512 canvas, 640 image px: 1.25 a pixel): a face of 80 canvas px at 0.7.
+  const doubtful = { box: { x: 200, y: 160, width: 80, height: 80 }, score: 0.7 };
+  // The look: 2.2 × 100 image px = 220 px over 256 canvas px; the face in its middle, 45% of it.
+  const onLook = { box: { x: 70.4, y: 70.4, width: 115.2, height: 115.2 }, score: 0.98 };
+  const answers = [[doubtful], [onLook]];
+  const nets: FaceNets = {
+    detect: async (_canvas, _min, size = DETECTOR_SIZE) => (sizes.push(size), answers[sizes.length - 1] ?? []),
+    landmarks: async () => [],
+    descriptor: async () => new Float32Array(128),
+    numTensors: () => 0,
+    lookSize: 256,
+  };
+  const found = await searchFaces(wide, nets);
+  assert.deepEqual(sizes, [DETECTOR_SIZE, 256]);
+  assert.equal(found.looks, 1);
+  assert.equal(found.faces.length, 1);
+  assert.equal(found.faces[0]!.score, 0.98);
+  // The look spans 190–410 px, 220/256 image px per canvas px.
+  const box = found.faces[0]!.box;
+  for (const [got, want] of [[box.x, 250.5], [box.y, 200.5], [box.width, 99], [box.height, 99]] as const) assert.ok(Math.abs(got - want) < 0.1, `${got} vs ${want}`);
 });
