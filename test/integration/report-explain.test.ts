@@ -10,6 +10,7 @@ import { CompiledQuery, Kysely, MysqlDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
 import { connectionOptions, parseDatabaseUrl } from '../../db/connection.ts';
 import type { Database } from '../../db/schema.ts';
+import { facestreamingRepository } from '../../db/repositories/facestreaming.repository.ts';
 import { rowRetentionRepository } from '../../db/repositories/row-retention.repository.ts';
 import { catchUpRollups, runRollup } from '../../services/upkeep/rollup.ts';
 import { fillEmployees, fillSnapshots, leaveNewest } from '../bench/scale-fill.ts';
@@ -126,4 +127,23 @@ test("the services', the upkeep's and vigil rescue's queries read an index of th
   }
   assert.ok(seen.size > 15, `${seen.size} statements captured`);
   assert.deepEqual(problems, []);
+});
+
+test("a verdict's absence-streak read walks one index in capture order and reads nothing else (no filesort, no row fetch)", async () => {
+  const repo = facestreamingRepository(db);
+  const who = await db.selectFrom('stream_img').select(['lan_id']).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+  captured.length = 0;
+  capturing = true;
+  try {
+    await repo.verdictsBefore({ id: 2 ** 40, lanId: who.lan_id, captureTime: new Date(), status: 'N' }, ['SUCCESS', 'NO_FACES_FOUND', 'UNKNOWN_PERSON'], 3);
+  } finally {
+    capturing = false;
+  }
+  assert.equal(captured.length, 1);
+  const plan = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${captured[0]!.sql}`, [...captured[0]!.parameters]));
+  assert.equal(plan.rows.length, 1);
+  const row = plan.rows[0]!;
+  assert.equal(row.key, 'stream_img_lan_capture_result');
+  assert.match(String(row.Extra), /Using index/);
+  assert.doesNotMatch(String(row.Extra), /filesort|Using index condition/);
 });
