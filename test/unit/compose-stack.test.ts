@@ -99,6 +99,12 @@ test('every published port is bound to 127.0.0.1 unless VIGIL_PUBLISH_ADDRESS sa
   for (const p of raw) assert.ok(p.startsWith('${VIGIL_PUBLISH_ADDRESS:-127.0.0.1}:'), `port ${p} is not bound through VIGIL_PUBLISH_ADDRESS`);
 });
 
+test("MariaDB's buffer pool comes from VIGIL_DB_BUFFER_POOL, 2G unless set, not the server's 128 MiB", () => {
+  const command = services.mariadb?.command as string[] | undefined;
+  assert.ok(command?.includes('--innodb-buffer-pool-size=2G'), JSON.stringify(command));
+  assert.ok(COMPOSE_TEXT.includes('"--innodb-buffer-pool-size=${VIGIL_DB_BUFFER_POOL:-2G}"'));
+});
+
 test('replicas come from <SERVICE>_REPLICAS with the intended defaults', () => {
   const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1, upkeep: 1 };
   for (const name of availableServices()) {
