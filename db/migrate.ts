@@ -22,6 +22,7 @@ import * as m20261208T1000 from './migrations/20261208T1000-report-indexes.ts';
 import * as m20261208T1100 from './migrations/20261208T1100-bigint-image-ids.ts';
 import * as m20261208T1200 from './migrations/20261208T1200-report-people.ts';
 import * as m20261208T1300 from './migrations/20261208T1300-verdict-index.ts';
+import * as m20261208T1400 from './migrations/20261208T1400-latest-state-newest.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261208T1100-bigint-image-ids': m20261208T1100,
   '20261208T1200-report-people': m20261208T1200,
   '20261208T1300-verdict-index': m20261208T1300,
+  '20261208T1400-latest-state-newest': m20261208T1400,
 };
 
 export interface MigrateReport {
