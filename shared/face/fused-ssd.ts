@@ -145,11 +145,14 @@ const ANCHORS_PER_CELL = [3, 6, 6, 6, 6, 6];
  */
 export const SMALL_CANVAS = 256;
 
-/** The priors of the cells a `size` input has, in that input's relative coordinates; and how many feature layers it reads. */
+/**
+ * For an input smaller than 512: the priors of the cells it has, in its own relative
+ * coordinates, and the feature layers it reads (all but the last).
+ */
 function priorsFor(tf: Tf, priors: Tfjs.Tensor3D, size: number): { priors: Tfjs.Tensor3D; layers: number } {
   const full = featureGrids(512);
   const mine = featureGrids(size);
-  const layers = size === 512 ? 6 : 5;
+  const layers = 5;
   const flat = tf.reshape(priors, [-1, 4]);
   const all = flat.arraySync() as number[][];
   flat.dispose();

@@ -75,15 +75,17 @@ export async function benchScale(): Promise<void> {
   // The verdict's reference: an empty database beside it, timed in the same rounds, so a
   // host that speeds up or slows down between sizes moves both (the target is 10%).
   const emptyUrl = `${MYSQL_SERVER}/vigil_bench_scale_empty_${process.pid}`;
-  await ensureDatabaseExists(emptyUrl);
   const empty = openDatabase(emptyUrl, { poolSize: 1 });
   const catchUp = await rollupCatchUp();
   const results = new Map<string, Map<number, Cell>>();
   const kinds = new Map<string, string>();
   const fillNotes: string[] = [];
-  const server = await sql<{ version: string; pool: number }>`SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool`.execute(h.db);
-  const serverInfo = `${server.rows[0]!.version}, InnoDB buffer pool ${Number(server.rows[0]!.pool) / 2 ** 20} MiB`;
+  let serverInfo = '';
   try {
+    // Inside the try: a failure here still closes and drops what was opened.
+    await ensureDatabaseExists(emptyUrl);
+    const server = await sql<{ version: string; pool: number }>`SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool`.execute(h.db);
+    serverInfo = `${server.rows[0]!.version}, InnoDB buffer pool ${Number(server.rows[0]!.pool) / 2 ** 20} MiB`;
     let filled = 0;
     if (REUSE) {
       const r = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM stream_img`.execute(h.db);
