@@ -2,13 +2,13 @@
 // down, never up; `npm test` (test/unit/layers.test.ts) and `npm run layers` enforce it.
 //   0  shared/contract/, shared/errors.ts, shared/logger.ts   what everything may use
 //   1  db/                                                     schema, migrations, repositories
-//   2  shared/runtime, face, media, storage, config, templates, lock, metrics   the platform
+//   2  shared/runtime, face, media, storage, config, templates, gallery, accounts, lock, metrics   the platform
 //   3  shared/app/                                             composition root: context, run, host checks
 //   4  services/                                               the services, the CLI, the registry, loadConfig
 const FLOORS = [
   ['^shared/contract/', '^shared/errors\\.ts$', '^shared/logger\\.ts$'],
   ['^db/'],
-  ['^shared/(runtime|face|media|storage|config|templates)/', '^shared/(lock|metrics|employee-lock-key)\\.ts$'],
+  ['^shared/(runtime|face|media|storage|config|templates|gallery|accounts)/', '^shared/(lock|metrics|employee-lock-key)\\.ts$'],
   ['^shared/app/'],
   ['^services/'],
 ];

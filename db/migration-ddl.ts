@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 
 /**
  * DDL pieces the migrations from 20261201T1000 on share. Migrations are append-only, so
@@ -35,4 +35,14 @@ export async function columnExists(db: Kysely<any>, table: string, column: strin
     SELECT COUNT(*) AS n FROM information_schema.COLUMNS
     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND COLUMN_NAME = ${column}`.execute(db);
   return Number(r.rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * The column type of a `lan_id` under the identity rule (migration 20261207T0900-lan-id-identity):
+ * case-insensitive, accent- and space-sensitive, in the collation this server names it by.
+ */
+export async function lanIdColumnType(db: Kysely<any>): Promise<RawBuilder<unknown>> {
+  const v = await sql<{ v: string }>`SELECT VERSION() AS v`.execute(db);
+  const collation = /mariadb/i.test(v.rows[0]?.v ?? '') ? 'utf8mb4_uca1400_nopad_as_ci' : 'utf8mb4_0900_as_ci';
+  return sql`varchar(64) CHARACTER SET utf8mb4 COLLATE ${sql.raw(collation)}`;
 }

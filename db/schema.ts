@@ -304,6 +304,116 @@ export interface RescueAttemptTable {
 
 export type RescueKind = 'train' | 'stream' | 'video';
 
+export type ProposalStatus = 'pending' | 'approved' | 'rejected';
+export type ConsoleRole = 'viewer' | 'supervisor' | 'teamlead' | 'admin';
+
+/** A supervisor's proposal of a snapshot's face for the employee's gallery (issue 26). */
+export interface GalleryProposalTable {
+  id: Generated<number>;
+  lan_id: string;
+  stream_img_id: number;
+  /** Which face of the snapshot (its `stream_face` index). */
+  face_index: number;
+  proposed_by: string;
+  proposed_at: CreatedAt;
+  status: ColumnType<ProposalStatus, ProposalStatus | undefined, ProposalStatus>;
+  decided_by: string | null;
+  decided_at: Date | null;
+  reason: string | null;
+  /** The `train_img` row an approval made. */
+  train_img_id: number | null;
+}
+
+/** A gallery face taken out (kept for the audit, no longer compared); undo deletes the row. */
+export interface GalleryRemovalTable {
+  train_img_id: number;
+  lan_id: string;
+  removed_by: string;
+  removed_at: CreatedAt;
+  reason: string | null;
+}
+
+/** A snapshot's face a supervisor said is not the employee. */
+export interface NotThisFaceTable {
+  id: Generated<number>;
+  lan_id: string;
+  stream_img_id: number;
+  face_index: number;
+  model: string;
+  /** 128 float32, little-endian. */
+  descriptor: Buffer;
+  recorded_by: string;
+  recorded_at: CreatedAt;
+}
+
+export interface EmployeeThresholdTable {
+  lan_id: string;
+  threshold: number;
+  set_by: string;
+  set_at: ColumnType<Date, Date | undefined, Date>;
+  reason: string | null;
+}
+
+/** A team lead's decision that two employees with close faces are different people. */
+export interface IdentityDistinctTable {
+  id: Generated<number>;
+  lan_id: string;
+  other_lan_id: string;
+  train_img_id: number | null;
+  accepted_by: string;
+  accepted_at: CreatedAt;
+  reason: string | null;
+}
+
+/** Every face the engine found in a snapshot. */
+export interface StreamFaceTable {
+  stream_img_id: number;
+  face_index: number;
+  lan_id: string;
+  /** JSON: {x, y, width, height} in image pixels. */
+  box: string;
+  score: number;
+  /** 68 (x, y) float32 LE pairs in image pixels. */
+  landmarks: Buffer | null;
+  /** JSON: the quality measures. */
+  quality: string | null;
+  model: string;
+  /** 128 float32, little-endian. */
+  descriptor: Buffer;
+}
+
+/** Who did what and when; rows are only ever inserted. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor: string;
+  action: string;
+  lan_id: string | null;
+  subject: string | null;
+  /** JSON text. */
+  before_state: string | null;
+  after_state: string | null;
+}
+
+export interface ConsoleUserTable {
+  id: Generated<number>;
+  name: string;
+  role: ConsoleRole;
+  /** scrypt, PHC-style string (shared/accounts/password.ts). */
+  password_hash: string;
+  created_at: CreatedAt;
+  disabled_at: Date | null;
+}
+
+export interface ConsoleSessionTable {
+  /** sha256 of the cookie's token, hex. */
+  id: string;
+  user_id: number;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  csrf_token: string;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -323,6 +433,15 @@ export interface Database {
   notification_rate: NotificationRateTable;
   scheduled_job: ScheduledJobTable;
   rescue_attempt: RescueAttemptTable;
+  gallery_proposal: GalleryProposalTable;
+  gallery_removal: GalleryRemovalTable;
+  not_this_face: NotThisFaceTable;
+  employee_threshold: EmployeeThresholdTable;
+  identity_distinct: IdentityDistinctTable;
+  stream_face: StreamFaceTable;
+  audit_log: AuditLogTable;
+  console_user: ConsoleUserTable;
+  console_session: ConsoleSessionTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

@@ -15,11 +15,12 @@ export const RESULT_CODES = [
   { code: 'TRAINING_IMAGE_FAILED', isSuccess: false, description: "The employee's newest processed enrolment photo was refused." },
   { code: 'IMPERSONATION_SUSPECTED', isSuccess: false, description: 'The last snapshots are near-identical: a photo or a screen held to the camera is suspected.' },
   { code: 'INVALID_IMAGE', isSuccess: false, description: 'The image bytes are missing, corrupt, truncated or not an image.' },
+  { code: 'DUPLICATE_IDENTITY', isSuccess: false, description: "The enrolment photo's face matches another employee's gallery; process_status.detail names that lan_id and the distance." },
 ] as const;
 
 export type ResultCode = (typeof RESULT_CODES)[number]['code'];
 
-export const TRAIN_RESULTS = ['SUCCESS', 'NO_FACES_FOUND', 'MULTIPLE_FACES', 'LOW_QUALITY', 'INVALID_IMAGE'] as const satisfies readonly ResultCode[];
+export const TRAIN_RESULTS = ['SUCCESS', 'NO_FACES_FOUND', 'MULTIPLE_FACES', 'LOW_QUALITY', 'INVALID_IMAGE', 'DUPLICATE_IDENTITY'] as const satisfies readonly ResultCode[];
 export const STREAM_RESULTS = [
   'SUCCESS', 'SUCCESS_MULTIPLE_FACES', 'UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES', 'NO_FACES_FOUND',
   'NO_TRAINING_IMAGE', 'TRAINING_IMAGE_FAILED', 'IMPERSONATION_SUSPECTED', 'INVALID_IMAGE',
