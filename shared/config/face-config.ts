@@ -28,6 +28,13 @@ export interface FaceConfig {
   impersonation: ImpersonationTolerances;
   /** A run of this many snapshots without the employee raises an alert. @default 5 */
   absenceStreak: number;
+  /** `FACE_GALLERY_SIZE`: a snapshot is compared with the employee's newest this many active gallery faces. @default 10 */
+  gallerySize: number;
+  /**
+   * `FACE_DUPLICATE_MARGIN`: an enrolment whose face is closer than the match threshold plus
+   * this to another employee's gallery face is `DUPLICATE_IDENTITY`. @default 0.05
+   */
+  duplicateMargin: number;
   /** Where facestreaming's alerts go (`notifier`); no recipients keeps them in `face_alert` only. @default webhook, [] */
   alerts: AlertRoute;
 }
@@ -66,6 +73,13 @@ export function readFaceConfig(r: EnvReader): FaceConfig {
       maxLandmarkShift: r.number('FACE_IMPERSONATION_MAX_LANDMARK_SHIFT', 0.015, 0, 1),
     },
     absenceStreak: r.int('FACE_ABSENCE_STREAK', 5, 1, 100_000),
+    gallerySize: r.int('FACE_GALLERY_SIZE', 10, 1, 100),
+    // From the accuracy bench's real pairs (test/bench/README.md, face accuracy): the same
+    // person's photos reach 0.647 on the hardest deepface kind (faces filling the frame) and
+    // every kind's genuine pairs are all within 0.655-0.671 at FAR 1%, so 0.6 + 0.05 catches a
+    // second enrolment of nearly anyone already enrolled, while about 1% of different people
+    // come that close and go to a team lead, who may accept them as different.
+    duplicateMargin: r.number('FACE_DUPLICATE_MARGIN', 0.05, 0, 0.5),
     alerts: alertRoute(r),
   };
 }
