@@ -13,6 +13,7 @@ import { registerDeleteUser } from './commands/delete-user.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
+import { registerGallery } from './commands/gallery.ts';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDeleteUser(program, ctx);
   registerDoctor(program, ctx);
   registerImport(program, ctx);
+  registerGallery(program, ctx);
   return program;
 }
 
