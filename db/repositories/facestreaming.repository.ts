@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
 import type { StreamResult } from '../../shared/contract/result-codes.ts';
@@ -17,15 +17,44 @@ export interface FoundSnapshot extends SnapshotRow {
   lanIdWeight: string;
 }
 
-/** The enrolment a snapshot is compared against (CONTRACT.md, `stream_img.result`). */
-export type EnrolmentLookup = {
+/** A face of the employee's gallery (CONTRACT.md, "Gallery"): an accepted enrolment or an approved snapshot. */
+export interface GalleryFace {
+  trainImgId: number;
+  descriptor: Float32Array;
+  model: string;
+}
+
+/** A snapshot's face a supervisor said is not the employee. */
+export interface NotThisFace {
+  streamImgId: number;
+  faceIndex: number;
+  descriptor: Float32Array;
+  model: string;
+}
+
+/** What a snapshot is compared against (CONTRACT.md, `stream_img.result` and "Gallery"). */
+export type GalleryLookup = {
   /** An enrolment newer than the newest processed one is waiting for facetraining. */
   pending: boolean;
+  /** The employee's own threshold, when a team lead set one. */
+  threshold: number | null;
 } & (
   | { kind: 'none' }
+  /** The newest processed enrolment from a producer failed: `TRAINING_IMAGE_FAILED`. */
   | { kind: 'failed'; trainImgId: number; result: string | null }
-  | { kind: 'ready'; trainImgId: number; descriptor: Float32Array; model: string }
+  /** The newest active gallery faces, newest first, and the faces said not to be the employee. */
+  | { kind: 'ready'; faces: GalleryFace[]; notThis: NotThisFace[] }
 );
+
+/** One face the engine found in a snapshot, as `stream_face` keeps it. */
+export interface StreamFaceRow {
+  box: { x: number; y: number; width: number; height: number };
+  score: number;
+  landmarks: { x: number; y: number }[];
+  quality: unknown;
+  model: string;
+  descriptor: ArrayLike<number>;
+}
 
 export interface SnapshotTraceRow {
   streamImgId: number;
@@ -51,6 +80,8 @@ export interface SnapshotVerdict {
   accuracy: number | null;
   trainImgId: number | null;
   detail: unknown;
+  /** Every face found, when the snapshot was analysed (`stream_face`). */
+  faces?: StreamFaceRow[];
   /** Kept when the snapshot was analysed. */
   trace?: { sha256: string; matched: boolean; descriptor?: ArrayLike<number>; landmarks?: { x: number; y: number }[] };
   alerts: NewAlert[];
@@ -62,7 +93,8 @@ export interface FacestreamingRepository {
   imageOf(id: number): Promise<Buffer | null>;
   /** The employee's snapshots captured before this one and not judged yet, oldest first. */
   pendingBefore(s: SnapshotRow, limit: number): Promise<SnapshotRow[]>;
-  enrolmentFor(lanId: string): Promise<EnrolmentLookup>;
+  /** The employee's gallery: the newest `size` active faces, the not-this faces, the threshold. */
+  galleryFor(lanId: string, size: number): Promise<GalleryLookup>;
   /** The employee's successful snapshots before this one, newest first. */
   matchedTracesBefore(s: SnapshotRow, limit: number): Promise<SnapshotTraceRow[]>;
   /** The employee's verdicts before this one, newest first. */
@@ -73,6 +105,9 @@ export interface FacestreamingRepository {
   recordVerdict(v: SnapshotVerdict): Promise<void>;
   releaseAttempt(a: { id: number; attemptId: number; detail: unknown }): Promise<void>;
 }
+
+/** The newest faces said not to be the employee that a snapshot is also compared with. */
+const NOT_THIS_LIMIT = 100;
 
 /**
  * Capture order: capture_time, then id for snapshots taken in the same millisecond. Written
@@ -118,25 +153,51 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         .execute();
       return rows.map(toRow);
     },
-    async enrolmentFor(lanId) {
+    async galleryFor(lanId, size) {
       // "Newest" is the highest id, as the seed's max(id): insertion order, whatever
-      // capture_time a producer wrote.
-      const newest = await db
-        .selectFrom('train_img')
-        .select(['id', 'result'])
-        .where('lan_id', '=', lanId)
-        .where('status', 'in', ['Y', 'F'])
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      // capture_time a producer wrote. An enrolment from a producer is one no approval made.
+      const fromProducer = (eb: ExpressionBuilder<Database, 'train_img'>) =>
+        eb.not(eb.exists(eb.selectFrom('gallery_proposal as p').select('p.id').whereRef('p.train_img_id', '=', 'train_img.id')));
+      const [newestProcessed, newestFromProducer, own] = await Promise.all([
+        db.selectFrom('train_img').select('id').where('lan_id', '=', lanId).where('status', 'in', ['Y', 'F']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+        db.selectFrom('train_img').select(['id', 'result']).where('lan_id', '=', lanId).where('status', 'in', ['Y', 'F']).where(fromProducer).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+        db.selectFrom('employee_threshold').select('threshold').where('lan_id', '=', lanId).executeTakeFirst(),
+      ]);
       let waiting = db.selectFrom('train_img').select('id').where('lan_id', '=', lanId).where('status', 'in', ['N', 'P']);
-      if (newest) waiting = waiting.where('id', '>', newest.id);
+      if (newestProcessed) waiting = waiting.where('id', '>', newestProcessed.id);
       const pending = (await waiting.limit(1).executeTakeFirst()) !== undefined;
-      if (!newest) return { pending, kind: 'none' };
-      if (newest.result !== 'SUCCESS') return { pending, kind: 'failed', trainImgId: newest.id, result: newest.result };
-      const d = await db.selectFrom('face_descriptor').select(['descriptor', 'model']).where('train_img_id', '=', newest.id).executeTakeFirst();
-      if (!d) return { pending, kind: 'failed', trainImgId: newest.id, result: 'descriptor missing' };
-      return { pending, kind: 'ready', trainImgId: newest.id, descriptor: decodeDescriptor(d.descriptor), model: d.model };
+      const threshold = own?.threshold ?? null;
+      if (newestFromProducer && newestFromProducer.result !== 'SUCCESS') {
+        return { pending, threshold, kind: 'failed', trainImgId: newestFromProducer.id, result: newestFromProducer.result };
+      }
+      const [faces, notThis] = await Promise.all([
+        db
+          .selectFrom('face_descriptor as d')
+          .innerJoin('train_img as t', 't.id', 'd.train_img_id')
+          .leftJoin('gallery_removal as r', 'r.train_img_id', 'd.train_img_id')
+          .select(['d.train_img_id', 'd.descriptor', 'd.model'])
+          .where('d.lan_id', '=', lanId)
+          .where('t.result', '=', 'SUCCESS')
+          .where('r.train_img_id', 'is', null)
+          .orderBy('d.train_img_id', 'desc')
+          .limit(size)
+          .execute(),
+        db
+          .selectFrom('not_this_face')
+          .select(['stream_img_id', 'face_index', 'descriptor', 'model'])
+          .where('lan_id', '=', lanId)
+          .orderBy('id', 'desc')
+          .limit(NOT_THIS_LIMIT)
+          .execute(),
+      ]);
+      if (faces.length === 0) return { pending, threshold, kind: 'none' };
+      return {
+        pending,
+        threshold,
+        kind: 'ready',
+        faces: faces.map((f) => ({ trainImgId: Number(f.train_img_id), descriptor: decodeDescriptor(f.descriptor), model: f.model })),
+        notThis: notThis.map((n) => ({ streamImgId: Number(n.stream_img_id), faceIndex: n.face_index, descriptor: decodeDescriptor(n.descriptor), model: n.model })),
+      };
     },
     async matchedTracesBefore(s, limit) {
       if (limit <= 0) return [];
@@ -193,6 +254,24 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
               descriptor: v.trace.descriptor ? encodeDescriptor(v.trace.descriptor) : null,
               landmarks: v.trace.landmarks ? encodeLandmarks(v.trace.landmarks) : null,
             })
+            .execute();
+        }
+        if (v.faces && v.faces.length > 0) {
+          await trx
+            .insertInto('stream_face')
+            .values(
+              v.faces.map((f, i) => ({
+                stream_img_id: v.id,
+                face_index: i,
+                lan_id: v.lanId,
+                box: JSON.stringify(f.box),
+                score: f.score,
+                landmarks: f.landmarks.length > 0 ? encodeLandmarks(f.landmarks) : null,
+                quality: f.quality === undefined ? null : JSON.stringify(f.quality),
+                model: f.model,
+                descriptor: encodeDescriptor(f.descriptor),
+              })),
+            )
             .execute();
         }
         for (const a of v.alerts) {

@@ -7,11 +7,11 @@ import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.t
 import { errorCode, errorMessage, TransientError } from '../../shared/errors.ts';
 import type { ImageIdMessage, Notification } from '../../shared/contract/messages.ts';
 import { analysisMemo, type AnalysisScope } from './analysis-memo.ts';
-import { enrolmentModels, type CurrentEnrolment, type EnrolmentModelDeps, type EnrolmentModels } from './enrolment-model.ts';
+import { galleryModels, type CurrentGallery, type GalleryModelDeps, type GalleryModels } from './gallery-model.ts';
 import { analyseSnapshot, decideSnapshot, needsAnalysis, type AnalyseDeps, type JudgeDeps, type SnapshotAnalysis } from './judge.ts';
 import { employeeLockKey } from '../../shared/employee-lock-key.ts';
 
-export interface Deps extends JudgeDeps, AnalyseDeps, EnrolmentModelDeps {
+export interface Deps extends JudgeDeps, AnalyseDeps, GalleryModelDeps {
   repo: FacestreamingRepository;
   locks: LockManager;
   /** The face_alert outbox: one snapshot's pending alerts. */
@@ -21,6 +21,8 @@ export interface Deps extends JudgeDeps, AnalyseDeps, EnrolmentModelDeps {
   settings: JudgeDeps['settings'] & {
     /** On the last attempt a snapshot stops waiting for a pending enrolment. */
     maxAttempts: number;
+    /** A snapshot is compared with the newest this many active gallery faces. */
+    gallerySize: number;
     /** Earlier unjudged snapshots judged first, at most this many per job. @default 20 */
     catchUpLimit?: number;
   };
@@ -31,7 +33,7 @@ export interface Deps extends JudgeDeps, AnalyseDeps, EnrolmentModelDeps {
 type Scope = AnalysisScope<SnapshotAnalysis>;
 
 /**
- * Verifies a webcam snapshot against the employee's enrolment. The face analysis needs no
+ * Verifies a webcam snapshot against the employee's gallery. The face analysis needs no
  * lock and runs first, so a burst of one employee's snapshots keeps every face thread
  * busy. The decision reads the snapshots before (impersonation, absence), so it is taken
  * under the employee's lock and in capture order: snapshots captured earlier and not yet
@@ -41,7 +43,7 @@ type Scope = AnalysisScope<SnapshotAnalysis>;
 export function facestreamingHandler(deps: Deps) {
   const catchUpLimit = deps.settings.catchUpLimit ?? 20;
   const analyses = analysisMemo<SnapshotAnalysis>();
-  const models = enrolmentModels(deps);
+  const models = galleryModels(deps);
   return async ({ id }: ImageIdMessage, ctx: JobContext): Promise<HandlerOutcome> => {
     const row = await deps.repo.findSnapshot(id);
     if (!row) {
@@ -81,19 +83,19 @@ export function facestreamingHandler(deps: Deps) {
 const isJudged = (s: SnapshotRow) => s.status === 'Y' || s.status === 'F';
 
 /**
- * The enrolment to compare with, as this engine's face model describes it; a newer one still
- * being processed is waited for (a retry), except on the last attempt.
+ * The gallery to compare with, as this engine's face model describes it; an enrolment newer
+ * than the newest processed one is waited for (a retry), except on the last attempt.
  */
-async function enrolmentReady(deps: Deps, models: EnrolmentModels, s: SnapshotRow, ctx: JobContext): Promise<CurrentEnrolment> {
-  const enrolment = await deps.repo.enrolmentFor(s.lanId);
-  if (enrolment.pending && ctx.attempt < deps.settings.maxAttempts) {
+async function enrolmentReady(deps: Deps, models: GalleryModels, s: SnapshotRow, ctx: JobContext): Promise<CurrentGallery> {
+  const gallery = await deps.repo.galleryFor(s.lanId, deps.settings.gallerySize);
+  if (gallery.pending && ctx.attempt < deps.settings.maxAttempts) {
     throw new TransientError('ENROLMENT_PENDING', `stream_img ${s.id}: the employee's newest enrolment is not processed yet; retried later`);
   }
-  return models.current(enrolment);
+  return models.current(gallery);
 }
 
 /** Under the lock: one snapshot's attempt, decision and record, then its alerts. */
-async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: CurrentEnrolment, attempt: number | undefined, scope: Scope, ctx: JobContext, lockLost: AbortSignal) {
+async function judgeAndRecord(deps: Deps, s: SnapshotRow, enrolment: CurrentGallery, attempt: number | undefined, scope: Scope, ctx: JobContext, lockLost: AbortSignal) {
   const attemptId = await deps.repo.startAttempt({ id: s.id, attempt, worker: deps.worker });
   let judgement;
   try {

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { EnrolmentLookup, FacestreamingRepository, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
+import type { FacestreamingRepository, GalleryLookup, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
 import type { AlertRoute } from '../../shared/contract/messages.ts';
 import { analyzeOrInvalid, type FaceAnalyzer, type ImageAnalysis } from '../../shared/face/face-analyzer.ts';
 import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts';
 import { normalizeLandmarks } from '../../shared/face/geometry.ts';
 import { judgeImpersonation } from '../../shared/face/impersonation.ts';
 import { judgeAbsence, VERDICT_RESULTS } from '../../shared/face/presence.ts';
-import { decideVerification } from '../../shared/face/verification.ts';
+import { decideAgainstGallery } from '../../shared/face/verification.ts';
 import { buildAlert } from './alerts.ts';
-import type { CurrentEnrolment } from './enrolment-model.ts';
+import type { CurrentGallery } from './gallery-model.ts';
 
 export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
 
@@ -16,7 +16,7 @@ export type Judgement = Omit<SnapshotVerdict, 'attemptId'>;
  * What the face engine made of one snapshot's bytes, kept without the bytes: their sha256
  * is what the impersonation trace compares. Needs no lock and no history.
  */
-export type SnapshotAnalysis = { sha256: string } & ImageAnalysis;
+export type SnapshotAnalysis = { sha256: string; model: string } & ImageAnalysis;
 
 /** What analysing a snapshot reads. */
 export interface AnalyseDeps {
@@ -37,38 +37,46 @@ export interface JudgeDeps {
   };
 }
 
-/** Whether deciding against this enrolment needs the snapshot's faces (else it is answered without). */
-export const needsAnalysis = (enrolment: EnrolmentLookup): boolean => enrolment.kind === 'ready';
+/** Whether deciding against this gallery needs the snapshot's faces (else it is answered without). */
+export const needsAnalysis = (gallery: GalleryLookup): boolean => gallery.kind === 'ready';
 
 /** The snapshot's image through the face engine; unusable bytes are an answer, other failures throw. */
 export async function analyseSnapshot(deps: AnalyseDeps, streamImgId: number): Promise<SnapshotAnalysis> {
   const image = (await deps.repo.imageOf(streamImgId)) ?? Buffer.alloc(0);
   const sha256 = createHash('sha256').update(image).digest('hex');
-  return { sha256, ...(await analyzeOrInvalid(deps.faces, image)) };
+  return { sha256, model: deps.faces.info.model, ...(await analyzeOrInvalid(deps.faces, image)) };
 }
 
 /**
- * One snapshot against the employee's enrolment, their previous snapshots and the alert
+ * One snapshot against the employee's gallery, their previous snapshots and the alert
  * rules: run under the employee's lock, in capture order, since it reads the verdicts
- * before. `analysed` is the snapshot's analysis, needed when `needsAnalysis(enrolment)`.
+ * before. `analysed` is the snapshot's analysis, needed when `needsAnalysis(gallery)`.
  */
-export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment: CurrentEnrolment, analysed: SnapshotAnalysis | undefined): Promise<Judgement> {
+export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, gallery: CurrentGallery, analysed: SnapshotAnalysis | undefined): Promise<Judgement> {
   const base = { id: s.id, lanId: s.lanId, captureTime: s.captureTime, numFaces: null, distance: null, accuracy: null, alerts: [] };
-  if (enrolment.kind === 'none') {
-    return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: enrolment.pending } };
+  const modelNotes = {
+    ...(gallery.reencoded && { galleryReencoded: gallery.reencoded }),
+    ...(gallery.unusable && { galleryUnusable: gallery.unusable }),
+    ...(gallery.notThisSkipped && { notThisSkipped: gallery.notThisSkipped }),
+  };
+  if (gallery.kind === 'none') {
+    return { ...base, result: 'NO_TRAINING_IMAGE', trainImgId: null, detail: { enrolment: 'none', enrolmentPending: gallery.pending } };
   }
-  if (enrolment.kind === 'failed') {
-    return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: enrolment.trainImgId, detail: { enrolment: 'failed', enrolmentResult: enrolment.result, ...(enrolment.reencodedFrom && { enrolmentModel: enrolment.reencodedFrom }) } };
+  if (gallery.kind === 'failed') {
+    return { ...base, result: 'TRAINING_IMAGE_FAILED', trainImgId: gallery.trainImgId, detail: { enrolment: 'failed', enrolmentResult: gallery.result, ...modelNotes } };
   }
-  if (!analysed) throw new Error(`stream_img ${s.id}: decided against an enrolment without its analysis`);
+  const newest = gallery.faces[0]!.trainImgId;
+  if (!analysed) throw new Error(`stream_img ${s.id}: decided against a gallery without its analysis`);
   if ('invalid' in analysed) {
-    return { ...base, result: 'INVALID_IMAGE', trainImgId: enrolment.trainImgId, detail: { reason: analysed.invalid } };
+    return { ...base, result: 'INVALID_IMAGE', trainImgId: newest, detail: { reason: analysed.invalid } };
   }
   const { analysis } = analysed;
 
   const { settings } = deps;
-  const decision = decideVerification(enrolment.descriptor, analysis.faces, settings.threshold);
+  const threshold = gallery.threshold ?? settings.threshold;
+  const decision = decideAgainstGallery(gallery.faces, analysis.faces, threshold, gallery.notThis);
   const best = decision.bestFace === null ? undefined : analysis.faces[decision.bestFace];
+  const matchedFace = decision.galleryFace === null ? undefined : gallery.faces[decision.galleryFace];
   const matched = decision.result === 'SUCCESS' || decision.result === 'SUCCESS_MULTIPLE_FACES';
   const trace = {
     sha256: analysed.sha256,
@@ -76,12 +84,22 @@ export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment:
     descriptor: best?.descriptor,
     landmarks: best && normalizeLandmarks(best.landmarks, best.box),
   };
+  const notThis = decision.notThis && {
+    face: decision.notThis.face,
+    streamImgId: gallery.notThis[decision.notThis.notThisFace]!.streamImgId,
+    distance: decision.notThis.distance,
+    galleryDistance: decision.notThis.galleryDistance,
+    why: 'the face is closer to a face a supervisor said is not this employee than to the gallery',
+  };
   const detail: Record<string, unknown> = {
     faces: analysis.faces.map((f) => ({ box: roundBox(f.box), score: round(f.score, 3) })),
     bestFace: decision.bestFace,
-    threshold: settings.threshold,
-    enrolmentModel: enrolment.model,
-    ...(enrolment.reencodedFrom && { enrolmentReencodedFrom: enrolment.reencodedFrom }),
+    threshold,
+    thresholdSource: gallery.threshold === null ? 'default' : 'employee',
+    gallery: { faces: gallery.faces.length, matched: matchedFace?.trainImgId ?? null, notThis: gallery.notThis.length },
+    ...(notThis && { notThis }),
+    enrolmentModel: analysed.model,
+    ...modelNotes,
     backend: analysis.backend,
     ms: analysis.ms,
   };
@@ -95,7 +113,7 @@ export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment:
     detail.impersonation = verdict;
     if (verdict.suspected) {
       result = 'IMPERSONATION_SUSPECTED';
-      alerts.push(buildAlert('impersonation', settings.alerts, { ...alertData, trainImgId: enrolment.trainImgId, evidence: verdict.pairs }));
+      alerts.push(buildAlert('impersonation', settings.alerts, { ...alertData, trainImgId: matchedFace?.trainImgId ?? newest, evidence: verdict.pairs }));
     }
   }
   const absence = judgeAbsence(result, await deps.repo.verdictsBefore(s, VERDICT_RESULTS, settings.absenceStreak), settings.absenceStreak);
@@ -107,12 +125,23 @@ export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, enrolment:
     result,
     numFaces: analysis.faces.length,
     distance: decision.distance,
-    accuracy: decision.distance === null ? null : deps.confidence(decision.distance),
-    trainImgId: enrolment.trainImgId,
+    accuracy: accuracyOf(deps, decision.distance, notThis?.distance),
+    trainImgId: matchedFace?.trainImgId ?? newest,
     detail,
+    faces: analysis.faces.map((f) => ({ box: roundBox(f.box), score: f.score, landmarks: f.landmarks, quality: f.quality, model: analysed.model, descriptor: f.descriptor })),
     trace: { ...trace, matched: matched },
     alerts,
   };
+}
+
+/**
+ * The calibrated confidence that the best face is the employee; a face turned away as
+ * closer to a not-this face gets no more than the confidence that it is not that face.
+ */
+function accuracyOf(deps: JudgeDeps, distance: number | null, notThisDistance: number | undefined): number | null {
+  if (distance === null) return null;
+  const own = deps.confidence(distance);
+  return notThisDistance === undefined ? own : Math.min(own, 1 - deps.confidence(notThisDistance));
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;

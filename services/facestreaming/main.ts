@@ -18,7 +18,7 @@ export const service: ServiceModule = {
     }
     const handle = facestreamingHandler({
       repo: facestreamingRepository(app.database.db),
-      // An enrolment stored by another face model is analysed again from its photo (enrolment-model.ts).
+      // A gallery face stored by another face model is analysed again from its photo (gallery-model.ts).
       trainImages: facetrainingRepository(app.database.db),
       outbox: alertOutboxRepository(app.database.db),
       faces,
@@ -30,6 +30,7 @@ export const service: ServiceModule = {
         threshold: face.matchThreshold,
         impersonation: face.impersonation,
         absenceStreak: face.absenceStreak,
+        gallerySize: face.gallerySize,
         alerts: face.alerts,
         maxAttempts: broker.maxAttempts,
       },

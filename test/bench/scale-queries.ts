@@ -57,7 +57,7 @@ export async function timedQueries(db: Kysely<Database>): Promise<TimedQuery[]> 
           { cutoff: new Date(Date.now() - 600_000), now: now(), baseDelayMs: 300_000, force: true },
         ),
     },
-    { name: 'facestreaming: enrolmentFor', kind: 'hot', run: (d) => facestreamingRepository(d).enrolmentFor(who) },
+    { name: 'facestreaming: galleryFor', kind: 'hot', run: (d) => facestreamingRepository(d).galleryFor(who, 10) },
     {
       name: 'facestreaming: verdictsBefore (absence streak)',
       kind: 'hot',
@@ -86,7 +86,7 @@ export async function verdictOnce(db: Kysely<Database>, n: number): Promise<numb
   const t0 = performance.now();
   const s = (await repo.findSnapshot(id))!;
   await repo.pendingBefore(s, 10);
-  await repo.enrolmentFor(lanId);
+  await repo.galleryFor(lanId, 10);
   const attemptId = await repo.startAttempt({ id, worker: 'bench' });
   await repo.imageOf(id);
   await repo.matchedTracesBefore(s, 4);

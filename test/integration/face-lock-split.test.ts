@@ -212,7 +212,7 @@ function streamingDeps(faces: ReturnType<typeof fakePool>, repo: FacestreamingRe
     locks,
     publishAlert: async (n: Notification) => void sent.push(n),
     confidence: calibratedConfidence,
-    settings: { threshold: face.matchThreshold, impersonation: face.impersonation, absenceStreak: 3, alerts: { channel: 'webhook' as const, to: ['https://alerts.example.org/x'] }, maxAttempts: 6 },
+    settings: { threshold: face.matchThreshold, impersonation: face.impersonation, absenceStreak: 3, gallerySize: face.gallerySize, alerts: { channel: 'webhook' as const, to: ['https://alerts.example.org/x'] }, maxAttempts: 6 },
     metrics,
     worker: 'test:1',
   };

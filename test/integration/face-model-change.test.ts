@@ -56,11 +56,11 @@ async function verdict(lanId: string): Promise<{ result: string | null; detail: 
 }
 
 test('an enrolment stored by another face model is analysed again from its photo, never compared as stored', async () => {
-  await oldEnrolment('NA\\oldmodel');
+  const id = await oldEnrolment('NA\\oldmodel');
   const v = await verdict('NA\\oldmodel');
   assert.equal(v.result, 'SUCCESS');
   assert.equal(v.detail.enrolmentModel, model);
-  assert.equal(v.detail.enrolmentReencodedFrom, OLD_MODEL);
+  assert.deepEqual(v.detail.galleryReencoded, [{ trainImgId: id, from: OLD_MODEL }]);
 });
 
 test('an old-model enrolment whose photo is gone is unusable, not compared', async () => {
@@ -68,6 +68,6 @@ test('an old-model enrolment whose photo is gone is unusable, not compared', asy
   await t.database().db.updateTable('train_img').set({ image: null }).where('id', '=', id).execute();
   const v = await verdict('NA\\nophoto');
   assert.equal(v.result, 'TRAINING_IMAGE_FAILED');
-  assert.match(String(v.detail.enrolmentResult), /the enrolment photo is gone/);
-  assert.equal(v.detail.enrolmentModel, OLD_MODEL);
+  assert.equal(String(v.detail.enrolmentResult), `stored by ${OLD_MODEL}; the enrolment photo is gone`);
+  assert.deepEqual(v.detail.galleryUnusable, [{ trainImgId: id, why: `stored by ${OLD_MODEL}; the enrolment photo is gone` }]);
 });
