@@ -1,8 +1,7 @@
 import type { GalleryEntryRow } from '../../db/repositories/gallery.repository.ts';
 import { PermanentError } from '../errors.ts';
-import type { VerificationResult } from '../face/verification.ts';
 import type { GalleryDeps } from './gallery-deps.ts';
-import { activeFaces, galleryModel, rescore } from './rescore.ts';
+import { activeFaces, galleryModel, rescore, type RescoredResult } from './rescore.ts';
 import { faceOfSnapshot, snapshotOf } from './snapshot-face.ts';
 import { thresholdBounds } from './threshold.ts';
 
@@ -33,7 +32,7 @@ export interface DryRunReport {
   summary: Record<string, number>;
 }
 
-type Outcome = { result: VerificationResult; distance: number | null; matched: string | null };
+type Outcome = { result: RescoredResult; distance: number | null; matched: string | null };
 
 /**
  * Re-scores the employee's last `last` snapshots against the gallery and threshold as they

@@ -1,11 +1,14 @@
 import type { GalleryEntryRow, ReviewSnapshot } from '../../db/repositories/gallery.repository.ts';
 import { decideAgainstGallery, type VerificationResult } from '../face/verification.ts';
 
+/** With no gallery face left, facestreaming answers `NO_TRAINING_IMAGE`. */
+export type RescoredResult = VerificationResult | 'NO_TRAINING_IMAGE';
+
 type Described = { descriptor: ArrayLike<number> };
 
 export interface Rescored {
   streamImgId: number;
-  result: VerificationResult;
+  result: RescoredResult;
   distance: number | null;
   /** Index into the gallery given. */
   galleryFace: number | null;
@@ -20,6 +23,7 @@ export interface Rescored {
 export function rescore(s: ReviewSnapshot, model: string, gallery: Described[], notThis: Described[], threshold: number): Rescored | undefined {
   const faces = s.faces.filter((f) => f.model === model);
   if (faces.length === 0 || faces.length < s.faces.length) return undefined;
+  if (gallery.length === 0) return { streamImgId: s.id, result: 'NO_TRAINING_IMAGE', distance: null, galleryFace: null };
   const d = decideAgainstGallery(gallery, faces, threshold, notThis);
   return { streamImgId: s.id, result: d.result, distance: d.distance, galleryFace: d.galleryFace };
 }
@@ -39,4 +43,4 @@ export function galleryModel(entries: GalleryEntryRow[]): string | undefined {
   return entries.find((e) => e.removed === null)?.model;
 }
 
-export const isMatch = (r: VerificationResult | null | undefined) => r === 'SUCCESS' || r === 'SUCCESS_MULTIPLE_FACES';
+export const isMatch = (r: string | null | undefined) => r === 'SUCCESS' || r === 'SUCCESS_MULTIPLE_FACES';

@@ -62,7 +62,7 @@ export async function suggestThreshold(deps: Pick<GalleryDeps, 'repo' | 'setting
   const current = own?.threshold ?? deps.settings.threshold;
   const genuine: number[] = [];
   for (const s of await deps.repo.recentSnapshots(lanId, last)) {
-    if (!isMatch(s.result as never) || notThis.some((n) => n.streamImgId === s.id)) continue;
+    if (!isMatch(s.result) || notThis.some((n) => n.streamImgId === s.id)) continue;
     const r = rescore(s, model, gallery, [], current);
     if (r?.distance != null) genuine.push(r.distance);
   }

@@ -9,8 +9,12 @@ import { lazyAction } from './lazy.ts';
  */
 export function registerGallery(program: Command, ctx: CliContext): void {
   const action = (name: keyof typeof import('./gallery-action.ts')) => lazyAction(ctx, () => import('./gallery-action.ts').then((m) => ({ run: m[name] as (ctx: CliContext, ...args: unknown[]) => Promise<void> })));
+  // The group's own options (`--json` of the bare `vigil gallery <lan_id>`) come before a
+  // subcommand, so a subcommand's `--json` is its own.
+  program.enablePositionalOptions();
   const gallery = program
     .command('gallery')
+    .enablePositionalOptions()
     .description("an employee's gallery of faces and the decisions about it; with a lan_id alone, shows the gallery")
     .argument('[lan_id]', 'the employee')
     .option('--json', 'print one JSON document')
