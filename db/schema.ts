@@ -311,7 +311,8 @@ export type ConsoleRole = 'viewer' | 'supervisor' | 'teamlead' | 'admin';
 export interface GalleryProposalTable {
   id: Generated<number>;
   lan_id: string;
-  stream_img_id: number;
+  /** Null once retention deleted the snapshot. */
+  stream_img_id: number | null;
   /** Which face of the snapshot (its `stream_face` index). */
   face_index: number;
   proposed_by: string;
@@ -337,7 +338,8 @@ export interface GalleryRemovalTable {
 export interface NotThisFaceTable {
   id: Generated<number>;
   lan_id: string;
-  stream_img_id: number;
+  /** Null once retention deleted the snapshot. */
+  stream_img_id: number | null;
   face_index: number;
   model: string;
   /** 128 float32, little-endian. */

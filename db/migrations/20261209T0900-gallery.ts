@@ -33,7 +33,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .ifNotExists()
     .addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement())
     .addColumn('lan_id', lanId, (c) => c.notNull())
-    .addColumn('stream_img_id', 'bigint', (c) => c.notNull().references('stream_img.id').onDelete('cascade'))
+    // Kept when retention deletes the snapshot: the decision outlives it.
+    .addColumn('stream_img_id', 'bigint', (c) => c.references('stream_img.id').onDelete('set null'))
     .addColumn('face_index', 'integer', (c) => c.notNull())
     .addColumn('proposed_by', person, (c) => c.notNull())
     .addColumn('proposed_at', at, (c) => c.notNull().defaultTo(now))
@@ -65,7 +66,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .ifNotExists()
     .addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement())
     .addColumn('lan_id', lanId, (c) => c.notNull())
-    .addColumn('stream_img_id', 'bigint', (c) => c.notNull().references('stream_img.id').onDelete('cascade'))
+    // The descriptor is kept here, so the decision outlives the snapshot's retention.
+    .addColumn('stream_img_id', 'bigint', (c) => c.references('stream_img.id').onDelete('set null'))
     .addColumn('face_index', 'integer', (c) => c.notNull())
     .addColumn('model', 'varchar(100)', (c) => c.notNull())
     // 128 float32, little-endian.

@@ -41,7 +41,8 @@ export interface GalleryEntryRow {
 export interface ProposalRow {
   id: number;
   lanId: string;
-  streamImgId: number;
+  /** Null once retention deleted the snapshot. */
+  streamImgId: number | null;
   faceIndex: number;
   proposedBy: string;
   proposedAt: Date;
@@ -84,7 +85,7 @@ export interface GalleryRepository {
   /** The employee's newest `limit` snapshots that were analysed, newest first, with their faces. */
   recentSnapshots(lanId: string, limit: number): Promise<ReviewSnapshot[]>;
   /** The faces said not to be the employee. */
-  notThisFaces(lanId: string): Promise<{ streamImgId: number; faceIndex: number; descriptor: Float32Array; model: string }[]>;
+  notThisFaces(lanId: string): Promise<{ streamImgId: number | null; faceIndex: number; descriptor: Float32Array; model: string }[]>;
   /** The image bytes of a snapshot. */
   snapshotImage(id: number): Promise<Buffer | null>;
 }
@@ -95,12 +96,12 @@ type TraceRow = { stream_img_id: number; descriptor: Buffer | null };
 export function galleryRepository(db: Kysely<Database>): GalleryRepository {
   let collation: Promise<LanIdCollation> | undefined;
   const toProposal = (r: {
-    id: number; lan_id: string; stream_img_id: number; face_index: number; proposed_by: string; proposed_at: Date; status: ProposalStatus;
+    id: number; lan_id: string; stream_img_id: number | null; face_index: number; proposed_by: string; proposed_at: Date; status: ProposalStatus;
     decided_by: string | null; decided_at: Date | null; reason: string | null; train_img_id: number | null;
   }): ProposalRow => ({
     id: Number(r.id),
     lanId: r.lan_id,
-    streamImgId: Number(r.stream_img_id),
+    streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id),
     faceIndex: r.face_index,
     proposedBy: r.proposed_by,
     proposedAt: r.proposed_at,
@@ -330,7 +331,7 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
     },
     async notThisFaces(lanId) {
       const rows = await db.selectFrom('not_this_face').select(['stream_img_id', 'face_index', 'descriptor', 'model']).where('lan_id', '=', lanId).orderBy('id', 'desc').execute();
-      return rows.map((r) => ({ streamImgId: Number(r.stream_img_id), faceIndex: r.face_index, descriptor: decodeDescriptor(r.descriptor), model: r.model }));
+      return rows.map((r) => ({ streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id), faceIndex: r.face_index, descriptor: decodeDescriptor(r.descriptor), model: r.model }));
     },
     async snapshotImage(id) {
       const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();

@@ -63,7 +63,7 @@ export async function dryRun(deps: Pick<GalleryDeps, 'repo' | 'settings'>, lanId
   const proposedFaces: Face[] = [];
   for (const id of change.addProposals ?? []) {
     const p = await deps.repo.proposal(id);
-    if (!p || p.status !== 'pending') throw new PermanentError('PROPOSAL_UNKNOWN', `refused: ${id} is not a pending proposal (PROPOSAL_UNKNOWN)`);
+    if (!p || p.status !== 'pending' || p.streamImgId === null) throw new PermanentError('PROPOSAL_UNKNOWN', `refused: ${id} is not a pending proposal with its snapshot (PROPOSAL_UNKNOWN)`);
     const face = faceOfSnapshot(await snapshotOf(deps.repo, lanId, p.streamImgId), p.faceIndex);
     if (face.model) proposedFaces.push({ label: `proposal:${id}`, descriptor: face.descriptor, model: face.model });
   }

@@ -29,9 +29,11 @@ export async function approve(deps: Pick<GalleryDeps, 'repo' | 'users' | 'publis
   if (proposal.proposedBy === actor.name) {
     throw new PermanentError('APPROVER_IS_PROPOSER', `refused: ${actor.name} proposed proposal ${proposal.id}; someone else must decide it (APPROVER_IS_PROPOSER)`);
   }
+  const gone = () => new PermanentError('SNAPSHOT_GONE', `refused: the snapshot of proposal ${proposal.id} is gone (retention or delete-user); reject it (SNAPSHOT_GONE)`);
+  if (proposal.streamImgId === null) throw gone();
   const snapshot = await deps.repo.snapshot(proposal.streamImgId);
   const image = await deps.repo.snapshotImage(proposal.streamImgId);
-  if (!snapshot || !image) throw new PermanentError('SNAPSHOT_GONE', `refused: the image of stream_img ${proposal.streamImgId} is gone (SNAPSHOT_GONE)`);
+  if (!snapshot || !image) throw gone();
   const faceImage = await imageOfFace(image, snapshot.faces, proposal.faceIndex);
   const done = await deps.repo.approve({ proposalId: proposal.id, by: actor.name, image: faceImage, captureTime: snapshot.captureTime });
   if (!done) throw decided(proposal.id);
