@@ -1,0 +1,169 @@
+import type { GalleryFacesRepository } from '../../db/repositories/gallery-faces.repository.ts';
+import type { Logger } from '../logger.ts';
+import { GalleryIndex } from './gallery-index.ts';
+
+/**
+ * The duplicate-identity check (issue 26, CONTRACT.md `DUPLICATE_IDENTITY`): is an accepted
+ * enrolment's face closer than `bound` to a gallery face of another employee?
+ *
+ * The search runs over an in-memory index of every gallery descriptor of this engine's model
+ * (gallery-index.ts), kept current by one query per check for the rows added since the last
+ * one, so the check costs milliseconds at 100,000 faces instead of a scan of the table.
+ * The index may hold faces that are gone (deleted with their employee, removed, or of a
+ * pair a team lead accepted), so a hit is only a candidate: the database confirms it before
+ * anything is decided. A full reload every `reloadEveryMs`, in the background, drops
+ * deleted rows from memory.
+ */
+export interface DuplicateCheckDeps {
+  faces: GalleryFacesRepository;
+  /** This engine's model (`faces.info.model`): descriptors of another are not comparable. */
+  model: string;
+  /** matchThreshold + duplicateMargin. */
+  bound: number;
+  log: Pick<Logger, 'warn' | 'info'>;
+  /** @default one hour */
+  reloadEveryMs?: number;
+  now?: () => number;
+}
+
+export interface DuplicateOf {
+  lanId: string;
+  trainImgId: number;
+  distance: number;
+}
+
+export interface DuplicateVerdict {
+  /** The closest confirmed face of another employee within the bound; none when the enrolment may be stored. */
+  duplicateOf?: DuplicateOf;
+  bound: number;
+  /** Faces in the index when it searched. */
+  faces: number;
+  /** The check's time: refresh, search and confirmation. */
+  ms: number;
+}
+
+export interface DuplicateChecker {
+  check(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }): Promise<DuplicateVerdict>;
+  /** Brings the index up to date (the first call loads it all); concurrent callers share the work. */
+  refresh(): Promise<void>;
+  readonly size: number;
+}
+
+/** Rows per load query: a full load of 100,000 faces is 20 queries of 2.5 MB. */
+const PAGE = 5000;
+/** Employees confirmed per check: the closest of each, closest first. */
+const CANDIDATES = 32;
+/**
+ * A hole in the ids loaded (an id skipped between two loaded rows) may be a transaction
+ * that took its id earlier and commits later; it is asked for again until this old. Holes
+ * wider than HOLE_WIDTH are deletions, not transactions in flight.
+ */
+const HOLE_MS = 5 * 60_000;
+const HOLE_WIDTH = 64;
+const MAX_HOLES = 4096;
+
+/** The state one load fills: the index, the highest id in it, the holes below that. */
+interface Loaded {
+  index: GalleryIndex;
+  afterId: number;
+  holes: Map<number, number>;
+  loadedAt: number;
+}
+
+export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
+  const now = deps.now ?? Date.now;
+  const reloadEveryMs = deps.reloadEveryMs ?? 3600_000;
+  let current: Loaded | undefined;
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  let reloading: Promise<void> | undefined;
+
+  async function loadInto(l: Loaded): Promise<void> {
+    const t = now();
+    for (const [id, seen] of l.holes) if (t - seen > HOLE_MS) l.holes.delete(id);
+    for (;;) {
+      const rows = await deps.faces.descriptorsAfter(deps.model, l.afterId, [...l.holes.keys()], PAGE);
+      const fresh = rows.filter((r) => r.descriptorId > l.afterId || l.holes.delete(r.descriptorId));
+      l.index.add(fresh);
+      let prev = l.afterId;
+      for (const r of rows) {
+        if (r.descriptorId <= l.afterId) continue;
+        if (r.descriptorId - prev > 1 && r.descriptorId - prev <= HOLE_WIDTH) {
+          for (let id = prev + 1; id < r.descriptorId; id++) l.holes.set(id, t);
+        }
+        prev = r.descriptorId;
+      }
+      l.afterId = prev;
+      while (l.holes.size > MAX_HOLES) l.holes.delete(l.holes.keys().next().value!);
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  async function refreshOnce(): Promise<void> {
+    if (!current) {
+      const l: Loaded = { index: new GalleryIndex(), afterId: 0, holes: new Map(), loadedAt: now() };
+      await loadInto(l);
+      current = l;
+      deps.log.info({ faces: l.index.size, model: deps.model }, 'gallery index loaded');
+      return;
+    }
+    await loadInto(current);
+    if (now() - current.loadedAt > reloadEveryMs && !reloading) {
+      // Built beside the one in use, which keeps answering; swapped in when complete, then
+      // brought up to date by the next refresh.
+      const next: Loaded = { index: new GalleryIndex(), afterId: 0, holes: new Map(), loadedAt: now() };
+      current.loadedAt = now();
+      reloading = loadInto(next)
+        .then(() => {
+          current = next;
+        })
+        .catch((err: unknown) => deps.log.warn({ err }, 'gallery index reload failed; the one in use stays'))
+        .finally(() => {
+          reloading = undefined;
+        });
+    }
+  }
+
+  // A check must see every face committed before it began: one arriving while a refresh
+  // is under way waits for the next one, which all such arrivals share.
+  function refresh(): Promise<void> {
+    if (!running) {
+      running = refreshOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return refresh();
+      });
+    return queued;
+  }
+
+  return {
+    refresh,
+    get size() {
+      return current?.index.size ?? 0;
+    },
+    async check(face) {
+      const t0 = performance.now();
+      const [, removed] = await Promise.all([refresh(), deps.faces.removedTrainImgIds()]);
+      const index = current!.index;
+      const hits = index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound: deps.bound, removed: new Set(removed), limit: CANDIDATES });
+      let duplicateOf: DuplicateOf | undefined;
+      if (hits.length > 0) {
+        const confirmed = new Map((await deps.faces.confirmOthers(hits.map((h) => h.descriptorId), face.lanId, deps.model)).map((c) => [c.descriptorId, c]));
+        const hit = hits.find((h) => confirmed.has(h.descriptorId));
+        if (hit) {
+          const c = confirmed.get(hit.descriptorId)!;
+          duplicateOf = { lanId: c.lanId, trainImgId: c.trainImgId, distance: round4(hit.distance) };
+        }
+      }
+      return { duplicateOf, bound: round4(deps.bound), faces: index.size, ms: Math.round((performance.now() - t0) * 100) / 100 };
+    },
+  };
+}
+
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
