@@ -74,23 +74,23 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
   const now = deps.now ?? Date.now;
   const reloadEveryMs = deps.reloadEveryMs ?? 3600_000;
   let current: Loaded | undefined;
-  let running: Promise<void> | undefined;
-  let queued: Promise<void> | undefined;
-  let reloading: Promise<void> | undefined;
+  let running: Promise<GalleryIndex> | undefined;
+  let queued: Promise<GalleryIndex> | undefined;
+  let rebuilding: Promise<void> | undefined;
+  let rebuilt: Loaded | undefined;
 
   async function loadInto(l: Loaded): Promise<void> {
     const t = now();
     for (const [id, seen] of l.holes) if (t - seen > HOLE_MS) l.holes.delete(id);
     for (;;) {
       const rows = await deps.faces.descriptorsAfter(deps.model, l.afterId, [...l.holes.keys()], PAGE);
-      const fresh = rows.filter((r) => r.descriptorId > l.afterId || l.holes.delete(r.descriptorId));
-      l.index.add(fresh);
+      // Ids at or below afterId come back only as holes that have committed since.
+      l.index.add(rows.filter((r) => r.descriptorId > l.afterId || l.holes.delete(r.descriptorId)));
       let prev = l.afterId;
       for (const r of rows) {
         if (r.descriptorId <= l.afterId) continue;
-        if (r.descriptorId - prev > 1 && r.descriptorId - prev <= HOLE_WIDTH) {
-          for (let id = prev + 1; id < r.descriptorId; id++) l.holes.set(id, t);
-        }
+        const gap = r.descriptorId - prev;
+        if (gap > 1 && gap <= HOLE_WIDTH) for (let id = prev + 1; id < r.descriptorId; id++) l.holes.set(id, t);
         prev = r.descriptorId;
       }
       l.afterId = prev;
@@ -99,36 +99,45 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
     }
   }
 
-  async function refreshOnce(): Promise<void> {
+  const empty = (): Loaded => ({ index: new GalleryIndex(), afterId: 0, holes: new Map(), loadedAt: now() });
+
+  /** Serialized by `update`: the only place `current` changes, so the index it returns is the one it brought up to date. */
+  async function updateOnce(): Promise<GalleryIndex> {
+    if (rebuilt) {
+      current = rebuilt;
+      rebuilt = undefined;
+    }
     if (!current) {
-      const l: Loaded = { index: new GalleryIndex(), afterId: 0, holes: new Map(), loadedAt: now() };
+      const l = empty();
       await loadInto(l);
       current = l;
       deps.log.info({ faces: l.index.size, model: deps.model }, 'gallery index loaded');
-      return;
+      return l.index;
     }
-    await loadInto(current);
-    if (now() - current.loadedAt > reloadEveryMs && !reloading) {
-      // Built beside the one in use, which keeps answering; swapped in when complete, then
-      // brought up to date by the next refresh.
-      const next: Loaded = { index: new GalleryIndex(), afterId: 0, holes: new Map(), loadedAt: now() };
-      current.loadedAt = now();
-      reloading = loadInto(next)
+    const l = current;
+    await loadInto(l);
+    if (now() - l.loadedAt > reloadEveryMs && !rebuilding) {
+      // Built beside the one in use, which keeps answering; taken up by the next update,
+      // which brings it up to date before it answers.
+      l.loadedAt = now();
+      const next = empty();
+      rebuilding = loadInto(next)
         .then(() => {
-          current = next;
+          rebuilt = next;
         })
         .catch((err: unknown) => deps.log.warn({ err }, 'gallery index reload failed; the one in use stays'))
         .finally(() => {
-          reloading = undefined;
+          rebuilding = undefined;
         });
     }
+    return l.index;
   }
 
-  // A check must see every face committed before it began: one arriving while a refresh
+  // A check must see every face committed before it began: one arriving while an update
   // is under way waits for the next one, which all such arrivals share.
-  function refresh(): Promise<void> {
+  function update(): Promise<GalleryIndex> {
     if (!running) {
-      running = refreshOnce().finally(() => {
+      running = updateOnce().finally(() => {
         running = undefined;
       });
       return running;
@@ -137,20 +146,19 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
       .catch(() => undefined)
       .then(() => {
         queued = undefined;
-        return refresh();
+        return update();
       });
     return queued;
   }
 
   return {
-    refresh,
+    refresh: () => update().then(() => undefined),
     get size() {
       return current?.index.size ?? 0;
     },
     async check(face) {
       const t0 = performance.now();
-      const [, removed] = await Promise.all([refresh(), deps.faces.removedTrainImgIds()]);
-      const index = current!.index;
+      const [index, removed] = await Promise.all([update(), deps.faces.removedTrainImgIds()]);
       const hits = index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound: deps.bound, removed: new Set(removed), limit: CANDIDATES });
       let duplicateOf: DuplicateOf | undefined;
       if (hits.length > 0) {
