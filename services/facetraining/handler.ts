@@ -9,12 +9,15 @@ import type { HandlerOutcome, JobContext } from '../../shared/runtime/consumer.t
 import { errorCode, errorMessage } from '../../shared/errors.ts';
 import type { ImageIdMessage } from '../../shared/contract/messages.ts';
 import { employeeLockKey } from '../../shared/employee-lock-key.ts';
+import type { DuplicateChecker } from '../../shared/gallery/duplicate-check.ts';
 
 export interface Deps {
   repo: FacetrainingRepository;
   faces: Pick<FaceAnalyzer, 'analyze' | 'info'>;
   locks: LockManager;
   bounds: QualityBounds;
+  /** Whether an accepted face is another employee's (DUPLICATE_IDENTITY). */
+  duplicates: Pick<DuplicateChecker, 'check'>;
   metrics: Pick<Metrics, 'faceResultsTotal'>;
   worker: string;
 }
@@ -31,6 +34,10 @@ type Analysed = ImageAnalysis | { failed: unknown };
  * recorded. The attempt row is opened under the lock, after the status check (its span is
  * the decision's); an analysis that failed (a face thread died) opens one there too and
  * releases it saying why, as a failed decision does.
+ *
+ * A face the gate accepts is compared with every other employee's gallery under the lock
+ * (shared/gallery/duplicate-check.ts, a few milliseconds): close to someone else's, it is
+ * DUPLICATE_IDENTITY and no descriptor is stored.
  */
 export function facetrainingHandler(deps: Deps) {
   return async ({ id }: ImageIdMessage, ctx: JobContext): Promise<HandlerOutcome> => {
@@ -51,7 +58,7 @@ export function facetrainingHandler(deps: Deps) {
       const attemptId = await deps.repo.startAttempt({ id, attempt: ctx.attempt, worker: deps.worker });
       try {
         if ('failed' in analysed) throw analysed.failed;
-        const { result, numFaces, detail, descriptor } = evaluate(deps, analysed);
+        const { result, numFaces, detail, descriptor } = await checkDuplicate(deps, row, evaluate(deps, analysed));
         lockLost.throwIfAborted();
         ctx.signal.throwIfAborted();
         await deps.repo.recordResult({ id, lanId: row.lanId, attemptId, result, numFaces, detail, descriptor });
@@ -96,6 +103,14 @@ function evaluate(deps: Deps, analysed: ImageAnalysis): Evaluation {
     detail,
     descriptor: face && { values: face.descriptor, model: deps.faces.info.model, box: roundBox(face.box), score: face.score, quality: face.quality },
   };
+}
+
+/** The gate's SUCCESS stands only if the face is no other employee's (CONTRACT.md, `DUPLICATE_IDENTITY`). */
+async function checkDuplicate(deps: Deps, row: { lanId: string; lanIdWeight: string }, e: Evaluation): Promise<Evaluation> {
+  if (e.result !== 'SUCCESS' || !e.descriptor) return e;
+  const { duplicateOf, ...check } = await deps.duplicates.check({ descriptor: e.descriptor.values, lanId: row.lanId, lanIdWeight: row.lanIdWeight });
+  if (!duplicateOf) return { ...e, detail: { ...e.detail, duplicateCheck: check } };
+  return { result: 'DUPLICATE_IDENTITY', numFaces: e.numFaces, detail: { ...e.detail, duplicateOf, duplicateCheck: check } };
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;

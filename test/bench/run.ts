@@ -4,6 +4,7 @@ import { benchCli } from './cli.bench.ts';
 import { benchFaceAccuracy } from './face-accuracy.bench.ts';
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
+import { benchGallery } from './gallery.bench.ts';
 import { benchImport } from './import.bench.ts';
 import { benchRuntime } from './runtime.bench.ts';
 import { benchScale } from './scale.bench.ts';
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   runtime: benchRuntime,
   facetraining: benchFacetraining,
   facestreaming: benchFacestreaming,
+  gallery: benchGallery,
   transcoder: benchTranscoder,
   uploader: benchUploader,
   'face-accuracy': benchFaceAccuracy,

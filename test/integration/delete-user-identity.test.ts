@@ -149,6 +149,8 @@ async function facetrainingHoldsLock(lanId: string): Promise<{ release: () => vo
     faces: { info: { model: 'test' } as never, analyze: async () => Promise.reject(new Error('no face engine in this test')) },
     locks: createLockManager({ db: t.database().db, namespace: t.databaseName }),
     bounds: t.config.face.quality,
+    // Never reached: the analysis fails first.
+    duplicates: { check: async () => ({ bound: 0.65, faces: 0, ms: 0 }) },
     metrics: { faceResultsTotal: { inc: () => undefined } } as unknown as Pick<Metrics, 'faceResultsTotal'>,
     worker: 'test:1',
   });

@@ -145,7 +145,8 @@ function shuffled<T>(xs: T[], seed = 7): T[] {
 }
 
 function trainingDeps(faces: ReturnType<typeof fakePool>, repo: FacetrainingRepository = facetrainingRepository(t.database().db)) {
-  return { repo, faces, locks, bounds: face.quality, metrics, worker: 'test:1' };
+  // The lock's spans are the subject here; every photo is one employee's, so no duplicate check would refuse one.
+  return { repo, faces, locks, bounds: face.quality, duplicates: { check: async () => ({ bound: 0.65, faces: 0, ms: 0 }) }, metrics, worker: 'test:1' };
 }
 
 async function insertTrain(lanId: string, image: Buffer): Promise<number> {

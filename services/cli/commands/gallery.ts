@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { lazyAction } from './lazy.ts';
+import { registerGalleryAcceptDuplicate } from './gallery-accept-duplicate.ts';
 
 /**
  * `vigil gallery …`: the employee's gallery and the people's decisions about it (CONTRACT.md,
@@ -87,6 +88,7 @@ export function registerGallery(program: Command, ctx: CliContext): void {
     .option('--restore <train_img_id...>', 'as if these removed faces were restored', collectInts)
     .option('--json', 'print one JSON document')
     .action(action('dryRun'));
+  registerGalleryAcceptDuplicate(gallery, ctx);
 }
 
 function positiveInt(v: string): number {
