@@ -15,6 +15,10 @@ export interface DeletedEmployee {
   processStatus: number;
   /** Notification rows naming the employee, scrubbed down to their key and status. */
   notifications: number;
+  /** Faces found in their snapshots (`stream_face`). */
+  streamFaces: number;
+  /** Gallery decisions about them: proposals, removals, not-this faces, their threshold, accepted lookalike pairs (either side). */
+  galleryDecisions: number;
 }
 
 /** The tables that hold a `lan_id` column (migration 20261207T0900-lan-id-identity). */
@@ -147,6 +151,19 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
             .execute(),
         );
         const notifications = await scrubNotifications(trx, lanId, collation);
+        // Their gallery's decisions hold descriptors (not-this faces) and name them; the audit
+        // log keeps who decided what and when, without a face.
+        const streamFaces = n(await trx.deleteFrom('stream_face').where(matches).execute());
+        let galleryDecisions = 0;
+        for (const table of ['gallery_proposal', 'gallery_removal', 'not_this_face', 'employee_threshold'] as const) {
+          galleryDecisions += n(await trx.deleteFrom(table as 'employee').where(matches).execute());
+        }
+        galleryDecisions += n(
+          await trx
+            .deleteFrom('identity_distinct')
+            .where((eb) => (exact ? eb.or([matches(eb), eb.and([eb('other_lan_id', '=', lanId), eb(sql`CAST(other_lan_id AS BINARY)`, '=', sql`CAST(${lanId} AS BINARY)`)])]) : eb.or([eb('lan_id', '=', lanId), eb('other_lan_id', '=', lanId)])))
+            .execute(),
+        );
         // Explicit, though the foreign keys cascade: the counts are what the operator is shown.
         const alerts = await remove('face_alert');
         const snapshotFaces = await remove('snapshot_face');
@@ -160,7 +177,7 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         }
         return {
           outcome: 'deleted' as const,
-          removed: { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications },
+          removed: { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications, streamFaces, galleryDecisions },
           spellings,
         };
       });

@@ -16,8 +16,8 @@ export interface Deps {
   faces: Pick<FaceAnalyzer, 'analyze' | 'info'>;
   locks: LockManager;
   bounds: QualityBounds;
-  /** Whether an accepted face is another employee's (DUPLICATE_IDENTITY). */
-  duplicates: Pick<DuplicateChecker, 'check'>;
+  /** Whether an accepted face is another employee's (DUPLICATE_IDENTITY); absent when FACE_DUPLICATE_CHECK is off. */
+  duplicates?: Pick<DuplicateChecker, 'check'>;
   metrics: Pick<Metrics, 'faceResultsTotal'>;
   worker: string;
 }
@@ -108,6 +108,7 @@ function evaluate(deps: Deps, analysed: ImageAnalysis): Evaluation {
 /** The gate's SUCCESS stands only if the face is no other employee's (CONTRACT.md, `DUPLICATE_IDENTITY`). */
 async function checkDuplicate(deps: Deps, row: { lanId: string; lanIdWeight: string }, e: Evaluation): Promise<Evaluation> {
   if (e.result !== 'SUCCESS' || !e.descriptor) return e;
+  if (!deps.duplicates) return { ...e, detail: { ...e.detail, duplicateCheck: 'off' } };
   const { duplicateOf, ...check } = await deps.duplicates.check({ descriptor: e.descriptor.values, lanId: row.lanId, lanIdWeight: row.lanIdWeight });
   if (!duplicateOf) return { ...e, detail: { ...e.detail, duplicateCheck: check } };
   return { result: 'DUPLICATE_IDENTITY', numFaces: e.numFaces, detail: { ...e.detail, duplicateOf, duplicateCheck: check } };

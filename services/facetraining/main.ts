@@ -10,15 +10,18 @@ export const service: ServiceModule = {
   name: 'facetraining',
   async create(app) {
     const faces = await faceAnalyzerFor(app);
-    const duplicates = duplicateChecker({
-      faces: galleryFacesRepository(app.database.db),
-      model: faces.info.model,
-      bound: app.config.face.matchThreshold + app.config.face.duplicateMargin,
-      log: app.logger,
-    });
+    const { face } = app.config;
+    const duplicates = face.duplicateCheck
+      ? duplicateChecker({
+          faces: galleryFacesRepository(app.database.db),
+          model: faces.info.model,
+          bound: face.matchThreshold - face.duplicateMargin,
+          log: app.logger,
+        })
+      : undefined;
     // Loaded at start, so the first enrolment does not wait for it; a failure here is
     // retried by the first check.
-    duplicates.refresh().catch((err: unknown) => app.logger.warn({ err }, 'gallery index not loaded at start; the first enrolment loads it'));
+    duplicates?.refresh().catch((err: unknown) => app.logger.warn({ err }, 'gallery index not loaded at start; the first enrolment loads it'));
     const handle = facetrainingHandler({
       repo: facetrainingRepository(app.database.db),
       faces,

@@ -31,10 +31,12 @@ export interface FaceConfig {
   /** `FACE_GALLERY_SIZE`: a snapshot is compared with the employee's newest this many active gallery faces. @default 10 */
   gallerySize: number;
   /**
-   * `FACE_DUPLICATE_MARGIN`: an enrolment whose face is closer than the match threshold plus
-   * this to another employee's gallery face is `DUPLICATE_IDENTITY`. @default 0.05
+   * `FACE_DUPLICATE_MARGIN`: an accepted enrolment whose face is closer than the match
+   * threshold minus this to another employee's gallery face is `DUPLICATE_IDENTITY`. @default 0.25
    */
   duplicateMargin: number;
+  /** `FACE_DUPLICATE_CHECK`: search the other employees' galleries at every enrolment. @default true */
+  duplicateCheck: boolean;
   /** Where facestreaming's alerts go (`notifier`); no recipients keeps them in `face_alert` only. @default webhook, [] */
   alerts: AlertRoute;
 }
@@ -74,12 +76,18 @@ export function readFaceConfig(r: EnvReader): FaceConfig {
     },
     absenceStreak: r.int('FACE_ABSENCE_STREAK', 5, 1, 100_000),
     gallerySize: r.int('FACE_GALLERY_SIZE', 10, 1, 100),
-    // From the accuracy bench's real pairs (test/bench/README.md, face accuracy): the same
-    // person's photos reach 0.647 on the hardest deepface kind (faces filling the frame) and
-    // every kind's genuine pairs are all within 0.655-0.671 at FAR 1%, so 0.6 + 0.05 catches a
-    // second enrolment of nearly anyone already enrolled, while about 1% of different people
-    // come that close and go to a team lead, who may accept them as different.
-    duplicateMargin: r.number('FACE_DUPLICATE_MARGIN', 0.05, 0, 0.5),
+    // The check compares a new face with every gallery face of every other employee, so
+    // what matters is the false-match rate per pair times the gallery's size. Different
+    // people in LFW's 81,875,206 pairs (face_recognition's all-pairs table, fitted in
+    // shared/face/calibration.json's crossCheck) come within 0.45 at 3.3e-5 a pair, 0.40 at
+    // 3.9e-6 and 0.35 at 3.9e-7: against 10,000 employees × 10 faces, 0.35 flags about 4% of
+    // new people for a team lead and 0.45 nearly every one. No different-person pair of the
+    // accuracy bench (40,232 deepface pairs, 4,772 pairs of real webcam colleagues down to
+    // 0.414) comes within 0.35. What it catches: the same picture enrolled again, re-encoded,
+    // re-framed, greyed or blurred (0.04-0.23 on the sample photos); a new photo of the same
+    // person only sometimes (18% of the deepface genuine pairs are within 0.35).
+    duplicateMargin: r.number('FACE_DUPLICATE_MARGIN', 0.25, 0, 1),
+    duplicateCheck: r.bool('FACE_DUPLICATE_CHECK', true),
     alerts: alertRoute(r),
   };
 }

@@ -18,7 +18,7 @@ export interface DuplicateCheckDeps {
   faces: GalleryFacesRepository;
   /** This engine's model (`faces.info.model`): descriptors of another are not comparable. */
   model: string;
-  /** matchThreshold + duplicateMargin. */
+  /** matchThreshold − duplicateMargin (shared/config/face-config.ts says why). */
   bound: number;
   log: Pick<Logger, 'warn' | 'info'>;
   /** @default one hour */

@@ -49,7 +49,7 @@ export async function benchGallery(): Promise<void> {
     analysis.push(performance.now() - t0);
   }
   const model = engine.info.model;
-  const bound = loadConfig({}).face.matchThreshold + loadConfig({}).face.duplicateMargin;
+  const bound = loadConfig({}).face.matchThreshold - loadConfig({}).face.duplicateMargin;
 
   const t = await createTestEnv('benchgallery', { LOG_LEVEL: 'warn' });
   try {

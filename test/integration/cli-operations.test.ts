@@ -174,9 +174,18 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
     }
     await db.insertInto('process_status').values({ image_type: 'train', image_id: train, status: 'Y', attempt: 1, started_at: new Date() }).execute();
     await db.insertInto('face_alert').values({ lan_id: lanId, stream_img_id: streams[1]!, kind: 'impersonation', state: 'published', notification: '{}' }).execute();
+    // Every face of a snapshot, and the gallery's decisions about the person (issue 26).
+    const face = { lan_id: lanId, model: 'm', descriptor: encodeDescriptor(new Float32Array(128)) };
+    await db.insertInto('stream_face').values({ ...face, stream_img_id: streams[0]!, face_index: 0, box: '{}', score: 0.9 }).execute();
+    await db.insertInto('not_this_face').values({ ...face, stream_img_id: streams[1]!, face_index: 0, recorded_by: 'sup' }).execute();
+    await db.insertInto('gallery_proposal').values({ lan_id: lanId, stream_img_id: streams[0]!, face_index: 0, proposed_by: 'sup' }).execute();
+    await db.insertInto('gallery_removal').values({ train_img_id: train, lan_id: lanId, removed_by: 'lead' }).execute();
+    await db.insertInto('employee_threshold').values({ lan_id: lanId, threshold: 0.55, set_by: 'lead' }).execute();
   };
   await seed('NA\\leaver');
   await seed('NA\\stayer');
+  // An accepted lookalike pair names both; it goes with either.
+  await db.insertInto('identity_distinct').values({ lan_id: 'NA\\stayer', other_lan_id: 'NA\\leaver', accepted_by: 'lead' }).execute();
   const attempts = async () => Number((await db.selectFrom('process_status').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const attemptsBefore = await attempts();
 
@@ -184,10 +193,11 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     lanId: 'NA\\leaver',
-    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3, notifications: 0 },
+    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3, notifications: 0, streamFaces: 1, galleryDecisions: 5 },
     spellings: ['NA\\leaver'],
   });
-  for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert'] as const) {
+  assert.equal((await db.selectFrom('identity_distinct').select('id').execute()).length, 0);
+  for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert', 'stream_face', 'not_this_face', 'gallery_proposal', 'gallery_removal', 'employee_threshold'] as const) {
     const rows = await db.selectFrom(table).select('lan_id').where('lan_id', 'in', ['NA\\leaver', 'NA\\stayer']).execute();
     assert.ok(rows.every((x) => x.lan_id === 'NA\\stayer') && rows.length > 0, `${table}: only the other employee's rows are left`);
   }

@@ -74,7 +74,7 @@ test("delete-user josé removes the rows of josé, José and JOSÉ only: jose, J
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { lanId: string; removed: Record<string, number>; spellings: string[] };
   assert.equal(out.lanId, 'josé');
-  assert.deepEqual(out.removed, { employee: 1, trainImages: 3, streamImages: 3, descriptors: 3, snapshotFaces: 3, alerts: 3, processStatus: 3, notifications: 0 });
+  assert.deepEqual(out.removed, { employee: 1, trainImages: 3, streamImages: 3, descriptors: 3, snapshotFaces: 3, alerts: 3, processStatus: 3, notifications: 0, streamFaces: 0, galleryDecisions: 0 });
   assert.deepEqual(out.spellings, ['JOSÉ', 'José', 'josé']);
 
   for (const gone of ['josé', 'José', 'JOSÉ']) assert.deepEqual(await rowsSpelled(gone), none, `${gone}: removed`);

@@ -24,6 +24,9 @@ let other: Box;
 
 before(async () => {
   t = await createTestEnv('faceburst', {
+    // These scenarios enrol one face for several employees to test other rules; the duplicate
+    // check has its own tests (facetraining-duplicates.test.ts).
+    FACE_DUPLICATE_CHECK: 'false',
     FACE_WORKERS: '2',
     FACETRAINING_CONCURRENCY: '4',
     FACESTREAMING_CONCURRENCY: '4',

@@ -27,7 +27,9 @@ const boxes = new Map<Photo, Box>();
 const photo = (name: Photo) => readFileSync(join(FIXTURES, name));
 
 before(async () => {
-  t = await createTestEnv('facereal', { FACE_WORKERS: '2', FACETRAINING_CONCURRENCY: '4', FACESTREAMING_CONCURRENCY: '4', VIGIL_RETRY_DELAYS: '500ms', VIGIL_MAX_ATTEMPTS: '40' });
+  // The same real photos enrol under several employees (one per kind and case); the duplicate
+  // check has its own tests (facetraining-duplicates.test.ts).
+  t = await createTestEnv('facereal', { FACE_WORKERS: '2', FACETRAINING_CONCURRENCY: '4', FACESTREAMING_CONCURRENCY: '4', VIGIL_RETRY_DELAYS: '500ms', VIGIL_MAX_ATTEMPTS: '40', FACE_DUPLICATE_CHECK: 'false' });
   // The material is built around the face the engine finds on each original.
   const { engine } = await FaceEngine.load('auto');
   for (const name of Object.keys(PHOTOS) as Photo[]) {

@@ -19,6 +19,9 @@ let enrolment: Buffer;
 
 before(async () => {
   t = await createTestEnv('facestreaming', {
+    // These scenarios enrol one face for several employees to test other rules; the duplicate
+    // check has its own tests (facetraining-duplicates.test.ts).
+    FACE_DUPLICATE_CHECK: 'false',
     FACE_WORKERS: '2',
     FACESTREAMING_CONCURRENCY: '4',
     FACETRAINING_CONCURRENCY: '2',

@@ -159,16 +159,17 @@ test('a snapshot that failed against the enrolment succeeds once its face is pro
 });
 
 test('a rejected proposal keeps its reason and changes nothing', async () => {
-  const lanId = 'NA\\rejected';
-  assert.equal((await trained(await enrol(lanId, P01))).result, 'SUCCESS');
-  const s = await snapshot(lanId, P03);
+  // The first test's employee, so no new enrolment meets the duplicate check with a face already enrolled.
+  const lanId = 'NA\\gallery';
+  const s = await snapshot(lanId, P05b);
+  assert.equal(s.result, 'UNKNOWN_PERSON');
   const p = await vigil('gallery', 'propose', lanId, '--snapshot', String(s.id), '--by', 'sup1', '--json');
   assert.equal(p.code, 0, p.stderr);
   await refused('REASON_REQUIRED', 'gallery', 'reject', String(p.json.proposalId), '--by', 'lead1', '--reason', '  ');
   assert.equal((await vigil('gallery', 'reject', String(p.json.proposalId), '--by', 'lead1', '--reason', 'another person at the desk')).code, 0);
   const shown = (await vigil('gallery', lanId, '--json')).json;
-  assert.equal(shown.entries.length, 1);
-  assert.deepEqual([shown.proposals[0].status, shown.proposals[0].decidedBy, shown.proposals[0].reason], ['rejected', 'lead1', 'another person at the desk']);
+  assert.equal(shown.entries.length, 2, 'the gallery is as it was');
+  assert.deepEqual([shown.proposals[0].id, shown.proposals[0].status, shown.proposals[0].decidedBy, shown.proposals[0].reason], [p.json.proposalId, 'rejected', 'lead1', 'another person at the desk']);
 });
 
 test('"not this employee" turns a later lookalike snapshot away, and the detail says why', async () => {
