@@ -14,6 +14,7 @@ import { registerDoctor } from './commands/doctor.ts';
 import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerGallery } from './commands/gallery.ts';
+import { registerUsers } from './commands/users.ts';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDoctor(program, ctx);
   registerImport(program, ctx);
   registerGallery(program, ctx);
+  registerUsers(program, ctx);
   return program;
 }
 
