@@ -15,6 +15,7 @@ import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerGallery } from './commands/gallery.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerExport } from './commands/export.ts';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerImport(program, ctx);
   registerGallery(program, ctx);
   registerUsers(program, ctx);
+  registerExport(program, ctx);
   return program;
 }
 
