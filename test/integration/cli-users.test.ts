@@ -57,10 +57,10 @@ test('users add without a password generates one, prints it once (text and --jso
   assert.equal((await listAudit(t.database().db, { actor: 'cli', action: 'users.add', limit: 10 })).length, 2, '--by defaults to cli');
 });
 
-test('a taken name (in any letter case) is refused with a code and nothing changes', async () => {
+test('a taken name (in any letter case, with or without accents) is refused with a code and nothing changes', async () => {
   const before = await users().findByName('ada');
   const auditBefore = await listAudit(t.database().db, { limit: 100 });
-  for (const name of ['ada', 'ADA']) {
+  for (const name of ['ada', 'ADA', 'ad\u00e1']) {
     const r = await runCli(['users', 'add', name, '--role', 'admin', '--password-stdin'], t.env, { input: 'another password entirely' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ACCOUNT_EXISTS/);

@@ -2,7 +2,7 @@ import { consoleUserRepository } from '../../../db/repositories/console-user.rep
 import { checkAccountName } from '../../../shared/accounts/account-name.ts';
 import { checkNewPassword, generatePassword, hashPassword, MAX_PASSWORD_LENGTH } from '../../../shared/accounts/password.ts';
 import type { Role } from '../../../shared/contract/roles.ts';
-import { PermanentError } from '../../../shared/errors.ts';
+import { errorCode, PermanentError } from '../../../shared/errors.ts';
 import type { CliContext } from '../context.ts';
 
 // Neither the password nor its hash is ever logged or put in an error: a generated password
@@ -21,8 +21,13 @@ export async function addUser(ctx: CliContext, name: string, opts: { role: Role;
     generated = true;
   }
   const passwordHash = await hashPassword(password);
-  const added = await ctx.withDatabase((db) => consoleUserRepository(db).add({ name, role: opts.role, passwordHash, by: opts.by }));
-  if (!added) throw new PermanentError('ACCOUNT_EXISTS', `refused: an account named ${JSON.stringify(name)} exists already (names compare regardless of letter case); nothing changed (ACCOUNT_EXISTS)`);
+  const added = await ctx
+    .withDatabase((db) => consoleUserRepository(db).add({ name, role: opts.role, passwordHash, by: opts.by }))
+    // Two adds of one name at once: the unique index refuses the second.
+    .catch((err: unknown) => (errorCode(err) === 'ER_DUP_ENTRY' ? false : Promise.reject(err)));
+  if (!added) {
+    throw new PermanentError('ACCOUNT_EXISTS', `refused: an account named ${JSON.stringify(name)} exists already (names compare regardless of letter case and accents); nothing changed (ACCOUNT_EXISTS)`);
+  }
   const doc = generated ? { name, role: opts.role, password } : { name, role: opts.role };
   ctx.print(!!opts.json, doc, () =>
     generated
