@@ -4,6 +4,7 @@ import { checkNewPassword, generatePassword, hashPassword, MAX_PASSWORD_LENGTH }
 import type { Role } from '../../../shared/contract/roles.ts';
 import { errorCode, PermanentError } from '../../../shared/errors.ts';
 import type { CliContext } from '../context.ts';
+import { printable } from '../printable.ts';
 
 // Neither the password nor its hash is ever logged or put in an error: a generated password
 // is printed once, on stdout, and nowhere else.
@@ -39,8 +40,9 @@ export async function addUser(ctx: CliContext, name: string, opts: { role: Role;
 export async function disableUser(ctx: CliContext, name: string, opts: { by: string; json?: boolean }): Promise<void> {
   checkAccountName(opts.by);
   const done = await ctx.withDatabase((db) => consoleUserRepository(db).disable(name, opts.by));
-  if (!done.found) throw new PermanentError('ACCOUNT_UNKNOWN', `refused: no console account is named ${JSON.stringify(name)}; nothing changed (ACCOUNT_UNKNOWN)`);
-  ctx.print(!!opts.json, { name, disabled: true, sessionsEnded: done.sessionsEnded }, () => `disabled ${JSON.stringify(name)}; ${done.sessionsEnded} session(s) ended\n`);
+  // The name is not checked here (an account made before the rules still gets disabled): shown terminal-safe.
+  if (!done.found) throw new PermanentError('ACCOUNT_UNKNOWN', `refused: no console account is named ${printable(JSON.stringify(name))}; nothing changed (ACCOUNT_UNKNOWN)`);
+  ctx.print(!!opts.json, { name, disabled: true, sessionsEnded: done.sessionsEnded }, () => `disabled ${printable(JSON.stringify(name))}; ${done.sessionsEnded} session(s) ended\n`);
 }
 
 /**
