@@ -327,3 +327,16 @@ function settledRss(): number {
   (runInNewContext('gc') as () => void)();
   return process.memoryUsage().rss;
 }
+
+test('a reader that fails stops the export with its error, and the temporary lists are removed', async () => {
+  const tmp = mkdtempSync(join(dir, 'tmp-'));
+  let taken = 0;
+  const failing = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      taken += chunk.length;
+      done(taken > 10_000 ? Object.assign(new Error('the client went away'), { code: 'ECONNRESET' }) : undefined);
+    },
+  });
+  await assert.rejects(writeFaceExport({ repo: faceExportRepository(t.database().db), tmpDir: tmp }, { since: new Date(Date.now() - 3 * DAY), refused: false }, failing), /the client went away/);
+  assert.deepEqual(readdirSync(tmp), []);
+});
