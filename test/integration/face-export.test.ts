@@ -334,7 +334,7 @@ test('a reader that fails stops the export with its error, and the temporary lis
   const failing = new Writable({
     write(chunk: Buffer, _enc, done) {
       taken += chunk.length;
-      done(taken > 10_000 ? Object.assign(new Error('the client went away'), { code: 'ECONNRESET' }) : undefined);
+      done(taken > 1000 ? Object.assign(new Error('the client went away'), { code: 'ECONNRESET' }) : undefined);
     },
   });
   await assert.rejects(writeFaceExport({ repo: faceExportRepository(t.database().db), tmpDir: tmp }, { since: new Date(Date.now() - 3 * DAY), refused: false }, failing), /the client went away/);
