@@ -6,6 +6,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { ZipFile } from 'yazl';
+import { PermanentError } from '../errors.ts';
 import type { ExportCursor, ExportFilter, FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
 import { cropFaces } from './face-crop.ts';
 import { cropName, CSV_HEADER, csvLine, jsonLine } from './face-export-format.ts';
@@ -50,6 +51,8 @@ export interface FaceExportSummary {
  * Resolves once `out` has finished; on an error `out` is destroyed with it.
  */
 export async function writeFaceExport(deps: FaceExportDeps, opts: FaceExportOptions, out: Writable): Promise<FaceExportSummary> {
+  // A pipeline into a stream that has ended already never settles: refuse it at once.
+  if (out.destroyed || out.writableEnded) throw new PermanentError('EXPORT_OUTPUT_CLOSED', 'the face export was given an output that is closed already (EXPORT_OUTPUT_CLOSED)');
   const pageSize = deps.pageSize ?? 200;
   const filter: ExportFilter = { since: opts.since, until: (deps.now ?? (() => new Date()))(), refused: opts.refused, lanId: opts.lanId };
   const zip = new ZipFile();

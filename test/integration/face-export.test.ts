@@ -339,4 +339,9 @@ test('a reader that fails stops the export with its error, and the temporary lis
   });
   await assert.rejects(writeFaceExport({ repo: faceExportRepository(t.database().db), tmpDir: tmp }, { since: new Date(Date.now() - 3 * DAY), refused: false }, failing), /the client went away/);
   assert.deepEqual(readdirSync(tmp), []);
+  // Given again, ended or destroyed, the output is refused at once instead of waited on for ever.
+  await assert.rejects(writeFaceExport({ repo: faceExportRepository(t.database().db), tmpDir: tmp }, { since: new Date(), refused: false }, failing), /EXPORT_OUTPUT_CLOSED/);
+  const ended = new Writable({ write: (_c, _e, done) => done() });
+  ended.end();
+  await assert.rejects(writeFaceExport({ repo: faceExportRepository(t.database().db), tmpDir: tmp }, { since: new Date(), refused: false }, ended), /EXPORT_OUTPUT_CLOSED/);
 });
