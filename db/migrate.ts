@@ -24,6 +24,7 @@ import * as m20261208T1200 from './migrations/20261208T1200-report-people.ts';
 import * as m20261208T1300 from './migrations/20261208T1300-verdict-index.ts';
 import * as m20261208T1400 from './migrations/20261208T1400-latest-state-newest.ts';
 import * as m20261209T0900 from './migrations/20261209T0900-gallery.ts';
+import * as m20261209T0930 from './migrations/20261209T0930-stream-img-capture.ts';
 
 /**
  * Append-only: a new migration gets a new timestamped file and a new line here; an old
@@ -53,6 +54,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261208T1300-verdict-index': m20261208T1300,
   '20261208T1400-latest-state-newest': m20261208T1400,
   '20261209T0900-gallery': m20261209T0900,
+  '20261209T0930-stream-img-capture': m20261209T0930,
 };
 
 export interface MigrateReport {

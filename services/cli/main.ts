@@ -14,6 +14,8 @@ import { registerDoctor } from './commands/doctor.ts';
 import { registerRun } from './commands/run.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerGallery } from './commands/gallery.ts';
+import { registerUsers } from './commands/users.ts';
+import { registerExport } from './commands/export.ts';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -40,6 +42,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDoctor(program, ctx);
   registerImport(program, ctx);
   registerGallery(program, ctx);
+  registerUsers(program, ctx);
+  registerExport(program, ctx);
   return program;
 }
 

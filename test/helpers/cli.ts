@@ -9,13 +9,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `vigil …` as a user would, in its own process, with exactly the given environment. */
-export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs `vigil …` as a user would, in its own process, with exactly the given environment;
+ * `input`, when given, is its standard input (otherwise it has none).
+ */
+export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Without `input`, an empty standard input. A command that exits before reading its
+    // input closes the pipe: not this helper's error.
+    child.stdin.on('error', () => undefined).end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
