@@ -7,13 +7,13 @@ import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
-import yauzl from 'yauzl';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { runCli } from '../helpers/cli.ts';
 import { encodeDescriptor, encodeLandmarks } from '../../db/descriptor.ts';
 import { faceExportRepository, type FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import { writeFaceExport } from '../../shared/gallery/face-export.ts';
+import { parseCsv, readZip } from '../helpers/zip-archive.ts';
 
 let t: TestEnv;
 const dir = mkdtempSync(join(tmpdir(), 'vigil-face-export-test-'));
@@ -57,56 +57,6 @@ async function snapshot(s: { lanId: string; captured: Date; result: ResultCode |
   return id;
 }
 
-interface Archive {
-  names: string[];
-  files: Map<string, Buffer>;
-}
-
-function readZip(path: string): Promise<Archive> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true }, (err, zip) => {
-      if (err) return reject(err);
-      const names: string[] = [];
-      const files = new Map<string, Buffer>();
-      zip.on('error', reject);
-      zip.on('end', () => resolve({ names, files }));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        names.push(entry.fileName);
-        zip.openReadStream(entry, (e, stream) => {
-          if (e) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
-}
-
-/** RFC 4180, as a spreadsheet reads it. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += c;
-  }
-  assert.equal(field + row.join(''), '', 'the file ends with CRLF');
-  return rows;
-}
 
 const FORMULA = "=cmd|' /C calc'!A0";
 const QUOTED = 'NA\\o"brien, pat';

@@ -10,6 +10,7 @@ import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { publishRaw, waitFor } from '../helpers/runtime-harness.ts';
 import { startFaceServices } from '../helpers/face-services.ts';
 import { runCli } from '../helpers/cli.ts';
+import { parseCsv, readZip } from '../helpers/zip-archive.ts';
 
 /**
  * Issue 26 through RabbitMQ and MariaDB: the gallery, proposals and approvals, removal,
@@ -245,4 +246,31 @@ test("the employee's threshold is bounded, needs a team lead, and is used; the d
   const audit = await db.selectFrom('audit_log').select(['actor', 'before_state', 'after_state']).where('action', '=', 'gallery.threshold').execute();
   assert.deepEqual(audit.map((a) => [a.actor, JSON.parse(a.before_state!), JSON.parse(a.after_state!)]), [['lead1', { threshold: null }, { threshold: 0.5, reason: 'lookalike colleague' }]]);
   assert.equal((await vigil('gallery', 'threshold', lanId, 'default', '--by', 'lead2', '--json')).json.source, 'default');
+});
+
+test('the export holds every face facestreaming found, each with its snapshot row, landmarks and model', async () => {
+  const db = t.database().db;
+  const faces = await db
+    .selectFrom('stream_face as f')
+    .innerJoin('stream_img as s', 's.id', 'f.stream_img_id')
+    .select(['f.stream_img_id', 'f.face_index', 'f.model', 's.lan_id', 's.result', 's.distance'])
+    .orderBy('s.capture_time')
+    .orderBy('s.id')
+    .orderBy('f.face_index')
+    .execute();
+  assert.ok(faces.length >= 12, `the tests above judged ${faces.length} faces`);
+  const out = join(mkdtempSync(join(tmpdir(), 'vigil-gallery-export-')), 'faces.zip');
+  // The snapshots above were captured from 2026-11-20 on.
+  const r = await vigil('export', 'faces', '--since', `${Math.ceil((Date.now() - T0) / 86_400_000) + 1}d`, '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.faces, faces.length);
+  const zip = await readZip(out);
+  const csv = parseCsv(zip.files.get('faces.csv')!.toString('utf8')).slice(1);
+  assert.deepEqual(
+    csv.map((c) => [Number(c[0]), Number(c[1]), c[2], c[9], c[10]]),
+    faces.map((f) => [Number(f.stream_img_id), f.face_index, f.lan_id, f.result, f.distance === null ? '' : String(f.distance)]),
+  );
+  for (const c of csv) assert.ok(zip.files.get(c[11]!)!.length > 1000, `the crop of ${c[0]}-${c[1]}`);
+  const jsonl = zip.files.get('faces.jsonl')!.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  assert.ok(jsonl.every((j, i) => j.landmarks.length === 68 && j.model === faces[i]!.model && typeof j.quality.sharpness === 'number'));
 });
