@@ -4,6 +4,7 @@ import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../sche
 import type { StreamResult } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
 import { lanIdColumnWeight } from '../lan-id-weight.ts';
+import { activeGalleryFaceRows } from './gallery-face-rows.ts';
 
 export interface SnapshotRow {
   id: number;
@@ -171,14 +172,9 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         return { pending, threshold, kind: 'failed', trainImgId: newestFromProducer.id, result: newestFromProducer.result };
       }
       const [faces, notThis] = await Promise.all([
-        db
-          .selectFrom('face_descriptor as d')
-          .innerJoin('train_img as t', 't.id', 'd.train_img_id')
-          .leftJoin('gallery_removal as r', 'r.train_img_id', 'd.train_img_id')
+        activeGalleryFaceRows(db)
           .select(['d.train_img_id', 'd.descriptor', 'd.model'])
           .where('d.lan_id', '=', lanId)
-          .where('t.result', '=', 'SUCCESS')
-          .where('r.train_img_id', 'is', null)
           .orderBy('d.train_img_id', 'desc')
           .limit(size)
           .execute(),

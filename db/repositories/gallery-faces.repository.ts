@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { activeGalleryFaceRows } from './gallery-face-rows.ts';
 import { decodeDescriptor } from '../descriptor.ts';
 import { lanIdColumnWeight } from '../lan-id-weight.ts';
 import { distinctPairExists } from './identity.repository.ts';
@@ -60,16 +61,12 @@ export function galleryFacesRepository(db: Kysely<Database>): GalleryFacesReposi
     },
     async confirmOthers(descriptorIds, lanId, model) {
       if (descriptorIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('face_descriptor as f')
-        .innerJoin('train_img as t', 't.id', 'f.train_img_id')
-        .select(['f.id', 't.id as train_img_id', 't.lan_id'])
-        .where('f.id', 'in', [...descriptorIds])
-        .where('f.model', '=', model)
-        .where('t.result', '=', 'SUCCESS')
+      const rows = await activeGalleryFaceRows(db)
+        .select(['d.id', 't.id as train_img_id', 't.lan_id'])
+        .where('d.id', 'in', [...descriptorIds])
+        .where('d.model', '=', model)
         // The column's collation decides: a spelling that differs only in letter case is the same employee.
         .where('t.lan_id', '<>', lanId)
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('gallery_removal as r').select('r.train_img_id').whereRef('r.train_img_id', '=', 't.id'))))
         .where((eb) => eb.not(distinctPairExists(eb, sql.ref('t.lan_id'), sql.val(lanId))))
         .execute();
       return rows.map((r) => ({ descriptorId: Number(r.id), trainImgId: Number(r.train_img_id), lanId: r.lan_id }));

@@ -3,6 +3,7 @@ import type { Database, ProposalStatus } from '../schema.ts';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, encodeDescriptor } from '../descriptor.ts';
 import { writeAudit } from './audit.repository.ts';
+import { galleryFaceRows } from './gallery-face-rows.ts';
 import { lanIdCollation, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
 
 /** A face the engine found in a snapshot, as `stream_face` (or, for a snapshot judged before it, `snapshot_face`) keeps it. */
@@ -167,17 +168,13 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       return Number(r.rows[0]?.same ?? 0) === 1;
     },
     async entries(lanId) {
-      const rows = await db
-        .selectFrom('face_descriptor as d')
-        .innerJoin('train_img as t', 't.id', 'd.train_img_id')
+      const rows = await galleryFaceRows(db)
         .leftJoin('gallery_proposal as p', 'p.train_img_id', 'd.train_img_id')
-        .leftJoin('gallery_removal as r', 'r.train_img_id', 'd.train_img_id')
         .select([
           'd.train_img_id', 'd.model', 'd.descriptor', 'd.created_at', 'p.id as proposal_id', 'p.stream_img_id', 'p.proposed_by', 'p.decided_by',
           'r.removed_by', 'r.removed_at', 'r.reason as removed_reason',
         ])
         .where('d.lan_id', '=', lanId)
-        .where('t.result', '=', 'SUCCESS')
         .orderBy('d.train_img_id', 'desc')
         .execute();
       return rows.map((r) => ({
@@ -249,14 +246,7 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       });
     },
     async galleryFace(trainImgId) {
-      const r = await db
-        .selectFrom('face_descriptor as d')
-        .innerJoin('train_img as t', 't.id', 'd.train_img_id')
-        .leftJoin('gallery_removal as r', 'r.train_img_id', 'd.train_img_id')
-        .select(['d.train_img_id', 't.lan_id', 'r.removed_by'])
-        .where('d.train_img_id', '=', trainImgId)
-        .where('t.result', '=', 'SUCCESS')
-        .executeTakeFirst();
+      const r = await galleryFaceRows(db).select(['d.train_img_id', 't.lan_id', 'r.removed_by']).where('d.train_img_id', '=', trainImgId).executeTakeFirst();
       return r && { trainImgId: Number(r.train_img_id), lanId: r.lan_id, removed: r.removed_by !== null };
     },
     async remove(p) {
