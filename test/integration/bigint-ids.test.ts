@@ -35,7 +35,14 @@ test('the image ids and the columns pointing at them are BIGINT, the keys onto t
   assert.deepEqual(keys.rows.map((k) => `${k.t}.${k.c} ${k.rule}`), [
     'face_alert.stream_img_id CASCADE',
     'face_descriptor.train_img_id CASCADE',
+    // Issue 26: the gallery's decisions outlive a snapshot's retention; faces and removals go with their rows.
+    'gallery_proposal.stream_img_id SET NULL',
+    'gallery_proposal.train_img_id SET NULL',
+    'gallery_removal.train_img_id CASCADE',
+    'identity_distinct.train_img_id SET NULL',
+    'not_this_face.stream_img_id SET NULL',
     'snapshot_face.stream_img_id CASCADE',
+    'stream_face.stream_img_id CASCADE',
     'stream_img.train_img_id SET NULL',
   ]);
 });
