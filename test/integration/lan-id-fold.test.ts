@@ -36,13 +36,20 @@ async function lanIdColumns(): Promise<{ table: string; collation: string; type:
 test('every lan_id column is case-insensitive, accent-sensitive and NO PAD, still varchar(64) NOT NULL, employee.lan_id still unique', async () => {
   const cols = await lanIdColumns();
   // The roll-ups' tables (issue 27) count per person too: the same identity, or a person would split.
+  // And the gallery's (issue 26): its decisions name people by the same rule.
   assert.deepEqual(cols.map((c) => c.table), [
-    'employee', 'face_alert', 'face_descriptor', 'report_person', 'snapshot_face', 'stream_img', 'stream_result_day', 'stream_result_hour',
+    'audit_log', 'employee', 'employee_threshold', 'face_alert', 'face_descriptor', 'gallery_proposal', 'gallery_removal', 'identity_distinct',
+    'not_this_face', 'report_person', 'snapshot_face', 'stream_face', 'stream_img', 'stream_result_day', 'stream_result_hour',
     'stream_rollup_row', 'train_img',
   ]);
   const version = (await sql<{ v: string }>`SELECT VERSION() AS v`.execute(db)).rows[0]!.v;
   const expected = /mariadb/i.test(version) ? 'utf8mb4_uca1400_nopad_as_ci' : 'utf8mb4_0900_as_ci';
-  for (const c of cols) assert.deepEqual([c.table, c.collation, c.type, c.nullable], [c.table, expected, 'varchar(64)', 'NO']);
+  // An audit entry need not be about an employee (an account's change is not).
+  for (const c of cols) assert.deepEqual([c.table, c.collation, c.type, c.nullable], [c.table, expected, 'varchar(64)', c.table === 'audit_log' ? 'YES' : 'NO']);
+  const other = await sql<{ collation: string }>`
+    SELECT COLLATION_NAME AS collation FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'identity_distinct' AND COLUMN_NAME = 'other_lan_id'`.execute(db);
+  assert.equal(other.rows[0]?.collation, expected, 'the other side of an accepted pair too');
 
   const unique = await sql<{ n: number }>`
     SELECT COUNT(*) AS n FROM information_schema.STATISTICS
