@@ -26,7 +26,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   const lanId = await lanIdColumnType(db);
   const person = 'varchar(64)';
   const at = sql`datetime(3)`;
-  const now = sql`CURRENT_TIMESTAMP(3)`;
+  // UTC, as every time Vigil stamps (migration 20261207T0910-utc-defaults).
+  const now = sql`(UTC_TIMESTAMP(3))`;
 
   await db.schema
     .createTable('gallery_proposal')
