@@ -73,7 +73,7 @@ export async function notThis(ctx: CliContext, lanId: string, opts: Json & { sna
 export async function threshold(ctx: CliContext, lanId: string, value: number | 'default' | undefined, opts: Json & { by?: string; reason?: string }): Promise<void> {
   await withGallery(ctx, async (d) => {
     if (value !== undefined) {
-      if (!opts.by) throw new PermanentError('BY_REQUIRED', 'setting a threshold needs --by <user> (a team lead)');
+      if (!opts.by) throw new PermanentError('BY_REQUIRED', 'refused: setting a threshold needs --by <user> (a team lead) (BY_REQUIRED)');
       await setThreshold(d, { lanId, threshold: value === 'default' ? null : value, by: opts.by, reason: opts.reason });
     }
     const [own, suggestion] = await Promise.all([d.repo.threshold(lanId), suggestThreshold(d, lanId)]);
