@@ -198,7 +198,7 @@ test('a session unused past CONSOLE_SESSION_IDLE, or older than CONSOLE_SESSION_
 
   const old = await signIn('old');
   // Used a moment ago, but signed in 13 hours ago.
-  await db.updateTable('console_session').set({ created_at: sql<Date>`UTC_TIMESTAMP(3) - INTERVAL 13 HOUR` }).where('id', '=', sha256Hex(old.session)).execute();
+  await sql`UPDATE console_session SET created_at = UTC_TIMESTAMP(3) - INTERVAL 13 HOUR WHERE id = ${sha256Hex(old.session)}`.execute(db);
   const r2 = await app.inject({ method: 'GET', url: '/', cookies: { vigil_session: old.session }, headers: { accept: 'application/json' } });
   assert.equal(r2.statusCode, 401);
   assert.equal(await sessionRows(old.session), 0);

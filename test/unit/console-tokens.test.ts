@@ -37,7 +37,8 @@ test('the console section: defaults, Secure derived from an https CONSOLE_URL un
   assert.equal(loadConfig({ CONSOLE_URL: 'https://vigil.example.org', CONSOLE_SECURE_COOKIE: 'false' }).console.secureCookie, false);
   assert.equal(loadConfig({ CONSOLE_SECURE_COOKIE: 'true' }).console.secureCookie, true);
   assert.deepEqual(loadConfig({ CONSOLE_TRUST_PROXY: '10.0.0.1, 172.16.0.0/12,::1' }).console.trustProxy, ['10.0.0.1', '172.16.0.0/12', '::1']);
-  for (const [variable, value] of [['CONSOLE_PORT', '70000'], ['CONSOLE_URL', 'ftp://x'], ['CONSOLE_SESSION_IDLE', 'soon'], ['CONSOLE_TRUST_PROXY', '10.0.0.0/33'], ['CONSOLE_TRUST_PROXY', 'proxy.lan'], ['CONSOLE_SECURE_COOKIE', 'maybe']]) {
+  const bad: [string, string][] = [['CONSOLE_PORT', '70000'], ['CONSOLE_URL', 'ftp://x'], ['CONSOLE_SESSION_IDLE', 'soon'], ['CONSOLE_TRUST_PROXY', '10.0.0.0/33'], ['CONSOLE_TRUST_PROXY', 'proxy.lan'], ['CONSOLE_SECURE_COOKIE', 'maybe']];
+  for (const [variable, value] of bad) {
     assert.throws(() => loadConfig({ [variable]: value }), (err: unknown) => err instanceof ConfigError && err.message.includes(variable), `${variable}=${value}`);
   }
 });
