@@ -11,15 +11,20 @@ export interface SigninKey {
 
 /**
  * Failed console sign-ins per account name and per client address, counted in one row each
- * by an atomic upsert, so concurrent failures on several replicas all count.
+ * by an atomic upsert, so concurrent attempts on several replicas all count. An attempt is
+ * counted before its password is checked (so a burst of parallel guesses cannot slip in
+ * before the first failure is written) and given back when it succeeds.
  */
 export interface ConsoleSigninRepository {
   /** The latest lock among `keys` still in force at `now`, if any. */
   lockedUntil(keys: readonly SigninKey[], now: Date): Promise<Date | undefined>;
-  /** Counts one failure for each key; the `max`-th within `windowMs` locks it for `windowMs`. */
-  recordFailure(keys: readonly SigninKey[], now: Date, max: number, windowMs: number): Promise<void>;
-  /** Forgets the failures of `key` (a success). */
-  clear(key: SigninKey): Promise<void>;
+  /**
+   * Counts one attempt for each key; the `max`-th within `windowMs` locks it for `windowMs`.
+   * @returns the highest count among `keys` now: above `max`, the attempt must be refused
+   */
+  countAttempt(keys: readonly SigninKey[], now: Date, max: number, windowMs: number): Promise<number>;
+  /** A success: forgets the account's failures, and gives the address back the attempt it counted. */
+  forgive(account: SigninKey, address: SigninKey, max: number): Promise<void>;
 }
 
 export function consoleSigninRepository(db: Kysely<Database>): ConsoleSigninRepository {
@@ -35,7 +40,7 @@ export function consoleSigninRepository(db: Kysely<Database>): ConsoleSigninRepo
       const times = rows.map((r) => r.locked_until!.getTime());
       return times.length > 0 ? new Date(Math.max(...times)) : undefined;
     },
-    async recordFailure(keys, now, max, windowMs) {
+    async countAttempt(keys, now, max, windowMs) {
       const cutoff = new Date(now.getTime() - windowMs);
       const lockUntil = new Date(now.getTime() + windowMs);
       for (const k of keys) {
@@ -51,9 +56,25 @@ export function consoleSigninRepository(db: Kysely<Database>): ConsoleSigninRepo
           })
           .execute();
       }
+      const rows = await db
+        .selectFrom('console_signin_failure')
+        .select('failures')
+        .where((eb) => eb.or(keys.map((k) => eb.and([eb('kind', '=', k.kind), eb('key', '=', k.key)]))))
+        .execute();
+      return Math.max(0, ...rows.map((r) => r.failures));
     },
-    async clear(key) {
-      await db.deleteFrom('console_signin_failure').where('kind', '=', key.kind).where('key', '=', key.key).execute();
+    async forgive(account, address, max) {
+      await db.deleteFrom('console_signin_failure').where('kind', '=', account.kind).where('key', '=', account.key).execute();
+      await db
+        .updateTable('console_signin_failure')
+        .set({
+          // Left to right again: the lock reads the old count.
+          locked_until: sql`IF(failures - 1 < ${max}, NULL, locked_until)`,
+          failures: sql`GREATEST(failures - 1, 0)`,
+        })
+        .where('kind', '=', address.kind)
+        .where('key', '=', address.key)
+        .execute();
     },
   };
 }

@@ -46,7 +46,9 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   });
   const sessions = consoleSessionRepository(deps.db);
   const pages = consolePages();
-  let decoy: Promise<string> | undefined;
+  // Made now, so the first unknown name takes no longer than the next.
+  const decoy = hashPassword(generatePassword());
+  decoy.catch(() => undefined);
 
   // Loaded now (awaited), so that its cookie parsing runs before the guard's hook.
   await app.register(cookie);
@@ -62,7 +64,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n'));
   signinRoutes(app, {
     db: deps.db, users: consoleUserRepository(deps.db), sessions, signins: consoleSigninRepository(deps.db),
-    pages, config: deps.config, log, now, decoyHash: () => (decoy ??= hashPassword(generatePassword())),
+    pages, config: deps.config, log, now, decoyHash: () => decoy,
   });
   app.get('/assets/console.css', { config: { public: true, asset: true } }, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS);

@@ -76,10 +76,14 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
       { kind: 'account', key: sha256Hex(name.normalize('NFC').toLowerCase()) },
       { kind: 'address', key: sha256Hex(address) },
     ];
+    const { signinMaxFailures: max, signinWindowMs: windowMs } = deps.config;
+    // Counted before the password is checked: parallel guesses cannot outrun the count.
     const locked = await deps.signins.lockedUntil(keys, now);
-    if (locked) {
+    const count = locked ? 0 : await deps.signins.countAttempt(keys, now, max, windowMs);
+    if (locked || count > max) {
       await audit('console.signin_refused', undefined, { address, reason: 'throttled' });
-      reply.header('retry-after', String(Math.max(1, Math.ceil((locked.getTime() - now.getTime()) / 1000))));
+      const until = locked ?? new Date(now.getTime() + windowMs);
+      reply.header('retry-after', String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))));
       return page(request, reply, 429, next, SIGNIN_THROTTLED);
     }
     const plausible = name.length > 0 && [...name].length <= MAX_ACCOUNT_NAME_LENGTH && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
@@ -87,7 +91,6 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     // Unknown names are checked against a decoy hash: as slow as a known one, so timing tells nothing.
     const matches = plausible && (await verifyPassword(password, user?.passwordHash ?? (await deps.decoyHash())));
     if (!user || !matches || user.disabled) {
-      await deps.signins.recordFailure(keys, now, deps.config.signinMaxFailures, deps.config.signinWindowMs);
       const reason = !user ? 'unknown_account' : !matches ? 'wrong_password' : 'disabled';
       await audit('console.signin_failed', user?.name, { address, reason });
       return page(request, reply, 401, next, SIGNIN_FAILED);
@@ -98,7 +101,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     if (tokenShaped(previous)) await deps.sessions.remove(sha256Hex(previous));
     const token = newToken();
     await deps.sessions.create({ id: sha256Hex(token), userId: user.id, csrfToken: sha256Hex(newToken()), at: now });
-    await deps.signins.clear(keys[0]!);
+    await deps.signins.forgive(keys[0]!, keys[1]!, max);
     await audit('console.signin', user.name, { address, role: user.role });
     deps.log.info({ account: user.name, role: user.role }, 'console sign-in');
     reply.setCookie(SESSION_COOKIE, token, cookie('/'));

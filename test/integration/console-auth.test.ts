@@ -239,6 +239,21 @@ test('five failures lock an account name (from any address) and an address (for 
   assert.ok(!stored.some((r) => r.key.includes('ghost')), 'names are kept as hashes');
 });
 
+test('a burst of parallel guesses gets no more tries than the limit; a success costs its address nothing', async () => {
+  const answers = await Promise.all(Array.from({ length: 15 }, () => postLogin('burst-target', 'parallel guess!')));
+  const codes = answers.map((r) => r.statusCode);
+  assert.ok(codes.filter((c) => c === 401).length <= 5, codes.join(','));
+  assert.ok(codes.every((c) => c === 401 || c === 429), codes.join(','));
+
+  // Sign-ins that succeed cost an address nothing; its failures stay counted (a success does
+  // not wipe them, or one account would reset the throttle for a guesser at that address).
+  const remoteAddress = address();
+  for (let i = 0; i < 4; i++) assert.equal((await postLogin(`typo-${i}`, 'wrong password!', { remoteAddress })).statusCode, 401);
+  for (let i = 0; i < 3; i++) assert.equal((await postLogin('vera', PASSWORD, { remoteAddress })).statusCode, 303, `success ${i}`);
+  assert.equal((await postLogin('typo-5', 'wrong password!', { remoteAddress })).statusCode, 401, 'the fifth failure');
+  assert.equal((await postLogin('vera', PASSWORD, { remoteAddress })).statusCode, 429, 'then the address is locked');
+});
+
 test('roles are checked on the server: a viewer gets 403 from a team lead route, a team lead 200', async () => {
   const viewer = await signIn('vera');
   const r1 = await app.inject({ method: 'GET', url: '/test/teamlead', cookies: { vigil_session: viewer.session }, headers: { accept: 'text/html' } });
