@@ -54,7 +54,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   await app.register(cookie);
   await app.register(formbody);
   // On the root, not in a plugin of their own: every route, a later one included, goes through them.
-  securityHeaders(app);
+  securityHeaders(app, { https: deps.config.secureCookie });
   sessionGuard(app, { sessions, idleMs: deps.config.sessionIdleMs, maxMs: deps.config.sessionMaxMs, now });
   app.setErrorHandler((err: { statusCode?: number }, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -20,9 +20,11 @@ const HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
-export function securityHeaders(app: FastifyInstance): void {
+/** `https`: the console is reached over TLS (`CONSOLE_SECURE_COOKIE`), so browsers are told to keep to it (HSTS). */
+export function securityHeaders(app: FastifyInstance, opts: { https: boolean }): void {
   app.addHook('onSend', async (request, reply, payload) => {
     reply.headers(HEADERS);
+    if (opts.https) reply.header('strict-transport-security', 'max-age=31536000');
     if (!request.routeOptions.config.asset) reply.header('cache-control', 'no-store');
     return payload;
   });

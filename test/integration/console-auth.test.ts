@@ -298,6 +298,27 @@ test('security headers are on every answer: the page, the sign-in form, a refusa
   }
 });
 
+test('behind TLS (CONSOLE_SECURE_COOKIE, or an https CONSOLE_URL) the cookies are Secure and HSTS is sent', async () => {
+  const tls = await buildConsoleApp({ db: t.database().db, config: { ...t.config.console, secureCookie: true }, logger: createLogger({ level: 'silent' }) });
+  try {
+    const form = await tls.inject({ method: 'GET', url: '/login', remoteAddress: address() });
+    assert.equal(cookieOf(form, 'vigil_login')!.secure, true);
+    assert.equal(form.headers['strict-transport-security'], 'max-age=31536000');
+    const formToken = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+    const r = await tls.inject({
+      method: 'POST', url: '/login', remoteAddress: address(), cookies: { vigil_login: cookieOf(form, 'vigil_login')!.value },
+      payload: new URLSearchParams({ username: 'vera', password: PASSWORD, _csrf: formToken }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(r.statusCode, 303);
+    const c = cookieOf(r, 'vigil_session')!;
+    assert.deepEqual([c.secure, c.httpOnly, c.sameSite], [true, true, 'Strict']);
+  } finally {
+    await tls.close();
+  }
+  assert.equal((await app.inject({ method: 'GET', url: '/login' })).headers['strict-transport-security'], undefined, 'not over plain HTTP');
+});
+
 test('after sign-in only a path on this console is followed: //evil.example, a scheme or a backslash go to /', async () => {
   for (const next of ['//evil.example', '//evil.example/path', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)', 'evil.example']) {
     const r = await postLogin('vera', PASSWORD, { next });
