@@ -22,6 +22,8 @@ export interface ConsoleSessionRepository {
   touch(id: string, at: Date): Promise<void>;
   /** True when there was such a session. */
   remove(id: string): Promise<boolean>;
+  /** Deletes the sessions past either timeout at `now` (ones never seen again); answers how many. */
+  purgeExpired(now: Date, idleMs: number, maxMs: number): Promise<number>;
 }
 
 export function consoleSessionRepository(db: Kysely<Database>): ConsoleSessionRepository {
@@ -49,6 +51,13 @@ export function consoleSessionRepository(db: Kysely<Database>): ConsoleSessionRe
     async remove(id) {
       const r = await db.deleteFrom('console_session').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
+    },
+    async purgeExpired(now, idleMs, maxMs) {
+      const r = await db
+        .deleteFrom('console_session')
+        .where((eb) => eb.or([eb('last_seen_at', '<=', new Date(now.getTime() - idleMs)), eb('created_at', '<=', new Date(now.getTime() - maxMs))]))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

@@ -25,6 +25,8 @@ export interface ConsoleSigninRepository {
   countAttempt(keys: readonly SigninKey[], now: Date, max: number, windowMs: number): Promise<number>;
   /** A success: forgets the account's failures, and gives the address back the attempt it counted. */
   forgive(account: SigninKey, address: SigninKey, max: number): Promise<void>;
+  /** Deletes the rows whose window and lock have both passed at `now`; answers how many. */
+  purgeStale(now: Date, windowMs: number): Promise<number>;
 }
 
 export function consoleSigninRepository(db: Kysely<Database>): ConsoleSigninRepository {
@@ -75,6 +77,14 @@ export function consoleSigninRepository(db: Kysely<Database>): ConsoleSigninRepo
         .where('kind', '=', address.kind)
         .where('key', '=', address.key)
         .execute();
+    },
+    async purgeStale(now, windowMs) {
+      const r = await db
+        .deleteFrom('console_signin_failure')
+        .where('window_start', '<', new Date(now.getTime() - windowMs))
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

@@ -11,7 +11,10 @@ import { hashPassword } from '../../shared/accounts/password.ts';
 import type { Role } from '../../shared/contract/roles.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { buildConsoleApp, consoleRoute } from '../../services/console/app.ts';
+import { consoleHousekeeping } from '../../services/console/housekeeping.ts';
 import { sha256Hex } from '../../services/console/tokens.ts';
+import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
+import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -252,6 +255,24 @@ test('a burst of parallel guesses gets no more tries than the limit; a success c
   for (let i = 0; i < 3; i++) assert.equal((await postLogin('vera', PASSWORD, { remoteAddress })).statusCode, 303, `success ${i}`);
   assert.equal((await postLogin('typo-5', 'wrong password!', { remoteAddress })).statusCode, 401, 'the fifth failure');
   assert.equal((await postLogin('vera', PASSWORD, { remoteAddress })).statusCode, 429, 'then the address is locked');
+});
+
+test('housekeeping removes sessions never seen again and throttle rows long past, and keeps the live ones', async () => {
+  const db = t.database().db;
+  const live = await signIn('vera');
+  const stale = await signIn('sam');
+  const old = await signIn('tess');
+  await db.updateTable('console_session').set({ last_seen_at: sql<Date>`UTC_TIMESTAMP(3) - INTERVAL 2 HOUR` }).where('id', '=', sha256Hex(stale.session)).execute();
+  await sql`UPDATE console_session SET created_at = UTC_TIMESTAMP(3) - INTERVAL 2 DAY WHERE id = ${sha256Hex(old.session)}`.execute(db);
+  await postLogin('housekeeping-old', 'wrong password!');
+  await postLogin('housekeeping-new', 'wrong password!');
+  await db.updateTable('console_signin_failure').set({ window_start: sql<Date>`UTC_TIMESTAMP(3) - INTERVAL 1 HOUR` }).where('key', '=', sha256Hex('housekeeping-old')).execute();
+
+  await consoleHousekeeping({ sessions: consoleSessionRepository(db), signins: consoleSigninRepository(db), config: t.config.console, log: createLogger({ level: 'silent' }), now: new Date() });
+  assert.deepEqual([await sessionRows(live.session), await sessionRows(stale.session), await sessionRows(old.session)], [1, 0, 0]);
+  const keys = (await db.selectFrom('console_signin_failure').select('key').execute()).map((r) => r.key);
+  assert.ok(!keys.includes(sha256Hex('housekeeping-old')));
+  assert.ok(keys.includes(sha256Hex('housekeeping-new')));
 });
 
 test('roles are checked on the server: a viewer gets 403 from a team lead route, a team lead 200', async () => {
