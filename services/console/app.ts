@@ -11,6 +11,7 @@ import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import type { Role } from '../../shared/contract/roles.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
 import { CONSOLE_CSS, consolePages } from './pages.ts';
 import { securityHeaders } from './security-headers.ts';
 import { sessionGuard } from './session-guard.ts';
@@ -23,6 +24,8 @@ export interface ConsoleDeps {
   logger: Logger;
   /** @default () => new Date() */
   now?: () => Date;
+  /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
+  metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
 }
 
 /**
@@ -64,7 +67,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n'));
   signinRoutes(app, {
     db: deps.db, users: consoleUserRepository(deps.db), sessions, signins: consoleSigninRepository(deps.db),
-    pages, config: deps.config, log, now, decoyHash: () => decoy,
+    pages, config: deps.config, log, now, decoyHash: () => decoy, signinsTotal: deps.metrics?.consoleSigninsTotal,
   });
   app.get('/assets/console.css', { config: { public: true, asset: true } }, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS);

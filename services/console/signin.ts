@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { writeAudit } from '../../db/repositories/audit.repository.ts';
@@ -30,6 +31,8 @@ export interface SigninDeps {
   config: ConsoleConfig;
   log: Logger;
   now: () => Date;
+  /** `vigil_console_signins_total`, when the app runs as a service. */
+  signinsTotal?: Counter<'outcome'>;
   /** A hash no password verifies against, checked for unknown names so they take as long as known ones. */
   decoyHash: () => Promise<string>;
 }
@@ -66,6 +69,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const body = request.body ?? {};
     const next = safeNext(body.next);
     if (!tokenShaped(request.cookies[FORM_COOKIE]) || !sameSecret(text(body._csrf), request.cookies[FORM_COOKIE])) {
+      deps.signinsTotal?.inc({ outcome: 'form_expired' });
       return page(request, reply, 403, next, FORM_EXPIRED);
     }
     const name = text(body.username) ?? '';
@@ -81,6 +85,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const locked = await deps.signins.lockedUntil(keys, now);
     const count = locked ? 0 : await deps.signins.countAttempt(keys, now, max, windowMs);
     if (locked || count > max) {
+      deps.signinsTotal?.inc({ outcome: 'throttled' });
       await audit('console.signin_refused', undefined, { address, reason: 'throttled' });
       const until = locked ?? new Date(now.getTime() + windowMs);
       reply.header('retry-after', String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))));
@@ -92,6 +97,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const matches = plausible && (await verifyPassword(password, user?.passwordHash ?? (await deps.decoyHash())));
     if (!user || !matches || user.disabled) {
       const reason = !user ? 'unknown_account' : !matches ? 'wrong_password' : 'disabled';
+      deps.signinsTotal?.inc({ outcome: 'failed' });
       await audit('console.signin_failed', user?.name, { address, reason });
       return page(request, reply, 401, next, SIGNIN_FAILED);
     }
@@ -102,6 +108,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const token = newToken();
     await deps.sessions.create({ id: sha256Hex(token), userId: user.id, csrfToken: sha256Hex(newToken()), at: now });
     await deps.signins.forgive(keys[0]!, keys[1]!, max);
+    deps.signinsTotal?.inc({ outcome: 'success' });
     await audit('console.signin', user.name, { address, role: user.role });
     deps.log.info({ account: user.name, role: user.role }, 'console sign-in');
     reply.setCookie(SESSION_COOKIE, token, cookie('/'));

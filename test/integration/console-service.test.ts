@@ -57,6 +57,8 @@ test('vigil run console listens on CONSOLE_PORT, serves /login and a sign-in ove
 
   const healthPort = logged('health and metrics server listening')!.port as number;
   await waitFor('/readyz to say ready', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, 20_000, 100);
+  const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+  assert.match(metrics, /^vigil_console_signins_total\{outcome="success"\} 1$/m, 'its sign-ins on the shared registry, no account in the labels');
 
   p.child.kill('SIGTERM');
   const { code, signal } = await p.exited;
