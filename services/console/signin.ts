@@ -46,6 +46,15 @@ interface SigninBody {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/**
+ * The throttle's key for an account name: the account's id when there is one, since the
+ * lookup's collation finds it under other spellings too (case, accents, trailing spaces),
+ * each of which would otherwise get a count of its own; the normalised name when there is not.
+ */
+export function signinAccountKey(user: { id: number } | undefined, name: string): string {
+  return sha256Hex(user ? `account:${user.id}` : `name:${name.normalize('NFC').toLowerCase()}`);
+}
+
 export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   const cookie = (path: string) => ({ httpOnly: true, sameSite: 'strict' as const, secure: deps.config.secureCookie, path });
 
@@ -76,10 +85,9 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const password = text(body.password) ?? '';
     const now = deps.now();
     const address = request.ip;
-    const keys: SigninKey[] = [
-      { kind: 'account', key: sha256Hex(name.normalize('NFC').toLowerCase()) },
-      { kind: 'address', key: sha256Hex(address) },
-    ];
+    const plausible = name.length > 0 && [...name].length <= MAX_ACCOUNT_NAME_LENGTH && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
+    const user = plausible ? await deps.users.findByName(name) : undefined;
+    const keys: SigninKey[] = [{ kind: 'account', key: signinAccountKey(user, name) }, { kind: 'address', key: sha256Hex(address) }];
     const { signinMaxFailures: max, signinWindowMs: windowMs } = deps.config;
     // Counted before the password is checked: parallel guesses cannot outrun the count.
     const locked = await deps.signins.lockedUntil(keys, now);
@@ -91,8 +99,6 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
       reply.header('retry-after', String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))));
       return page(request, reply, 429, next, SIGNIN_THROTTLED);
     }
-    const plausible = name.length > 0 && [...name].length <= MAX_ACCOUNT_NAME_LENGTH && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
-    const user = plausible ? await deps.users.findByName(name) : undefined;
     // Unknown names are checked against a decoy hash: as slow as a known one, so timing tells nothing.
     const matches = plausible && (await verifyPassword(password, user?.passwordHash ?? (await deps.decoyHash())));
     if (!user || !matches || user.disabled) {

@@ -12,6 +12,7 @@ import type { Role } from '../../shared/contract/roles.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { buildConsoleApp, consoleRoute } from '../../services/console/app.ts';
 import { consoleHousekeeping } from '../../services/console/housekeeping.ts';
+import { signinAccountKey } from '../../services/console/signin.ts';
 import { sha256Hex } from '../../services/console/tokens.ts';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
@@ -230,6 +231,11 @@ test('five failures lock an account name (from any address) and an address (for 
   const ghost = await postLogin('ghost-account', 'wrong password!');
   assert.equal(ghost.statusCode, 429);
   assert.equal(ghost.body.replace(/value="[^"]*"/g, ''), lockedOut.body.replace(/value="[^"]*"/g, ''), 'no hint whether the name exists');
+  // Other spellings of a real account's name (case, trailing space) share its count: the lookup finds them all.
+  for (const spelling of ['Tess', 'TESS ', 'tess  ']) assert.equal((await postLogin(spelling, 'wrong password!')).statusCode, 401, spelling);
+  for (const spelling of ['tess', 'tEss   ']) assert.equal((await postLogin(spelling, 'wrong password!')).statusCode, 401, spelling);
+  assert.equal((await postLogin('tess ', PASSWORD)).statusCode, 429, 'five failures under five spellings lock the one account');
+  await t.database().db.deleteFrom('console_signin_failure').where('key', '=', signinAccountKey({ id: (await consoleUserRepository(t.database().db).findByName('tess'))!.id }, 'tess')).execute();
   // Per address: one address, five names.
   const remoteAddress = address();
   for (let i = 0; i < 5; i++) assert.equal((await postLogin(`guess-${i}`, 'wrong password!', { remoteAddress })).statusCode, 401);
@@ -266,13 +272,13 @@ test('housekeeping removes sessions never seen again and throttle rows long past
   await sql`UPDATE console_session SET created_at = UTC_TIMESTAMP(3) - INTERVAL 2 DAY WHERE id = ${sha256Hex(old.session)}`.execute(db);
   await postLogin('housekeeping-old', 'wrong password!');
   await postLogin('housekeeping-new', 'wrong password!');
-  await db.updateTable('console_signin_failure').set({ window_start: sql<Date>`UTC_TIMESTAMP(3) - INTERVAL 1 HOUR` }).where('key', '=', sha256Hex('housekeeping-old')).execute();
+  await db.updateTable('console_signin_failure').set({ window_start: sql<Date>`UTC_TIMESTAMP(3) - INTERVAL 1 HOUR` }).where('key', '=', signinAccountKey(undefined, 'housekeeping-old')).execute();
 
   await consoleHousekeeping({ sessions: consoleSessionRepository(db), signins: consoleSigninRepository(db), config: t.config.console, log: createLogger({ level: 'silent' }), now: new Date() });
   assert.deepEqual([await sessionRows(live.session), await sessionRows(stale.session), await sessionRows(old.session)], [1, 0, 0]);
   const keys = (await db.selectFrom('console_signin_failure').select('key').execute()).map((r) => r.key);
-  assert.ok(!keys.includes(sha256Hex('housekeeping-old')));
-  assert.ok(keys.includes(sha256Hex('housekeeping-new')));
+  assert.ok(!keys.includes(signinAccountKey(undefined, 'housekeeping-old')));
+  assert.ok(keys.includes(signinAccountKey(undefined, 'housekeeping-new')));
 });
 
 test('roles are checked on the server: a viewer gets 403 from a team lead route, a team lead 200', async () => {
