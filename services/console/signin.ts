@@ -49,10 +49,13 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : un
 /**
  * The throttle's key for an account name: the account's id when there is one, since the
  * lookup's collation finds it under other spellings too (case, accents, trailing spaces),
- * each of which would otherwise get a count of its own; the normalised name when there is not.
+ * each of which would otherwise get a count of its own; the name folded alike when there is not.
  */
 export function signinAccountKey(user: { id: number } | undefined, name: string): string {
-  return sha256Hex(user ? `account:${user.id}` : `name:${name.normalize('NFC').toLowerCase()}`);
+  // An unknown name folded as the lookup folds it (case, accents, trailing spaces), so its
+  // spellings also share a count: otherwise which ones do would tell which names exist.
+  const folded = name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/ +$/, '');
+  return sha256Hex(user ? `account:${user.id}` : `name:${folded}`);
 }
 
 export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, ConfigError } from '../../services/config.ts';
+import { signinAccountKey } from '../../services/console/signin.ts';
 import { newToken, safeNext, sameSecret, sha256Hex, tokenShaped } from '../../services/console/tokens.ts';
 
 test('safeNext keeps a path on this console and sends anything else to /', () => {
@@ -41,4 +42,13 @@ test('the console section: defaults, Secure derived from an https CONSOLE_URL un
   for (const [variable, value] of bad) {
     assert.throws(() => loadConfig({ [variable]: value }), (err: unknown) => err instanceof ConfigError && err.message.includes(variable), `${variable}=${value}`);
   }
+});
+
+test('the throttle key of an unknown name folds case, accents and trailing spaces as the account lookup does; a real account is keyed by id', () => {
+  const key = signinAccountKey(undefined, 'josé');
+  for (const spelling of ['Jose', 'JOSÉ ', 'jose\u0301  ', 'JoSe']) assert.equal(signinAccountKey(undefined, spelling), key, spelling);
+  assert.notEqual(signinAccountKey(undefined, 'josef'), key);
+  assert.notEqual(signinAccountKey(undefined, ' jose'), key, 'leading spaces count in the lookup too');
+  assert.equal(signinAccountKey({ id: 7 }, 'josé'), signinAccountKey({ id: 7 }, 'anything'));
+  assert.notEqual(signinAccountKey({ id: 7 }, 'josé'), key);
 });
