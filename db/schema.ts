@@ -416,6 +416,15 @@ export interface ConsoleSessionTable {
   csrf_token: string;
 }
 
+/** Failed console sign-ins per account name or client address (both as sha256 hex), shared by replicas. */
+export interface ConsoleSigninFailureTable {
+  kind: 'account' | 'address';
+  key: string;
+  failures: number;
+  window_start: Date;
+  locked_until: Date | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -444,6 +453,7 @@ export interface Database {
   audit_log: AuditLogTable;
   console_user: ConsoleUserTable;
   console_session: ConsoleSessionTable;
+  console_signin_failure: ConsoleSigninFailureTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

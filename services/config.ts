@@ -1,3 +1,4 @@
+import { readConsoleConfig, type ConsoleConfig } from '../shared/config/console-config.ts';
 import { ConfigError, EnvReader, type Env } from '../shared/config/env-reader.ts';
 import { readPlatformConfig, type PlatformConfig } from '../shared/config/platform-config.ts';
 import { readNotifierConfig, type NotifierConfig } from './notifier/config.ts';
@@ -15,6 +16,7 @@ export interface Config extends PlatformConfig {
   uploader: UploaderConfig;
   notifier: NotifierConfig;
   upkeep: UpkeepConfig;
+  console: ConsoleConfig;
 }
 
 /**
@@ -29,6 +31,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploader: readUploaderConfig(r),
     notifier: readNotifierConfig(r),
     upkeep: readUpkeepConfig(r),
+    console: readConsoleConfig(r),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

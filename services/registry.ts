@@ -1,6 +1,7 @@
 import type { ServiceModule } from '../shared/app/app-context.ts';
 import type { ServiceNeeds } from '../shared/app/checks/service-checks.ts';
 import type { Config } from './config.ts';
+import { needs as consoleApp } from './console/checks.ts';
 import { needs as facetraining } from './facetraining/checks.ts';
 import { needs as facestreaming } from './facestreaming/checks.ts';
 import { needs as notifier } from './notifier/checks.ts';
@@ -27,6 +28,7 @@ export const SERVICES = {
   uploader: { load: async () => (await import('./uploader/main.ts')).service, needs: uploader },
   notifier: { load: async () => (await import('./notifier/main.ts')).service, needs: notifier },
   upkeep: { load: async () => (await import('./upkeep/main.ts')).service, needs: upkeep },
+  console: { load: async () => (await import('./console/main.ts')).service, needs: consoleApp },
 } satisfies Record<string, ServiceEntry>;
 
 /** The services one `vigil` process knows: SERVICES, or (in a test) SERVICES and more. */

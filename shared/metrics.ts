@@ -29,6 +29,8 @@ export interface Metrics {
   faceBackendInfo: Gauge<'backend'>;
   /** Notifications by channel, template and outcome (`sent`, `duplicate`, `failed`, `folded`, `retried`): no recipient in any label. */
   notificationsTotal: Counter<'channel' | 'template' | 'outcome'>;
+  /** Console sign-ins by outcome (`success`, `failed`, `throttled`, `form_expired`): no account or address in any label. */
+  consoleSigninsTotal: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -109,6 +111,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'vigil_notifications_total',
       help: 'Notifications by channel, template and outcome',
       labelNames: ['channel', 'template', 'outcome'],
+      registers,
+    }),
+    consoleSigninsTotal: new Counter({
+      name: 'vigil_console_signins_total',
+      help: 'Console sign-ins by outcome',
+      labelNames: ['outcome'],
       registers,
     }),
   };

@@ -6,8 +6,8 @@ import { topologyOptions } from '../../shared/app/app-context.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { deleteQueues } from '../helpers/test-env.ts';
 
-/** What the demo always sets, whatever the caller's environment: its own short back-offs, no fixed port. */
-const DEMO_SETTINGS = { VIGIL_RETRY_DELAYS: '500ms', METRICS_PORT: '0', LOG_LEVEL: 'warn' } as const;
+/** What the demo always sets, whatever the caller's environment: its own short back-offs, no fixed port (the console's included). */
+const DEMO_SETTINGS = { VIGIL_RETRY_DELAYS: '500ms', METRICS_PORT: '0', CONSOLE_PORT: '0', LOG_LEVEL: 'warn' } as const;
 
 export interface DemoIds {
   databaseName: string;

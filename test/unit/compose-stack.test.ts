@@ -106,7 +106,7 @@ test("MariaDB's buffer pool comes from VIGIL_DB_BUFFER_POOL, 2G unless set, not 
 });
 
 test('replicas come from <SERVICE>_REPLICAS with the intended defaults', () => {
-  const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1, upkeep: 1 };
+  const expected: Record<string, number> = { facetraining: 1, facestreaming: 2, transcoder: 1, uploader: 1, notifier: 1, upkeep: 1, console: 1 };
   for (const name of availableServices()) {
     assert.match(COMPOSE_TEXT, new RegExp(`replicas: \\$\\{${name.toUpperCase()}_REPLICAS:-${expected[name]}\\}`), name);
     assert.equal(services[name]?.deploy?.replicas, expected[name], name);

@@ -1,0 +1,83 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteHandlerMethod } from 'fastify';
+import type { Kysely } from 'kysely';
+import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
+import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
+import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import type { Database } from '../../db/schema.ts';
+import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
+import type { ConsoleConfig } from '../../shared/config/console-config.ts';
+import type { Role } from '../../shared/contract/roles.ts';
+import { errorCode } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { CONSOLE_CSS, consolePages } from './pages.ts';
+import { securityHeaders } from './security-headers.ts';
+import { sessionGuard } from './session-guard.ts';
+import { signinRoutes } from './signin.ts';
+
+/** What the console's app is built from; tests build it the same way and use `app.inject`. */
+export interface ConsoleDeps {
+  db: Kysely<Database>;
+  config: ConsoleConfig;
+  logger: Logger;
+  /** @default () => new Date() */
+  now?: () => Date;
+  /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
+  metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
+}
+
+/**
+ * Declares a console route with the least role it needs, checked on the server before its
+ * handler runs (403 below it); a route that is not GET also needs the session's CSRF token.
+ * Every page of the console is declared through here.
+ */
+export function consoleRoute(app: FastifyInstance, r: { method: 'GET' | 'POST'; url: string; role: Role; handler: RouteHandlerMethod }): void {
+  app.route({ method: r.method, url: r.url, config: { role: r.role }, handler: r.handler });
+}
+
+/** The console's Fastify app: sign-in, sessions, roles, CSRF and security headers, and its home page. */
+export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger.child({ service: 'console' });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy.join(',') : false,
+  });
+  const sessions = consoleSessionRepository(deps.db);
+  const pages = consolePages();
+  // Made now, so the first unknown name takes no longer than the next.
+  const decoy = hashPassword(generatePassword());
+  decoy.catch(() => undefined);
+
+  // Loaded now (awaited), so that its cookie parsing runs before the guard's hook.
+  await app.register(cookie);
+  await app.register(formbody);
+  // On the root, not in a plugin of their own: every route, a later one included, goes through them.
+  securityHeaders(app, { https: deps.config.secureCookie });
+  sessionGuard(app, { sessions, idleMs: deps.config.sessionIdleMs, maxMs: deps.config.sessionMaxMs, now });
+  app.setErrorHandler((err: { statusCode?: number }, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) request.log.error({ err, code: errorCode(err), url: request.routeOptions.url }, 'console request failed');
+    return reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Something went wrong.\n' : 'Bad request.\n');
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n'));
+  signinRoutes(app, {
+    db: deps.db, users: consoleUserRepository(deps.db), sessions, signins: consoleSigninRepository(deps.db),
+    pages, config: deps.config, log, now, decoyHash: () => decoy, signinsTotal: deps.metrics?.consoleSigninsTotal,
+  });
+  app.get('/assets/console.css', { config: { public: true, asset: true } }, async (_request, reply) => {
+    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS);
+  });
+  consoleRoute(app, {
+    method: 'GET', url: '/', role: 'viewer',
+    handler: async (request, reply) => {
+      const s = request.session!;
+      return reply.type('text/html; charset=utf-8').send(pages.home({ name: s.name, role: s.role, csrfToken: s.csrfToken }));
+    },
+  });
+  return app;
+}
