@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
@@ -13,9 +14,12 @@ import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { CONSOLE_CSS, consolePages } from './pages.ts';
+import { imageRoutes } from './images.ts';
+import { reviewRoutes } from './review.ts';
 import { securityHeaders } from './security-headers.ts';
 import { sessionGuard } from './session-guard.ts';
 import { signinRoutes } from './signin.ts';
+import { thumbnailCache } from './thumbnails.ts';
 
 /** What the console's app is built from; tests build it the same way and use `app.inject`. */
 export interface ConsoleDeps {
@@ -79,5 +83,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
       return reply.type('text/html; charset=utf-8').send(pages.home({ name: s.name, role: s.role, csrfToken: s.csrfToken }));
     },
   });
+  const review = reviewRepository(deps.db);
+  reviewRoutes(app, { db: deps.db, review, pages });
+  imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   return app;
 }

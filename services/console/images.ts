@@ -1,0 +1,25 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
+import { consoleRoute } from './app.ts';
+import { parseId } from './review-params.ts';
+import type { ThumbnailCache } from './thumbnails.ts';
+
+/**
+ * The snapshots' and enrolments' images, only to a signed-in account (the guard answers 401
+ * without a session), never cached by the browser or a proxy. `?thumb=1`: a JPEG of at most
+ * 160 px a side, made once and kept in memory.
+ */
+export function imageRoutes(app: FastifyInstance, deps: { review: ReviewRepository; thumbs: ThumbnailCache }): void {
+  const serve = (kind: 'snapshot' | 'enrolment', load: (id: number) => Promise<Buffer | undefined>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const id = parseId((request.params as { id?: string }).id);
+      const notFound = () => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n');
+      if (id === undefined) return notFound();
+      const thumb = (request.query as { thumb?: string }).thumb === '1';
+      const bytes = thumb ? await deps.thumbs.get(`${kind}:${id}`, () => load(id)) : await load(id);
+      if (!bytes) return notFound();
+      return reply.type('image/jpeg').header('cache-control', 'private, no-store').send(bytes);
+    };
+  consoleRoute(app, { method: 'GET', url: '/images/snapshot/:id', role: 'viewer', handler: serve('snapshot', (id) => deps.review.snapshotImage(id)) });
+  consoleRoute(app, { method: 'GET', url: '/images/enrolment/:id', role: 'viewer', handler: serve('enrolment', (id) => deps.review.enrolmentImage(id)) });
+}

@@ -1,0 +1,46 @@
+import sharp from 'sharp';
+
+/** The thumbnails' longest side, in pixels. */
+export const THUMB_SIZE = 160;
+
+/**
+ * Thumbnails made once and kept in memory, bounded: the least recently used goes first
+ * (a Map keeps its insertion order; a hit is moved to the end).
+ */
+export function thumbnailCache(max = 500) {
+  const cache = new Map<string, Buffer>();
+  return {
+    async get(key: string, source: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+      const hit = cache.get(key);
+      if (hit) {
+        cache.delete(key);
+        cache.set(key, hit);
+        return hit;
+      }
+      const bytes = await source();
+      if (!bytes) return undefined;
+      const thumb = await sharp(bytes, { failOn: 'none' })
+        .rotate()
+        .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+        .jpeg({ quality: 80 })
+        .toBuffer();
+      cache.set(key, thumb);
+      while (cache.size > max) cache.delete(cache.keys().next().value!);
+      return thumb;
+    },
+    get size(): number {
+      return cache.size;
+    },
+  };
+}
+export type ThumbnailCache = ReturnType<typeof thumbnailCache>;
+
+/** The image's own size, for the face boxes' overlay; undefined when it cannot be read. */
+export async function imageSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const m = await sharp(bytes, { failOn: 'none' }).metadata();
+    return m.width && m.height ? { width: m.width, height: m.height } : undefined;
+  } catch {
+    return undefined;
+  }
+}
