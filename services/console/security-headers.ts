@@ -25,7 +25,9 @@ export function securityHeaders(app: FastifyInstance, opts: { https: boolean }):
   app.addHook('onSend', async (request, reply, payload) => {
     reply.headers(HEADERS);
     if (opts.https) reply.header('strict-transport-security', 'max-age=31536000');
-    if (!request.routeOptions.config.asset) reply.header('cache-control', 'no-store');
+    // A route may say more (the images' `private, no-store`), never less than no-store.
+    const own = reply.getHeader('cache-control');
+    if (!request.routeOptions.config.asset && !(typeof own === 'string' && /\bno-store\b/.test(own))) reply.header('cache-control', 'no-store');
     return payload;
   });
 }
