@@ -57,6 +57,8 @@ export interface ReviewRepository {
   item(id: number): Promise<ReviewItem | undefined>;
   snapshotImage(id: number): Promise<Buffer | undefined>;
   enrolmentImage(id: number): Promise<Buffer | undefined>;
+  /** Whether the row still has its image (a cached thumbnail is served only then: retention and delete-user remove images). */
+  hasImage(kind: 'snapshot' | 'enrolment', id: number): Promise<boolean>;
 }
 
 const parseJson = (s: string | null): Record<string, unknown> | null => {
@@ -113,6 +115,10 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
     async snapshotImage(id) {
       const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();
       return r?.image ?? undefined;
+    },
+    async hasImage(kind, id) {
+      const r = await db.selectFrom(kind === 'snapshot' ? 'stream_img' : 'train_img').select('id').where('id', '=', id).where('image', 'is not', null).executeTakeFirst();
+      return r !== undefined;
     },
     async enrolmentImage(id) {
       const r = await db.selectFrom('train_img').select('image').where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteHandlerMethod } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
@@ -9,13 +9,13 @@ import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
-import type { Role } from '../../shared/contract/roles.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { CONSOLE_CSS, consolePages } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
+import { consoleRoute } from './route.ts';
 import { securityHeaders } from './security-headers.ts';
 import { sessionGuard } from './session-guard.ts';
 import { signinRoutes } from './signin.ts';
@@ -32,14 +32,8 @@ export interface ConsoleDeps {
   metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
 }
 
-/**
- * Declares a console route with the least role it needs, checked on the server before its
- * handler runs (403 below it); a route that is not GET also needs the session's CSRF token.
- * Every page of the console is declared through here.
- */
-export function consoleRoute(app: FastifyInstance, r: { method: 'GET' | 'POST'; url: string; role: Role; handler: RouteHandlerMethod }): void {
-  app.route({ method: r.method, url: r.url, config: { role: r.role }, handler: r.handler });
-}
+/** Declared in route.ts, so the page modules the app registers need not import the app. */
+export { consoleRoute };
 
 /** The console's Fastify app: sign-in, sessions, roles, CSRF and security headers, and its home page. */
 export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstance> {

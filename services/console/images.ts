@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
-import { consoleRoute } from './app.ts';
+import { consoleRoute } from './route.ts';
 import { parseId } from './review-params.ts';
 import type { ThumbnailCache } from './thumbnails.ts';
 
@@ -16,7 +16,7 @@ export function imageRoutes(app: FastifyInstance, deps: { review: ReviewReposito
       const notFound = () => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n');
       if (id === undefined) return notFound();
       const thumb = (request.query as { thumb?: string }).thumb === '1';
-      const bytes = thumb ? await deps.thumbs.get(`${kind}:${id}`, () => load(id)) : await load(id);
+      const bytes = thumb ? await deps.thumbs.get(`${kind}:${id}`, () => load(id), () => deps.review.hasImage(kind, id)) : await load(id);
       if (!bytes) return notFound();
       return reply.type('image/jpeg').header('cache-control', 'private, no-store').send(bytes);
     };

@@ -8,7 +8,7 @@ import { roleAllows } from '../../shared/contract/roles.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { notThisEmployee } from '../../shared/gallery/not-this.ts';
 import { propose } from '../../shared/gallery/proposals.ts';
-import { consoleRoute } from './app.ts';
+import { consoleRoute } from './route.ts';
 import type { ConsolePages } from './pages.ts';
 import { encodeCursor, PAGE_SIZE, parseId, parseQueueQuery } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';

@@ -10,8 +10,13 @@ export const THUMB_SIZE = 160;
 export function thumbnailCache(max = 500) {
   const cache = new Map<string, Buffer>();
   return {
-    async get(key: string, source: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+    /** `stillThere`: asked on a hit, so a thumbnail of an image deleted since is never served (and is dropped). */
+    async get(key: string, source: () => Promise<Buffer | undefined>, stillThere: () => Promise<boolean>): Promise<Buffer | undefined> {
       const hit = cache.get(key);
+      if (hit && !(await stillThere())) {
+        cache.delete(key);
+        return undefined;
+      }
       if (hit) {
         cache.delete(key);
         cache.set(key, hit);

@@ -267,6 +267,11 @@ test('the image routes serve the JPEG privately, a thumbnail of at most 160 px, 
   for (const url of ['/images/snapshot/../1', '/images/snapshot/..%2F1', '/images/snapshot/abc', '/images/snapshot/0', '/images/snapshot/987654', '/images/enrolment/987654', '/images/enrolment/1abc', `/images/snapshot/${item}/x`]) {
     assert.equal((await get(url)).statusCode, 404, url);
   }
+  // A thumbnail made before retention (or delete-user) removed the image is not served after.
+  const kept = (await db().selectFrom('stream_img').select('id').where('lan_id', '=', 'alice').where('image', 'is not', null).orderBy('id').executeTakeFirstOrThrow()).id;
+  assert.equal((await get(`/images/snapshot/${kept}?thumb=1`)).statusCode, 200);
+  await db().updateTable('stream_img').set({ image: null }).where('id', '=', kept).execute();
+  assert.equal((await get(`/images/snapshot/${kept}?thumb=1`)).statusCode, 404, 'the cached thumbnail of a deleted image');
   const noImage = (await db().selectFrom('stream_img').select('id').where('image', 'is', null).executeTakeFirstOrThrow()).id;
   assert.equal((await get(`/images/snapshot/${noImage}?thumb=1`)).statusCode, 404, 'a row without its image');
   for (const url of [`/images/snapshot/${item}`, `/images/enrolment/${trainImg}?thumb=1`]) {
