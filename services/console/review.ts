@@ -68,6 +68,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
       done: message.done ?? '', refused: message.refused ?? '',
       ...itemView(item),
       image: size ?? null,
+      hasImage: image !== undefined,
     }));
   }
 

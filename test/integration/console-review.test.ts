@@ -193,6 +193,10 @@ test("the item page shows the result, the distance against the threshold, the co
   assert.match(sam.body, new RegExp(`<form method="post" action="/review/snapshot/${item}/propose">`));
   assert.match(sam.body, /It is the employee<\/button>/);
   assert.match(sam.body, /Not this employee<\/button>/);
+  // A row whose image is gone says so, and draws no boxes.
+  const gone = await get(`/review/snapshot/${idsOf(await get(`/review?lan_id=${encodeURIComponent(XSS)}`))[0]}`);
+  assert.match(gone.body, /The image is gone/);
+  assert.doesNotMatch(gone.body, /<svg/);
   for (const bad of ['0', '-1', 'abc', '1.5', '99999999', '1e3', '9'.repeat(30)]) {
     assert.equal((await get(`/review/snapshot/${bad}`)).statusCode, 404, bad);
   }
