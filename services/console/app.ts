@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
@@ -41,7 +41,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const log = deps.logger.child({ service: 'console' });
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy.join(',') : false,
   });
