@@ -31,7 +31,7 @@ test('the image ids and the columns pointing at them are BIGINT, the keys onto t
   const keys = await sql<{ t: string; c: string; rule: string }>`
     SELECT k.TABLE_NAME AS t, k.COLUMN_NAME AS c, r.DELETE_RULE AS rule FROM information_schema.KEY_COLUMN_USAGE k
     JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
-    WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IN ('stream_img', 'train_img') ORDER BY k.TABLE_NAME`.execute(db);
+    WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IN ('stream_img', 'train_img') ORDER BY k.TABLE_NAME, k.COLUMN_NAME`.execute(db);
   assert.deepEqual(keys.rows.map((k) => `${k.t}.${k.c} ${k.rule}`), [
     'face_alert.stream_img_id CASCADE',
     'face_descriptor.train_img_id CASCADE',
