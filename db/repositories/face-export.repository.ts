@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { RESULT_CODES, type ResultCode } from '../../shared/contract/result-codes.ts';
 import { decodeLandmarks } from '../descriptor.ts';
 import type { Database } from '../schema.ts';
+import { imageBytes } from './image-bytes.ts';
+import { capturedAfter } from '../capture-order.ts';
 
 /** A face box in the snapshot's upright pixels (what facestreaming stores in `stream_face.box`). */
 export interface FaceBox {
@@ -76,7 +78,7 @@ export function faceExportRepository(db: Kysely<Database>): FaceExportRepository
         ? q.where('s.result', 'is not', null).where('s.result', 'not in', SUCCESSES)
         : q.where((eb) => eb.exists(eb.selectFrom('stream_face as f').select('f.face_index').whereRef('f.stream_img_id', '=', 's.id')));
       if (after) {
-        q = q.where((eb) => eb.or([eb('s.capture_time', '>', after.captureTime), eb.and([eb('s.capture_time', '=', after.captureTime), eb('s.id', '>', after.id)])]));
+        q = q.where(capturedAfter(after.captureTime, after.id, { captureTime: 's.capture_time', id: 's.id' }));
       }
       const rows = await q.orderBy('s.capture_time').orderBy('s.id').limit(limit).execute();
       if (rows.length === 0) return [];
@@ -107,10 +109,7 @@ export function faceExportRepository(db: Kysely<Database>): FaceExportRepository
         faces: bySnapshot.get(Number(r.id)) ?? [],
       }));
     },
-    async image(id) {
-      const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();
-      return r?.image ?? null;
-    },
+    image: (id) => imageBytes(db, 'stream_img', id),
   };
 }
 

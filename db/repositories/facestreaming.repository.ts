@@ -1,10 +1,12 @@
-import { sql, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { finishImageAttempt, releaseImageAttempt, startImageAttempt } from './image-attempt.ts';
 import type { Database, FaceAlertKind, FaceAlertState, RowStatus } from '../schema.ts';
 import type { StreamResult } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, decodeLandmarks, encodeDescriptor, encodeLandmarks } from '../descriptor.ts';
 import { lanIdColumnWeight } from '../lan-id-weight.ts';
 import { activeGalleryFaceRows } from './gallery-face-rows.ts';
+import { imageBytes } from './image-bytes.ts';
+import { capturedBefore } from '../capture-order.ts';
 
 export interface SnapshotRow {
   id: number;
@@ -110,17 +112,6 @@ export interface FacestreamingRepository {
 /** The newest faces said not to be the employee that a snapshot is also compared with. */
 const NOT_THIS_LIMIT = 100;
 
-/**
- * Capture order: capture_time, then id for snapshots taken in the same millisecond. Written
- * as a row comparison, the reads walk the employee's index back from its newest entry and
- * stop at their limit; the same condition as `a < x OR (a = x AND b < y)` made the optimizer
- * estimate its ranges in the index first, which grew with the table (0.37 → 0.20 ms at a
- * million snapshots, where an empty table's took 0.36).
- */
-function before(captureTime: Date, id: number, idColumn: 'id' | 'stream_img_id') {
-  return sql<SqlBool>`(capture_time, ${sql.ref(idColumn)}) < (${captureTime}, ${id})`;
-}
-
 export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepository {
   const toRow = (r: { id: number; lan_id: string; capture_time: Date; status: RowStatus }): SnapshotRow => ({
     id: r.id,
@@ -137,17 +128,14 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         .executeTakeFirst();
       return r && { ...toRow(r), lanIdWeight: r.lan_id_weight };
     },
-    async imageOf(id) {
-      const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();
-      return r?.image ?? null;
-    },
+    imageOf: (id) => imageBytes(db, 'stream_img', id),
     async pendingBefore(s, limit) {
       const rows = await db
         .selectFrom('stream_img')
         .select(['id', 'lan_id', 'capture_time', 'status'])
         .where('lan_id', '=', s.lanId)
         .where('status', 'in', ['N', 'P'])
-        .where(before(s.captureTime, s.id, 'id'))
+        .where(capturedBefore(s.captureTime, s.id))
         .orderBy('capture_time')
         .orderBy('id')
         .limit(limit)
@@ -202,7 +190,7 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         .select(['stream_img_id', 'image_sha256', 'descriptor', 'landmarks'])
         .where('lan_id', '=', s.lanId)
         .where('matched', '=', 1)
-        .where(before(s.captureTime, s.id, 'stream_img_id'))
+        .where(capturedBefore(s.captureTime, s.id, { captureTime: 'capture_time', id: 'stream_img_id' }))
         .orderBy('capture_time', 'desc')
         .orderBy('stream_img_id', 'desc')
         .limit(limit)
@@ -224,7 +212,7 @@ export function facestreamingRepository(db: Kysely<Database>): FacestreamingRepo
         // index, five dives into a tree that grows with the table, for a read that walks
         // the employee's own entries and stops after a few (0.14 ms at a million rows, 0.22 with the dives).
         .where(sql<string>`COALESCE(result, '')`, 'in', [...results])
-        .where(before(s.captureTime, s.id, 'id'))
+        .where(capturedBefore(s.captureTime, s.id))
         .orderBy('capture_time', 'desc')
         .orderBy('id', 'desc')
         .limit(limit)

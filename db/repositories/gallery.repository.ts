@@ -5,6 +5,7 @@ import { decodeDescriptor, encodeDescriptor } from '../descriptor.ts';
 import { writeAudit } from './audit.repository.ts';
 import { galleryFaceRows } from './gallery-face-rows.ts';
 import { lanIdCollation, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
+import { imageBytes } from './image-bytes.ts';
 
 /** A face the engine found in a snapshot, as `stream_face` (or, for a snapshot judged before it, `snapshot_face`) keeps it. */
 export interface SnapshotFace {
@@ -323,10 +324,7 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       const rows = await db.selectFrom('not_this_face').select(['stream_img_id', 'face_index', 'descriptor', 'model']).where('lan_id', '=', lanId).orderBy('id', 'desc').execute();
       return rows.map((r) => ({ streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id), faceIndex: r.face_index, descriptor: decodeDescriptor(r.descriptor), model: r.model }));
     },
-    async snapshotImage(id) {
-      const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();
-      return r?.image ?? null;
-    },
+    snapshotImage: (id) => imageBytes(db, 'stream_img', id),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import type { Database } from '../schema.ts';
+import { imageBytes } from './image-bytes.ts';
+import { capturedBefore } from '../capture-order.ts';
 
 /** The results a supervisor reviews: the snapshots that were not the employee, or looked staged. */
 export const REVIEW_RESULTS = ['UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES', 'IMPERSONATION_SUSPECTED'] as const satisfies readonly ResultCode[];
@@ -112,18 +114,12 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
         notThis: notThis.map((n) => ({ faceIndex: n.face_index, by: n.recorded_by })),
       };
     },
-    async snapshotImage(id) {
-      const r = await db.selectFrom('stream_img').select('image').where('id', '=', id).executeTakeFirst();
-      return r?.image ?? undefined;
-    },
+    snapshotImage: async (id) => (await imageBytes(db, 'stream_img', id)) ?? undefined,
     async hasImage(kind, id) {
       const r = await db.selectFrom(kind === 'snapshot' ? 'stream_img' : 'train_img').select('id').where('id', '=', id).where('image', 'is not', null).executeTakeFirst();
       return r !== undefined;
     },
-    async enrolmentImage(id) {
-      const r = await db.selectFrom('train_img').select('image').where('id', '=', id).executeTakeFirst();
-      return r?.image ?? undefined;
-    },
+    enrolmentImage: async (id) => (await imageBytes(db, 'train_img', id)) ?? undefined,
   };
 }
 
@@ -138,7 +134,7 @@ export function queueQuery(db: Kysely<Database>, f: ReviewQueueFilter) {
   if (f.to !== undefined) q = q.where('capture_time', '<', f.to);
   const b = f.before;
   if (b !== undefined) {
-    q = q.where((eb) => eb.or([eb('capture_time', '<', b.captureTime), eb.and([eb('capture_time', '=', b.captureTime), eb('id', '<', b.id)])]));
+    q = q.where(capturedBefore(b.captureTime, b.id));
   }
   return q.orderBy('capture_time', 'desc').orderBy('id', 'desc').limit(f.limit);
 }
