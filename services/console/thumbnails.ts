@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { uprightSize } from '../../shared/gallery/face-crop.ts';
 
 /** The thumbnails' longest side, in pixels. */
 export const THUMB_SIZE = 160;
@@ -40,11 +41,13 @@ export function thumbnailCache(max = 500) {
 }
 export type ThumbnailCache = ReturnType<typeof thumbnailCache>;
 
-/** The image's own size, for the face boxes' overlay; undefined when it cannot be read. */
+/**
+ * The image's size as the browser shows it (upright, by its EXIF orientation), the pixels
+ * the face boxes are in: the overlay's viewBox. Undefined when it cannot be read.
+ */
 export async function imageSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
   try {
-    const m = await sharp(bytes, { failOn: 'none' }).metadata();
-    return m.width && m.height ? { width: m.width, height: m.height } : undefined;
+    return uprightSize(await sharp(bytes, { failOn: 'none' }).metadata());
   } catch {
     return undefined;
   }

@@ -27,7 +27,8 @@ export async function cropFaces(image: Buffer, faces: readonly { index: number; 
   return crops;
 }
 
-function uprightSize(meta: Metadata | undefined): { width: number; height: number } | undefined {
+/** The image's size once turned upright by its EXIF orientation: the pixels face boxes are given in. */
+export function uprightSize(meta: Metadata | undefined): { width: number; height: number } | undefined {
   if (!meta?.width || !meta.height) return undefined;
   // Orientations 5-8 swap width and height.
   return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };

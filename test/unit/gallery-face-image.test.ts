@@ -44,3 +44,11 @@ test('a face whose box was not kept, or that does not exist, is refused with a c
   await assert.rejects(imageOfFace(img, faces, 0), /FACE_BOX_UNKNOWN/);
   await assert.rejects(imageOfFace(img, faces, 7), /FACE_BOX_UNKNOWN/);
 });
+
+test("the console's overlay is sized like the upright image the browser shows, as the boxes are", async () => {
+  const { imageSize } = await import('../../services/console/thumbnails.ts');
+  const stored = await sharp({ create: { width: 200, height: 300, channels: 3, background: { r: 10, g: 200, b: 10 } } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+  assert.deepEqual(await imageSize(stored), { width: 300, height: 200 });
+  assert.deepEqual(await imageSize(await canvas(64, 48)), { width: 64, height: 48 });
+  assert.equal(await imageSize(Buffer.from('not an image')), undefined);
+});
