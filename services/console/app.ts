@@ -1,7 +1,10 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import { fileURLToPath } from 'node:url';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
@@ -12,7 +15,7 @@ import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { CONSOLE_CSS, consolePages } from './pages.ts';
+import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
 import { consoleRoute } from './route.ts';
@@ -46,7 +49,6 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy.join(',') : false,
   });
   const sessions = consoleSessionRepository(deps.db);
-  const pages = consolePages();
   // Made now, so the first unknown name takes no longer than the next.
   const decoy = hashPassword(generatePassword());
   decoy.catch(() => undefined);
@@ -54,9 +56,25 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   // Loaded now (awaited), so that its cookie parsing runs before the guard's hook.
   await app.register(cookie);
   await app.register(formbody);
+  // Before the static plugins, so their routes are marked as they are declared: reached without a session, and cacheable.
+  app.addHook('onRoute', (route) => {
+    if (route.url?.startsWith('/assets/')) route.config = { ...route.config, public: true, asset: true };
+  });
+  const assets = fileURLToPath(ASSETS_DIR);
+  // Of htmx's folder, only htmx.min.js is served.
+  await app.register(fastifyStatic, {
+    root: [assets, fileURLToPath(HTMX_DIR)], prefix: '/assets/', index: false, maxAge: 3_600_000, decorateReply: false,
+    allowedPath: (path, root) => root === assets || path === '/htmx.min.js',
+  });
+  await app.register(fastifyView, { engine: { eta: consoleViews() } });
   // On the root, not in a plugin of their own: every route, a later one included, goes through them.
   securityHeaders(app, { https: deps.config.secureCookie });
   sessionGuard(app, { sessions, idleMs: deps.config.sessionIdleMs, maxMs: deps.config.sessionMaxMs, now });
+  // What every page's header shows (views/_top.eta), for `reply.view`.
+  app.addHook('onRequest', async (request, reply) => {
+    const s = request.session;
+    if (s) reply.locals = { name: s.name, role: s.role, csrfToken: s.csrfToken, grafanaUrl: deps.config.grafanaUrl, metabaseUrl: deps.config.metabaseUrl };
+  });
   app.setErrorHandler((err: { statusCode?: number }, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err, code: errorCode(err), url: request.routeOptions.url }, 'console request failed');
@@ -65,20 +83,14 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n'));
   signinRoutes(app, {
     db: deps.db, users: consoleUserRepository(deps.db), sessions, signins: consoleSigninRepository(deps.db),
-    pages, config: deps.config, log, now, decoyHash: () => decoy, signinsTotal: deps.metrics?.consoleSigninsTotal,
-  });
-  app.get('/assets/console.css', { config: { public: true, asset: true } }, async (_request, reply) => {
-    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS);
+    config: deps.config, log, now, decoyHash: () => decoy, signinsTotal: deps.metrics?.consoleSigninsTotal,
   });
   consoleRoute(app, {
     method: 'GET', url: '/', role: 'viewer',
-    handler: async (request, reply) => {
-      const s = request.session!;
-      return reply.type('text/html; charset=utf-8').send(pages.home({ name: s.name, role: s.role, csrfToken: s.csrfToken }));
-    },
+    handler: async (_request, reply) => renderPage(reply, 'home', {}),
   });
   const review = reviewRepository(deps.db);
-  reviewRoutes(app, { db: deps.db, review, pages });
+  reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   return app;
 }

@@ -9,14 +9,13 @@ import { PermanentError } from '../../shared/errors.ts';
 import { notThisEmployee } from '../../shared/gallery/not-this.ts';
 import { propose } from '../../shared/gallery/proposals.ts';
 import { consoleRoute } from './route.ts';
-import type { ConsolePages } from './pages.ts';
+import { renderPage } from './pages.ts';
 import { encodeCursor, PAGE_SIZE, parseId, parseQueueQuery } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
 
 export interface ReviewDeps {
   db: Kysely<Database>;
   review: ReviewRepository;
-  pages: ConsolePages;
 }
 
 /** What a decision's success says on the item page after its 303 (no flash cookie: a fixed text per `done`). */
@@ -29,7 +28,6 @@ const DONE: Record<string, string> = {
 const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
 
 const fmt = (n: number | null | undefined, digits = 4): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
-const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
 const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
 
 /** The review queue, a snapshot's page and the two decisions a supervisor makes from it (CONTRACT.md "Console"). */
@@ -39,7 +37,6 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
   consoleRoute(app, {
     method: 'GET', url: '/review', role: 'viewer',
     handler: async (request, reply) => {
-      const s = request.session!;
       const q = parseQueueQuery(request.query as Record<string, unknown>);
       if ('error' in q) return plain(reply, 400, `Bad request: ${q.error}\n`);
       const rows = await deps.review.queue({ ...q.filter, limit: PAGE_SIZE + 1 });
@@ -47,12 +44,11 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
       const more = rows.length > PAGE_SIZE;
       const params = new URLSearchParams(Object.entries(q.form).filter(([, v]) => v !== ''));
       if (more) params.set('before', encodeCursor(page[page.length - 1]!));
-      return html(reply, 200, deps.pages.reviewQueue({
-        name: s.name, role: s.role, csrfToken: s.csrfToken,
+      return renderPage(reply, 'review-queue', {
         results: REVIEW_RESULTS, form: q.form,
         rows: page.map((r) => ({ id: r.id, lanId: r.lanId, result: r.result ?? '', distance: fmt(r.distance), captureTime: r.captureTime.toISOString() })),
         older: more ? params.toString() : '',
-      }));
+      });
     },
   });
 
@@ -62,14 +58,13 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
     if (!item) return plain(reply, 404, 'Not found.\n');
     const image = item.hasImage ? await deps.review.snapshotImage(id) : undefined;
     const size = image ? await imageSize(image) : undefined;
-    return html(reply, status, deps.pages.reviewItem({
-      name: s.name, role: s.role, csrfToken: s.csrfToken,
+    return renderPage(reply.code(status), 'review-item', {
       canDecide: roleAllows(s.role, 'supervisor'),
       done: message.done ?? '', refused: message.refused ?? '',
       ...itemView(item),
       image: size ?? null,
       hasImage: image !== undefined,
-    }));
+    });
   }
 
   consoleRoute(app, {

@@ -10,7 +10,7 @@ import { MAX_ACCOUNT_NAME_LENGTH } from '../../shared/accounts/account-name.ts';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ConsolePages } from './pages.ts';
+import { renderPage } from './pages.ts';
 import { SESSION_COOKIE } from './session-guard.ts';
 import { newToken, safeNext, sameSecret, sha256Hex, tokenShaped } from './tokens.ts';
 
@@ -27,7 +27,6 @@ export interface SigninDeps {
   users: Pick<ConsoleUserRepository, 'findByName'>;
   sessions: ConsoleSessionRepository;
   signins: ConsoleSigninRepository;
-  pages: ConsolePages;
   config: ConsoleConfig;
   log: Logger;
   now: () => Date;
@@ -69,8 +68,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   }
 
   function page(request: FastifyRequest, reply: FastifyReply, status: number, next: string, message?: string): FastifyReply {
-    const html = deps.pages.login({ formToken: formToken(request, reply), next, message });
-    return reply.code(status).type('text/html; charset=utf-8').send(html);
+    return renderPage(reply.code(status), 'login', { formToken: formToken(request, reply), next, message });
   }
 
   app.get<{ Querystring: { next?: string } }>('/login', { config: { public: true } }, async (request, reply) => {

@@ -29,6 +29,10 @@ export interface ConsoleConfig {
    * the proxy's address, and its throttle. @default [] (none trusted)
    */
   trustProxy: string[];
+  /** `CONSOLE_GRAFANA_URL`: Grafana as people reach it; the console's header links to it when set. @default undefined */
+  grafanaUrl: string | undefined;
+  /** `CONSOLE_METABASE_URL`: Metabase as people reach it; linked like Grafana. @default undefined */
+  metabaseUrl: string | undefined;
 }
 
 const HOUR = 3_600_000;
@@ -44,6 +48,8 @@ export function readConsoleConfig(r: EnvReader): ConsoleConfig {
     signinMaxFailures: r.int('CONSOLE_SIGNIN_MAX_FAILURES', 5, 1, 1000),
     signinWindowMs: r.duration('CONSOLE_SIGNIN_WINDOW', 15 * 60_000, 1000, 24 * HOUR),
     trustProxy: readProxies(r),
+    grafanaUrl: r.url('CONSOLE_GRAFANA_URL', undefined, ['http', 'https']),
+    metabaseUrl: r.url('CONSOLE_METABASE_URL', undefined, ['http', 'https']),
   };
 }
 

@@ -22,6 +22,8 @@ export type RenderFunction = (data: Readonly<Record<string, unknown>>) => string
 
 export interface TemplateEngine {
   readonly mode: TemplateMode;
+  /** The Eta instance the templates are compiled by, for `@fastify/view` (the console): it renders the functions `define` returns. */
+  readonly eta: Eta;
   /** Compiles `source` once. @throws TemplateSyntaxError */
   define(name: string, source: string): RenderFunction;
 }
@@ -88,6 +90,7 @@ export function createTemplateEngine(mode: TemplateMode): TemplateEngine {
   });
   return {
     mode,
+    eta,
     define(name, source) {
       let fn;
       try {

@@ -2,6 +2,7 @@
 // the database, CSRF, roles checked on the server, throttling and security headers, through
 // `app.inject` on the real MariaDB.
 import { after, before, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -16,6 +17,7 @@ import { signinAccountKey } from '../../services/console/signin.ts';
 import { sha256Hex } from '../../services/console/tokens.ts';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
+import { INLINE_CODE } from '../helpers/console-client.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -95,12 +97,29 @@ test('the sign-in page is a form posting username and password, with its own tok
   assert.match(r.body, /<form method="post" action="\/login">/);
   assert.match(r.body, /name="username"/);
   assert.match(r.body, /name="password" type="password"/);
-  assert.doesNotMatch(r.body, /<script|<style|\sstyle=|\son[a-z]+=/i);
+  assert.doesNotMatch(r.body, INLINE_CODE);
   const form = cookieOf(r, 'vigil_login')!;
   assert.deepEqual([form.httpOnly, form.sameSite, form.path], [true, 'Strict', '/login']);
   const css = await app.inject({ method: 'GET', url: '/assets/console.css' });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);
+});
+
+test('the scripts come from the console itself without a session (htmx 2 from node_modules, the shortcuts), and nothing else of their folders', async () => {
+  for (const [url, says] of [['/assets/htmx.min.js', /htmx/], ['/assets/console.js', /data-key/]] as const) {
+    const r = await app.inject({ method: 'GET', url });
+    assert.equal(r.statusCode, 200, url);
+    assert.match(String(r.headers['content-type']), /javascript/);
+    assert.match(String(r.headers['cache-control']), /public, max-age=3600/);
+    assert.match(r.body, says);
+  }
+  const version = JSON.parse(readFileSync(new URL('../../node_modules/htmx.org/package.json', import.meta.url), 'utf8')).version as string;
+  assert.match(version, /^2\./, 'htmx 2.x, pinned below 4');
+  for (const url of ['/assets/htmx.js', '/assets/htmx.esm.js', '/assets/../package.json', '/assets/%2e%2e/package.json', '/assets/']) {
+    const r = await app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
+    assert.ok(r.statusCode === 404 || r.statusCode === 303 || r.statusCode === 403, `${url}: ${r.statusCode}`);
+    assert.doesNotMatch(r.body, /"name": "vigil"|htmx/, url);
+  }
 });
 
 test('a sign-in sets an HttpOnly SameSite=Strict session cookie with a new id every time, stores only its hash, and redirects', async () => {

@@ -32,7 +32,7 @@ test('sameSecret: equal strings only, never an empty or missing one', () => {
 
 test('the console section: defaults, Secure derived from an https CONSOLE_URL unless set, durations and proxies checked', () => {
   const d = loadConfig({}).console;
-  assert.deepEqual(d, { port: 8080, url: undefined, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookie: false, signinMaxFailures: 5, signinWindowMs: 15 * 60_000, trustProxy: [] });
+  assert.deepEqual(d, { port: 8080, url: undefined, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookie: false, signinMaxFailures: 5, signinWindowMs: 15 * 60_000, trustProxy: [], grafanaUrl: undefined, metabaseUrl: undefined });
   assert.equal(loadConfig({ CONSOLE_URL: 'https://vigil.example.org' }).console.secureCookie, true);
   assert.equal(loadConfig({ CONSOLE_URL: 'http://vigil.lan:8080' }).console.secureCookie, false);
   assert.equal(loadConfig({ CONSOLE_URL: 'https://vigil.example.org', CONSOLE_SECURE_COOKIE: 'false' }).console.secureCookie, false);
