@@ -32,22 +32,41 @@ export interface RefusedDuplicate {
  * (status, result, and the primary key after them).
  */
 export interface ApprovalsRepository {
-  pendingProposals(f: { lanId?: string; after?: number; limit: number }): Promise<PendingProposal[]>;
-  refusedDuplicates(f: { lanId?: string; after?: number; limit: number }): Promise<RefusedDuplicate[]>;
+  pendingProposals(f: ListFilter): Promise<PendingProposal[]>;
+  refusedDuplicates(f: ListFilter): Promise<RefusedDuplicate[]>;
 }
 
 type DuplicateDetail = { duplicateOf?: { lanId?: unknown; trainImgId?: unknown; distance?: unknown }; duplicateCheck?: { bound?: unknown } };
 
+type ListFilter = { lanId?: string; after?: number; limit: number };
+
+/** The pending proposals' statement: by id on (status, id) or (lan_id, status, id), never OFFSET. */
+export function pendingProposalsQuery(db: Kysely<Database>, f: ListFilter) {
+  let q = db
+    .selectFrom('gallery_proposal')
+    .select(['id', 'lan_id', 'stream_img_id', 'face_index', 'proposed_by', 'proposed_at'])
+    .where('status', '=', 'pending');
+  if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
+  if (f.after !== undefined) q = q.where('id', '>', f.after);
+  return q.orderBy('id').limit(f.limit);
+}
+
+/** The refused duplicates' statement: by id on (status, result) and the primary key after them. */
+export function refusedDuplicatesQuery(db: Kysely<Database>, f: ListFilter) {
+  let q = db
+    .selectFrom('train_img')
+    .select(['id', 'lan_id', 'capture_time', 'processed_time'])
+    .where('status', '=', 'F')
+    .where('result', '=', 'DUPLICATE_IDENTITY');
+  if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
+  if (f.after !== undefined) q = q.where('id', '>', f.after);
+  return q.orderBy('id').limit(f.limit);
+}
+
 export function approvalsRepository(db: Kysely<Database>): ApprovalsRepository {
   return {
     async pendingProposals(f) {
-      let q = db
-        .selectFrom('gallery_proposal')
-        .select(['id', 'lan_id', 'stream_img_id', 'face_index', 'proposed_by', 'proposed_at'])
-        .where('status', '=', 'pending');
-      if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
-      if (f.after !== undefined) q = q.where('id', '>', f.after);
-      const rows = await q.orderBy('id').limit(f.limit).execute();
+      const rows = await pendingProposalsQuery(db, f).execute();
       return rows.map((r) => ({
         id: Number(r.id),
         lanId: r.lan_id,
@@ -58,14 +77,7 @@ export function approvalsRepository(db: Kysely<Database>): ApprovalsRepository {
       }));
     },
     async refusedDuplicates(f) {
-      let q = db
-        .selectFrom('train_img')
-        .select(['id', 'lan_id', 'capture_time', 'processed_time'])
-        .where('status', '=', 'F')
-        .where('result', '=', 'DUPLICATE_IDENTITY');
-      if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
-      if (f.after !== undefined) q = q.where('id', '>', f.after);
-      const rows = await q.orderBy('id').limit(f.limit).execute();
+      const rows = await refusedDuplicatesQuery(db, f).execute();
       if (rows.length === 0) return [];
       const ids = rows.map((r) => Number(r.id));
       // The newest DUPLICATE_IDENTITY attempt of each: the first of its id, newest first.

@@ -7,6 +7,7 @@ import { galleryFacesRepository } from '../../db/repositories/gallery-faces.repo
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { identityRepository } from '../../db/repositories/identity.repository.ts';
 import { operationsRepository } from '../../db/repositories/operations.repository.ts';
+import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { EnvReader } from '../../shared/config/env-reader.ts';
 import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
@@ -105,7 +106,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
     if (!c) checkers.set(model, (c = duplicateChecker({ faces, model, bound: face.matchThreshold - face.duplicateMargin, log })));
     return c;
   };
-  const factsDeps = { repo, weights: operationsRepository(deps.db), checkerFor, settings };
+  const factsDeps = { repo, images: reviewRepository(deps.db), weights: operationsRepository(deps.db), checkerFor, settings };
 
   faceImageRoute(app, { repo });
 

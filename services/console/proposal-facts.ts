@@ -1,5 +1,6 @@
 import type { GalleryRepository } from '../../db/repositories/gallery.repository.ts';
 import type { OperationsRepository } from '../../db/repositories/operations.repository.ts';
+import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
 import { descriptorDistance } from '../../shared/face/geometry.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import type { DuplicateChecker } from '../../shared/gallery/duplicate-check.ts';
@@ -14,6 +15,7 @@ export const DRY_RUN_SNAPSHOTS = 200;
 
 export interface ProposalFactsDeps {
   repo: Pick<GalleryRepository, 'snapshot' | 'entries' | 'threshold'>;
+  images: Pick<ReviewRepository, 'hasImage'>;
   weights: Pick<OperationsRepository, 'lanIdWeight'>;
   /** The in-memory gallery index of a model (one per model met, made on first use). */
   checkerFor(model: string): DuplicateChecker;
@@ -31,8 +33,9 @@ export const employeePath = (lanId: string) => encodeURIComponent(lanId);
  * another model than the candidate's are listed without a distance: not comparable.
  */
 export async function proposalFacts(deps: ProposalFactsDeps, p: { lanId: string; streamImgId: number | null; faceIndex: number }) {
-  const [snapshot, entries, own, weight] = await Promise.all([
+  const [snapshot, hasImage, entries, own, weight] = await Promise.all([
     p.streamImgId === null ? undefined : deps.repo.snapshot(p.streamImgId),
+    p.streamImgId === null ? false : deps.images.hasImage('snapshot', p.streamImgId),
     deps.repo.entries(p.lanId),
     deps.repo.threshold(p.lanId),
     deps.weights.lanIdWeight(p.lanId),
@@ -48,8 +51,9 @@ export async function proposalFacts(deps: ProposalFactsDeps, p: { lanId: string;
     snapshotId: p.streamImgId,
     snapshotGone: snapshot === undefined,
     faceIndex: p.faceIndex,
-    /** The crop route needs the face's box; a snapshot judged before boxes were kept has none. */
-    hasCrop: face?.box != null,
+    imageGone: snapshot !== undefined && !hasImage,
+    /** The crop route needs the image and the face's box; a snapshot judged before boxes were kept has none. */
+    hasCrop: hasImage && face?.box != null,
     comparable: face?.model != null,
     threshold: fmt(threshold, 2),
     thresholdSource: own ? `set by ${own.setBy}` : 'site default',

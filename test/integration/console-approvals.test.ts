@@ -8,8 +8,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { CompiledQuery, sql } from 'kysely';
 import sharp from 'sharp';
 import { encodeDescriptor } from '../../db/descriptor.ts';
+import { pendingProposalsQuery, refusedDuplicatesQuery } from '../../db/repositories/approvals.repository.ts';
 import { brokerClients, topologyOptions } from '../../shared/app/app-context.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
@@ -200,11 +202,13 @@ test('the list pages 20 at a time by the id after the last one, oldest first, wi
   const next = nextOf(daves);
   assert.ok(next?.includes('lan_id=NA%5Cdave'), next);
   assert.equal(proposalIdsOf(await c.get(next!, lead)).length, 1);
+  assert.match(daves.body, /The snapshot's image is gone/, 'no crop is offered for a snapshot without its image');
+  assert.doesNotMatch(daves.body, /\/face\/0"/);
   assert.equal((await c.get('/approvals?after=abc', lead)).statusCode, 400);
   assert.equal((await c.get(`/approvals?lan_id=${'x'.repeat(129)}`, lead)).statusCode, 400);
 });
 
-test("a proposal's page adds the dry run: the snapshot it would turn from UNKNOWN_PERSON to SUCCESS, linked; and the keys to approve and reject", async () => {
+test("a proposal's page adds the dry run: the snapshots it would turn from UNKNOWN_PERSON to SUCCESS, linked; and the keys to approve and reject", async () => {
   const r = await c.get(`/approvals/proposal/${ids.proposal}`, lead);
   assert.equal(r.statusCode, 200, r.body);
   assert.doesNotMatch(r.body, INLINE_CODE);
@@ -304,7 +308,7 @@ test('the face route answers the crop of one face, private and not stored; 404 f
 });
 
 test('duplicate identities: the refused enrolment beside the face it matched with the distance; a team lead accepts them as different people, which is audited and queued again', async () => {
-  // Erin's enrolment was refused as bob's face (facetraining's detail).
+  // The hostile lan_id's second enrolment (person10) was refused as bob's face (facetraining's detail).
   const r = await db().insertInto('train_img').values({ lan_id: XSS, image: bytes('p10b'), capture_time: new Date(T0), status: 'F', result: 'DUPLICATE_IDENTITY', processed_time: new Date(T0), num_faces: 1 }).executeTakeFirstOrThrow();
   ids.duplicate = Number(r.insertId);
   const dist = Number(distance('p10b', 'p10a'));
@@ -359,4 +363,31 @@ test('duplicate identities: the refused enrolment beside the face it matched wit
   assert.equal((await c.post('/approvals/duplicates/99999999/accept', lead)).statusCode, 404);
   assert.equal((await c.post('/approvals/duplicates/abc/accept', lead)).statusCode, 404);
   assert.equal((await c.post(`/approvals/duplicates/${expected[1]}/accept`, lead, { reason: 'x'.repeat(1001) })).statusCode, 400);
+});
+
+test('both lists read an index in id order, by cursor, with or without a lan_id (EXPLAIN over 20,000 rows each)', async () => {
+  // Decided proposals and processed enrolments, as a site accumulates them; last, so the tests above never saw them.
+  await sql`INSERT INTO gallery_proposal (lan_id, stream_img_id, face_index, proposed_by, status, decided_by, decided_at)
+    SELECT CONCAT('bulk', seq % 300), NULL, 0, 'sam', IF(seq % 50 = 0, 'pending', ELT(1 + seq % 2, 'approved', 'rejected')), 'lea', NOW()
+    FROM seq_1_to_20000`.execute(db());
+  await sql`INSERT INTO train_img (lan_id, capture_time, status, result)
+    SELECT CONCAT('bulk', seq % 300), NOW(), ELT(1 + seq % 3, 'Y', 'F', 'Y'), ELT(1 + seq % 4, 'SUCCESS', 'LOW_QUALITY', 'DUPLICATE_IDENTITY', 'NO_FACES_FOUND')
+    FROM seq_1_to_20000`.execute(db());
+  await sql`ANALYZE TABLE gallery_proposal, train_img`.execute(db());
+  for (const [q, keys] of [
+    [pendingProposalsQuery(db(), { limit: 21 }), /^gallery_proposal_(status|lan)$/],
+    [pendingProposalsQuery(db(), { after: 5000, limit: 21 }), /^gallery_proposal_(status|lan)$/],
+    [pendingProposalsQuery(db(), { lanId: 'bulk7', after: 100, limit: 21 }), /^gallery_proposal_lan$/],
+    [refusedDuplicatesQuery(db(), { limit: 51 }), /^train_img_status_result$/],
+    [refusedDuplicatesQuery(db(), { after: 5000, limit: 51 }), /^train_img_status_result$/],
+  ] as const) {
+    const compiled = q.compile();
+    assert.doesNotMatch(compiled.sql, /offset/i);
+    const plan = await db().executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${compiled.sql}`, [...compiled.parameters]));
+    assert.equal(plan.rows.length, 1);
+    const row = plan.rows[0]!;
+    assert.match(String(row.key), keys, JSON.stringify(row));
+    assert.notEqual(row.type, 'ALL');
+    assert.doesNotMatch(String(row.Extra), /filesort/, JSON.stringify(row));
+  }
 });
