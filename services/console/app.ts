@@ -12,9 +12,12 @@ import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
+import type { FaceConfig } from '../../shared/config/face-config.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import type { Publisher } from '../../shared/runtime/publisher.ts';
+import { approvalRoutes } from './approvals.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
@@ -33,6 +36,10 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
   metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
+  /** FACE_MATCH_THRESHOLD, FACE_GALLERY_SIZE, FACE_DUPLICATE_MARGIN, for the approvals' distances and dry run. @default their defaults */
+  face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize' | 'duplicateMargin'>;
+  /** Queues to facetraining what a team lead approves or accepts; without one, those two decisions are refused. */
+  publisher?: Pick<Publisher, 'publish'>;
 }
 
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
@@ -92,5 +99,6 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const review = reviewRepository(deps.db);
   reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
+  approvalRoutes(app, deps);
   return app;
 }

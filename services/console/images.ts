@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GalleryRepository } from '../../db/repositories/gallery.repository.ts';
 import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
+import { cropFaces } from '../../shared/gallery/face-crop.ts';
 import { consoleRoute } from './route.ts';
 import { parseId } from './review-params.ts';
 import type { ThumbnailCache } from './thumbnails.ts';
@@ -22,4 +24,30 @@ export function imageRoutes(app: FastifyInstance, deps: { review: ReviewReposito
     };
   consoleRoute(app, { method: 'GET', url: '/images/snapshot/:id', role: 'viewer', handler: serve('snapshot', (id) => deps.review.snapshotImage(id)) });
   consoleRoute(app, { method: 'GET', url: '/images/enrolment/:id', role: 'viewer', handler: serve('enrolment', (id) => deps.review.enrolmentImage(id)) });
+}
+
+/**
+ * One face of a snapshot, cut out with the export's margin (shared/gallery/face-crop.ts):
+ * the candidate a proposal would add to the gallery. 404 for an id or face number that is
+ * not one, a snapshot or face that is not there, a face whose box was not kept, or an image
+ * that is gone.
+ */
+export function faceImageRoute(app: FastifyInstance, deps: { repo: Pick<GalleryRepository, 'snapshot' | 'snapshotImage'> }): void {
+  consoleRoute(app, {
+    method: 'GET', url: '/images/snapshot/:id/face/:faceIndex', role: 'viewer',
+    handler: async (request, reply) => {
+      const params = request.params as { id?: string; faceIndex?: string };
+      const notFound = () => reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n');
+      const id = parseId(params.id);
+      if (id === undefined || typeof params.faceIndex !== 'string' || !/^(0|[1-9][0-9]{0,2})$/.test(params.faceIndex)) return notFound();
+      const faceIndex = Number(params.faceIndex);
+      const snapshot = await deps.repo.snapshot(id);
+      const box = snapshot?.faces.find((f) => f.faceIndex === faceIndex)?.box;
+      if (!box) return notFound();
+      const image = await deps.repo.snapshotImage(id);
+      const crop = image && (await cropFaces(image, [{ index: faceIndex, box }])).get(faceIndex);
+      if (!crop) return notFound();
+      return reply.type('image/jpeg').header('cache-control', 'private, no-store').send(crop);
+    },
+  });
 }

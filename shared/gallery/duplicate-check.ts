@@ -44,6 +44,11 @@ export interface DuplicateVerdict {
 
 export interface DuplicateChecker {
   check(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }): Promise<DuplicateVerdict>;
+  /**
+   * The closest confirmed face of each of up to `limit` other employees, closest first,
+   * however far (no bound): what a team lead weighs beside a proposed face (the console).
+   */
+  nearest(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }, limit: number): Promise<DuplicateOf[]>;
   /** Brings the index up to date (the first call loads it all); concurrent callers share the work. */
   refresh(): Promise<void>;
   readonly size: number;
@@ -151,6 +156,19 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
     return queued;
   }
 
+  /** The index's candidates within `bound`, closest first, kept only when the database confirms them. */
+  async function confirmedHits(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }, bound: number): Promise<{ hits: DuplicateOf[]; faces: number }> {
+    const [index, removed] = await Promise.all([update(), deps.faces.removedTrainImgIds()]);
+    const hits = index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound, removed: new Set(removed), limit: CANDIDATES });
+    if (hits.length === 0) return { hits: [], faces: index.size };
+    const confirmed = new Map((await deps.faces.confirmOthers(hits.map((h) => h.descriptorId), face.lanId, deps.model)).map((c) => [c.descriptorId, c]));
+    const out = hits.flatMap((h) => {
+      const c = confirmed.get(h.descriptorId);
+      return c ? [{ lanId: c.lanId, trainImgId: c.trainImgId, distance: round4(h.distance) }] : [];
+    });
+    return { hits: out, faces: index.size };
+  }
+
   return {
     refresh: () => update().then(() => undefined),
     get size() {
@@ -158,18 +176,11 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
     },
     async check(face) {
       const t0 = performance.now();
-      const [index, removed] = await Promise.all([update(), deps.faces.removedTrainImgIds()]);
-      const hits = index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound: deps.bound, removed: new Set(removed), limit: CANDIDATES });
-      let duplicateOf: DuplicateOf | undefined;
-      if (hits.length > 0) {
-        const confirmed = new Map((await deps.faces.confirmOthers(hits.map((h) => h.descriptorId), face.lanId, deps.model)).map((c) => [c.descriptorId, c]));
-        const hit = hits.find((h) => confirmed.has(h.descriptorId));
-        if (hit) {
-          const c = confirmed.get(hit.descriptorId)!;
-          duplicateOf = { lanId: c.lanId, trainImgId: c.trainImgId, distance: round4(hit.distance) };
-        }
-      }
-      return { duplicateOf, bound: round4(deps.bound), faces: index.size, ms: Math.round((performance.now() - t0) * 100) / 100 };
+      const { hits, faces } = await confirmedHits(face, deps.bound);
+      return { duplicateOf: hits[0], bound: round4(deps.bound), faces, ms: Math.round((performance.now() - t0) * 100) / 100 };
+    },
+    async nearest(face, limit) {
+      return (await confirmedHits(face, Infinity)).hits.slice(0, limit);
     },
   };
 }

@@ -90,3 +90,23 @@ test('concurrent checks share the updates; a full reload after the interval drop
   assert.equal(check.size, 3);
   assert.equal((await check.check(probe)).duplicateOf?.lanId, 'NA\\e3');
 });
+
+test('nearest: the closest confirmed face of each other employee however far, closest first, at most the limit', async () => {
+  const f = fakeFaces();
+  f.add(1, 'NA\\self', 0.01);
+  f.add(2, 'NA\\near', 0.3);
+  f.add(3, 'NA\\near', 0.5);
+  f.add(4, 'NA\\far', 1.4);
+  f.add(5, 'NA\\farther', 1.9);
+  f.add(6, 'NA\\nearer', 0.2);
+  const check = duplicateChecker({ faces: f.repo, model: 'm', bound: 0.35, log: silent });
+  const probe = { descriptor: vec(0), lanId: 'NA\\self', lanIdWeight: 'NA\\SELF' };
+  assert.deepEqual(await check.nearest(probe, 3), [
+    { lanId: 'NA\\nearer', trainImgId: 106, distance: 0.2 },
+    { lanId: 'NA\\near', trainImgId: 102, distance: 0.3 },
+    { lanId: 'NA\\far', trainImgId: 104, distance: 1.4 },
+  ]);
+  f.setConfirm((ids) => f.rows.filter((r) => ids.includes(r.descriptorId) && r.lanId !== 'NA\\near').map((r) => ({ descriptorId: r.descriptorId, trainImgId: r.trainImgId, lanId: r.lanId })));
+  assert.deepEqual((await check.nearest(probe, 3)).map((h) => h.lanId), ['NA\\nearer', 'NA\\far', 'NA\\farther'], 'an unconfirmed employee is left out');
+  assert.equal((await check.check(probe)).duplicateOf?.lanId, 'NA\\nearer', 'the check keeps its bound');
+});
