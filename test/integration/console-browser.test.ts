@@ -123,7 +123,7 @@ test('a supervisor says a flagged snapshot is the employee, a team lead approves
   await noSeriousViolations(lead.page, 'approvals');
   await lead.page.locator(`a[href="/approvals/proposal/${proposal.id}"]`).first().click();
   await noSeriousViolations(lead.page, 'proposal page');
-  await lead.page.getByRole('button', { name: /^approve/i }).click();
+  await lead.page.getByRole('button', { name: /approve/i }).click();
   await lead.page.waitForLoadState();
   const decided = await db().selectFrom('gallery_proposal').selectAll().where('id', '=', proposal.id).executeTakeFirstOrThrow();
   assert.equal(decided.status, 'approved');
