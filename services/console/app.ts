@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import { faceExportRepository, type FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
 import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
@@ -15,6 +16,8 @@ import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { auditRoutes } from './audit.ts';
+import { exportRoutes } from './exports.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
@@ -33,6 +36,8 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
   metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
+  /** The face export's reads. @default faceExportRepository(db), what `vigil export faces` reads */
+  faceExports?: FaceExportRepository;
 }
 
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
@@ -92,5 +97,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const review = reviewRepository(deps.db);
   reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
+  exportRoutes(app, { db: deps.db, repo: deps.faceExports ?? faceExportRepository(deps.db), now });
+  auditRoutes(app, { db: deps.db });
   return app;
 }
