@@ -69,6 +69,13 @@ export interface AuditCursor {
  * limit, whatever the log's size.
  */
 export async function listAudit(db: Kysely<Database>, f: AuditFilter): Promise<AuditRow[]> {
+  const rows = await auditQuery(db, f).execute();
+  const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
+  return rows.map((r) => ({ id: Number(r.id), at: r.at, actor: r.actor, action: r.action, lanId: r.lan_id, subject: r.subject, before: parse(r.before_state), after: parse(r.after_state) }));
+}
+
+/** listAudit's query, for its EXPLAIN in the tests. */
+export function auditQuery(db: Kysely<Database>, f: AuditFilter) {
   let q = db.selectFrom('audit_log').selectAll();
   if (f.actor !== undefined) q = q.where('actor', '=', f.actor);
   if (f.action !== undefined) q = q.where('action', '=', f.action);
@@ -76,9 +83,7 @@ export async function listAudit(db: Kysely<Database>, f: AuditFilter): Promise<A
   if (f.from !== undefined) q = q.where('at', '>=', f.from);
   if (f.to !== undefined) q = q.where('at', '<', f.to);
   if (f.before !== undefined) q = q.where(capturedBefore(f.before.at, f.before.id, AUDIT_ORDER));
-  const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
-  const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
-  return rows.map((r) => ({ id: Number(r.id), at: r.at, actor: r.actor, action: r.action, lanId: r.lan_id, subject: r.subject, before: parse(r.before_state), after: parse(r.after_state) }));
+  return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(f.limit);
 }
 
 /** The same row comparison as the snapshots' capture order, on the log's time. */
