@@ -5,6 +5,7 @@ import { facetrainingRepository } from '../../db/repositories/facetraining.repos
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
+import { consoleLinks } from '../../shared/contract/console-links.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { facestreamingHandler } from './handler.ts';
 
@@ -32,6 +33,8 @@ export const service: ServiceModule = {
         absenceStreak: face.absenceStreak,
         gallerySize: face.gallerySize,
         alerts: face.alerts,
+        // CONSOLE_URL, read with the console's settings: where the alerts' deep links point.
+        links: app.config.console.url === undefined ? undefined : consoleLinks(app.config.console.url),
         maxAttempts: broker.maxAttempts,
       },
       metrics: app.metrics,
