@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { capturedBefore } from '../capture-order.ts';
 import type { Database } from '../schema.ts';
 
 /** One decision or change, as the audit log keeps it: who, what, about whom, before and after. */
@@ -46,19 +47,44 @@ export interface AuditFilter {
   actor?: string;
   action?: string;
   lanId?: string;
-  /** Keyset paging: entries older than this id. */
-  beforeId?: number;
+  /** Entries written at or after this… */
+  from?: Date;
+  /** …and before this. */
+  to?: Date;
+  /** Keyset paging: the entries after this one in the log's order (the last row of the page before). */
+  before?: AuditCursor;
   limit: number;
 }
 
-/** The audit log, newest first, filtered and paged by id. */
+/** Where a page of the log ends: its last row's time and id. */
+export interface AuditCursor {
+  at: Date;
+  id: number;
+}
+
+/**
+ * The audit log, newest first by (at, id), filtered and paged by keyset. Each filter has an
+ * index in that order (`audit_log_at`, and `(actor|lan_id|action, at)`, migration
+ * 20261210T0950-audit-index), so a page walks one index from its cursor and stops at its
+ * limit, whatever the log's size.
+ */
 export async function listAudit(db: Kysely<Database>, f: AuditFilter): Promise<AuditRow[]> {
+  const rows = await auditQuery(db, f).execute();
+  const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
+  return rows.map((r) => ({ id: Number(r.id), at: r.at, actor: r.actor, action: r.action, lanId: r.lan_id, subject: r.subject, before: parse(r.before_state), after: parse(r.after_state) }));
+}
+
+/** listAudit's query, for its EXPLAIN in the tests. */
+export function auditQuery(db: Kysely<Database>, f: AuditFilter) {
   let q = db.selectFrom('audit_log').selectAll();
   if (f.actor !== undefined) q = q.where('actor', '=', f.actor);
   if (f.action !== undefined) q = q.where('action', '=', f.action);
   if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
-  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
-  const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
-  return rows.map((r) => ({ id: Number(r.id), at: r.at, actor: r.actor, action: r.action, lanId: r.lan_id, subject: r.subject, before: parse(r.before_state), after: parse(r.after_state) }));
+  if (f.from !== undefined) q = q.where('at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('at', '<', f.to);
+  if (f.before !== undefined) q = q.where(capturedBefore(f.before.at, f.before.id, AUDIT_ORDER));
+  return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(f.limit);
 }
+
+/** The same row comparison as the snapshots' capture order, on the log's time. */
+const AUDIT_ORDER = { captureTime: 'at', id: 'id' };

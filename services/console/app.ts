@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import { faceExportRepository, type FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
 import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
@@ -18,6 +19,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { approvalRoutes } from './approvals.ts';
+import { auditRoutes } from './audit.ts';
+import { exportRoutes } from './exports.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
@@ -40,6 +43,8 @@ export interface ConsoleDeps {
   face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize' | 'duplicateMargin'>;
   /** Queues to facetraining what a team lead approves or accepts; without one, those two decisions are refused. */
   publisher?: Pick<Publisher, 'publish'>;
+  /** The face export's reads. @default faceExportRepository(db), what `vigil export faces` reads */
+  faceExports?: FaceExportRepository;
 }
 
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
@@ -100,5 +105,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   approvalRoutes(app, deps);
+  exportRoutes(app, { db: deps.db, repo: deps.faceExports ?? faceExportRepository(deps.db), now });
+  auditRoutes(app, { db: deps.db });
   return app;
 }

@@ -16,7 +16,7 @@ export function decodeCursor(raw: string): { captureTime: Date; id: number } | u
 }
 
 /** `YYYY-MM-DD` (UTC midnight; as `to`, the end of that day) or an ISO 8601 time with its zone. */
-function parseTime(raw: string, end: boolean): Date | undefined {
+export function parseTime(raw: string, end: boolean): Date | undefined {
   if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) {
     const d = new Date(`${raw}T00:00:00.000Z`);
     if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== raw) return undefined;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FacestreamingRepository, GalleryLookup, SnapshotRow, SnapshotVerdict } from '../../db/repositories/facestreaming.repository.ts';
 import type { AlertRoute } from '../../shared/contract/messages.ts';
+import type { ConsoleLinks } from '../../shared/contract/console-links.ts';
 import { analyzeOrInvalid, type FaceAnalyzer, type ImageAnalysis } from '../../shared/face/face-analyzer.ts';
 import type { ImpersonationTolerances } from '../../shared/face/impersonation.ts';
 import { normalizeLandmarks } from '../../shared/face/geometry.ts';
@@ -34,6 +35,8 @@ export interface JudgeDeps {
     impersonation: ImpersonationTolerances;
     absenceStreak: number;
     alerts: AlertRoute;
+    /** The console's deep links for the alerts, when `CONSOLE_URL` is set. */
+    links?: ConsoleLinks;
   };
 }
 
@@ -113,12 +116,12 @@ export async function decideSnapshot(deps: JudgeDeps, s: SnapshotRow, gallery: C
     detail.impersonation = verdict;
     if (verdict.suspected) {
       result = 'IMPERSONATION_SUSPECTED';
-      alerts.push(buildAlert('impersonation', settings.alerts, { ...alertData, trainImgId: matchedFace?.trainImgId ?? newest, evidence: verdict.pairs }));
+      alerts.push(buildAlert('impersonation', settings.alerts, { ...alertData, trainImgId: matchedFace?.trainImgId ?? newest, evidence: verdict.pairs }, settings.links));
     }
   }
   const absence = judgeAbsence(result, await deps.repo.verdictsBefore(s, VERDICT_RESULTS, settings.absenceStreak), settings.absenceStreak);
   if (absence.streak > 0) detail.absenceStreak = absence.streak;
-  if (absence.alert) alerts.push(buildAlert(absence.alert, settings.alerts, { ...alertData, streak: absence.streak }));
+  if (absence.alert) alerts.push(buildAlert(absence.alert, settings.alerts, { ...alertData, streak: absence.streak }, settings.links));
 
   return {
     ...base,

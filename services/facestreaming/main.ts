@@ -5,10 +5,14 @@ import { facetrainingRepository } from '../../db/repositories/facetraining.repos
 import { calibratedConfidence } from '../../shared/face/calibration.ts';
 import { faceAnalyzerFor } from '../../shared/app/face-analyzer-for.ts';
 import type { ServiceModule } from '../../shared/app/app-context.ts';
+import type { ConsoleConfig } from '../../shared/config/console-config.ts';
+import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import { consoleLinks } from '../../shared/contract/console-links.ts';
 import { CODECS } from '../../shared/contract/messages.ts';
 import { facestreamingHandler } from './handler.ts';
 
-export const service: ServiceModule = {
+/** Reads CONSOLE_URL (the console's section) for the alerts' deep links. */
+export const service: ServiceModule<PlatformConfig & { console: Pick<ConsoleConfig, 'url'> }> = {
   name: 'facestreaming',
   async create(app) {
     const faces = await faceAnalyzerFor(app);
@@ -32,6 +36,8 @@ export const service: ServiceModule = {
         absenceStreak: face.absenceStreak,
         gallerySize: face.gallerySize,
         alerts: face.alerts,
+        // CONSOLE_URL, read with the console's settings: where the alerts' deep links point.
+        links: app.config.console.url === undefined ? undefined : consoleLinks(app.config.console.url),
         maxAttempts: broker.maxAttempts,
       },
       metrics: app.metrics,

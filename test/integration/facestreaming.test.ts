@@ -26,6 +26,8 @@ before(async () => {
     FACESTREAMING_CONCURRENCY: '4',
     FACETRAINING_CONCURRENCY: '2',
     FACE_ALERT_TO: HOOK,
+    // Behind a path prefix, with a trailing slash: the alerts' deep links must still be right.
+    CONSOLE_URL: 'https://vigil.example/console/',
     FACE_ABSENCE_STREAK: '3',
     VIGIL_RETRY_DELAYS: '500ms',
     VIGIL_MAX_ATTEMPTS: '40',
@@ -181,8 +183,13 @@ test('nobody at the desk: one absence alert when the run reaches the configured 
   const ids = await snapshots(lanId, [blank, blank, blank, blank, blank]);
   await publishRaw(`${t.prefix}facestreaming`, ids.map(String));
   assert.deepEqual((await judged(ids)).map((r) => r.result), Array(5).fill('NO_FACES_FOUND'));
-  const alerts = await t.database().db.selectFrom('face_alert').select(['kind', 'stream_img_id']).where('lan_id', '=', lanId).execute();
-  assert.deepEqual(alerts, [{ kind: 'absence', stream_img_id: ids[2] }]);
+  const alerts = await t.database().db.selectFrom('face_alert').select(['kind', 'stream_img_id', 'notification']).where('lan_id', '=', lanId).execute();
+  assert.deepEqual(alerts.map((a) => ({ kind: a.kind, stream_img_id: a.stream_img_id })), [{ kind: 'absence', stream_img_id: ids[2] }]);
+  // CONSOLE_URL is set: the alert links the snapshot and the employee's page (the lan_id one encoded segment).
+  const stored: unknown = alerts[0]!.notification;
+  const { data } = (typeof stored === 'string' ? JSON.parse(stored) : stored) as { data: Record<string, unknown> };
+  assert.equal(data.reviewUrl, `https://vigil.example/console/review/snapshot/${ids[2]}`);
+  assert.equal(data.employeeUrl, 'https://vigil.example/console/employees/NA%5Caway');
 });
 
 test('employees without an enrolment, or whose newest processed enrolment failed', async () => {

@@ -189,6 +189,8 @@ test('rate limit: the 11th alert to one recipient within the window is folded, n
   });
 });
 
+const REVIEW_URL = 'https://vigil.example/console/review/snapshot/7';
+
 test('webhooks: a named target and an allowed URL get a signed body with the idempotency key; any other URL is refused and recorded', async () => {
   const named = `face-impersonation-${id()}`;
   const direct = `dl-${id()}`;
@@ -198,7 +200,7 @@ test('webhooks: a named target and an allowed URL get a signed body with the ide
     await publish(
       {
         channel: 'webhook', to: ['ops'], template: 'face_impersonation_suspected', idempotencyKey: named,
-        data: { kind: 'impersonation', lanId: 'jdoe', streamImgId: 7, captureTime: '2026-12-01T10:00:00.000Z', trainImgId: 3, evidence: [{ a: 5, b: 7, distance: 0.05 }] },
+        data: { kind: 'impersonation', lanId: 'jdoe', streamImgId: 7, captureTime: '2026-12-01T10:00:00.000Z', trainImgId: 3, evidence: [{ a: 5, b: 7, distance: 0.05 }], reviewUrl: REVIEW_URL },
       },
       { channel: 'webhook', to: [hooks.url('/allowed/dead')], template: 'dead_letters', idempotencyKey: direct, data: { queues: [{ queue: 'transcoder.dlq', count: 2 }] } },
       { channel: 'webhook', to: [hooks.url('/allowed/../internal'), 'http://169.254.169.254/latest/meta-data'], template: 'dead_letters', idempotencyKey: refused, data: { queues: [{ queue: 'x.dlq', count: 1 }] } },
@@ -228,6 +230,9 @@ test('webhooks: a named target and an allowed URL get a signed body with the ide
   assert.equal(body.idempotencyKey, named);
   assert.equal(body.template, 'face_impersonation_suspected');
   assert.equal(body.data.lanId, 'jdoe');
+  // The console's deep link (facestreaming adds it when CONSOLE_URL is set) goes out as it came, and in the text.
+  assert.equal(body.data.reviewUrl, REVIEW_URL);
+  assert.match(body.text, /Review it: https:\/\/vigil\.example\/console\/review\/snapshot\/7/);
 });
 
 test('a webhook answering 503 is retried, a 404 fails for good', async () => {

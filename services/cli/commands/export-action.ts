@@ -3,8 +3,8 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import { faceExportRepository } from '../../../db/repositories/face-export.repository.ts';
-import { hasControlCharacters } from '../../../shared/employee-lock-key.ts';
 import { PermanentError } from '../../../shared/errors.ts';
+import { faceExportOptions } from '../../../shared/gallery/face-export-options.ts';
 import { writeFaceExport, type FaceExportSummary } from '../../../shared/gallery/face-export.ts';
 import type { CliContext } from '../context.ts';
 import { printable } from '../printable.ts';
@@ -18,9 +18,7 @@ export async function run(ctx: CliContext, opts: { since: number; out: string; r
   if ((await stat(out).catch(() => undefined))?.isDirectory()) {
     throw new PermanentError('EXPORT_OUT_IS_DIRECTORY', `refused: ${printable(out)} is a folder; give the archive's file name (EXPORT_OUT_IS_DIRECTORY)`);
   }
-  if (opts.lanId !== undefined && (opts.lanId === '' || hasControlCharacters(opts.lanId))) {
-    throw new PermanentError('LAN_ID_INVALID', 'refused: the lan_id is empty or holds control characters (LAN_ID_INVALID)');
-  }
+  const options = faceExportOptions({ backMs: opts.since, refused: !!opts.refused, lanId: opts.lanId });
   // Written beside the target and renamed when complete, so a failed or interrupted export
   // never leaves a half archive under the name asked for (nor replaces a good one).
   const partial = `${out}.partial`;
@@ -29,7 +27,7 @@ export async function run(ctx: CliContext, opts: { since: number; out: string; r
   let summary: FaceExportSummary;
   try {
     summary = await ctx.withDatabase((db) =>
-      writeFaceExport({ repo: faceExportRepository(db) }, { since: new Date(Date.now() - opts.since), refused: !!opts.refused, lanId: opts.lanId }, file),
+      writeFaceExport({ repo: faceExportRepository(db) }, options, file),
     );
   } catch (err) {
     // Closed before it is removed, or a late close would leave it behind.

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../../../shared/config/env-reader.ts';
+import { EXPORT_DAY_MS } from '../../../shared/gallery/face-export-options.ts';
 import type { CliContext } from '../context.ts';
 import { lazyAction } from './lazy.ts';
 
@@ -17,12 +18,10 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .action(lazyAction(ctx, () => import('./export-action.ts')));
 }
 
-const DAY_MS = 24 * 3_600_000;
-
 /** parseDuration's units, and days, which is how far back an export usually looks. */
 function since(v: string): number {
   const days = /^(\d+(?:\.\d+)?)d$/.exec(v);
-  const ms = days ? Math.round(Number(days[1]) * DAY_MS) : parseDuration(v);
+  const ms = days ? Math.round(Number(days[1]) * EXPORT_DAY_MS) : parseDuration(v);
   if (ms === undefined || ms <= 0) throw new InvalidArgumentError('expected a duration such as 10d, 36h or 90m');
   return ms;
 }

@@ -1,0 +1,32 @@
+/**
+ * The console's deep links (CONTRACT.md "Console"): `/review/snapshot/<stream_img id>`,
+ * `/review/enrolment/<train_img id>`, `/employees/<lan_id>`. Written once here, so the
+ * alerts that carry them and the console's own pages agree on the paths.
+ */
+export interface ConsoleLinks {
+  snapshot(streamImgId: number): string;
+  enrolment(trainImgId: number): string;
+  employee(lanId: string): string;
+}
+
+/** The paths alone, for links inside the console. A lan_id is one path segment (`/`, `?`, `#` encoded). */
+export const consolePaths: ConsoleLinks = {
+  snapshot: (id) => `/review/snapshot/${id}`,
+  enrolment: (id) => `/review/enrolment/${id}`,
+  employee: (lanId) => `/employees/${encodeURIComponent(lanId)}`,
+};
+
+/**
+ * Absolute links under `CONSOLE_URL` as people reach it: a trailing slash or none, and a
+ * path prefix behind a proxy (`https://host/vigil/`) kept; a query or fragment dropped (it
+ * would end up between the prefix and the path).
+ */
+export function consoleLinks(base: string): ConsoleLinks {
+  const u = new URL(base);
+  const root = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  return {
+    snapshot: (id) => root + consolePaths.snapshot(id),
+    enrolment: (id) => root + consolePaths.enrolment(id),
+    employee: (lanId) => root + consolePaths.employee(lanId),
+  };
+}
