@@ -12,9 +12,12 @@ import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
+import type { FaceConfig } from '../../shared/config/face-config.ts';
 import { errorCode } from '../../shared/errors.ts';
+import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { employeeRoutes } from './employees.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
 import { reviewRoutes } from './review.ts';
@@ -33,6 +36,10 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
   metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
+  /** FACE_MATCH_THRESHOLD and FACE_GALLERY_SIZE (the employee page's threshold and gallery). @default their defaults */
+  face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize'>;
+  /** The process's locks: deleting an employee takes the employee lock the face services take. Without them it answers 503. */
+  locks?: LockManager;
 }
 
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
@@ -46,6 +53,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // A lan_id is one path segment (`/employees/<lan_id>`): 64 characters of up to 4 UTF-8 bytes, each byte %XX.
+    routerOptions: { maxParamLength: 64 * 12 },
     trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy.join(',') : false,
   });
   const sessions = consoleSessionRepository(deps.db);
@@ -92,5 +101,6 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const review = reviewRepository(deps.db);
   reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
+  employeeRoutes(app, { db: deps.db, face: deps.face, locks: deps.locks, now });
   return app;
 }

@@ -10,7 +10,7 @@ import { createTemplateEngine } from '../../shared/templates/engine.ts';
  * Every page but the sign-in form opens with `include('@_top', …)` (head, navigation, sign
  * out) and closes with `include('@_bottom', it)`.
  */
-export const PAGES = ['login', 'home', 'review-queue', 'review-item'] as const;
+export const PAGES = ['login', 'home', 'review-queue', 'review-item', 'employees', 'employee', 'employee-unknown', 'employee-deleted'] as const;
 export type PageName = (typeof PAGES)[number];
 const PARTIALS = ['_top', '_bottom'] as const;
 
