@@ -60,6 +60,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
   const settings = { threshold: face.matchThreshold, gallerySize: face.gallerySize };
   const gallery = { repo: galleryRepository(deps.db), users: consoleUserRepository(deps.db), settings };
   const viewDeps = { db: deps.db, employees, gallery };
+  const operations = operationsRepository(deps.db);
 
   consoleRoute(app, {
     method: 'GET', url: '/employees', role: 'viewer',
@@ -177,7 +178,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
       }
       if (!deps.locks) return renderEmployee(request, reply, lanId, 503, { refused: 'This console was started without the employee lock, so it cannot delete: use vigil delete-user.' });
       try {
-        const done = await deleteEmployee({ repo: operationsRepository(deps.db), locks: deps.locks, users: gallery.users }, { lanId, by: request.session!.name });
+        const done = await deleteEmployee({ repo: operations, locks: deps.locks, users: gallery.users }, { lanId, by: request.session!.name });
         return renderPage(reply, 'employee-deleted', {
           lanId: done.lanId, spellings: done.spellings, removed: Object.entries(done.removed).map(([what, count]) => ({ what, count })),
         });

@@ -375,6 +375,8 @@ test('delete the employee: an admin only, with the lan_id typed exactly; a misma
   assert.ok(before.train > 0 && before.stream > 0 && before.alerts === 3);
   assert.equal((await c.post(url, teamlead, { confirm: LAN })).statusCode, 403);
   assert.equal((await c.post(url, admin, { confirm: LAN }, null)).statusCode, 403, 'no CSRF token');
+  const anonymous = await app.inject({ method: 'POST', url, payload: `confirm=${encodeURIComponent(LAN)}`, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
+  assert.equal(anonymous.statusCode, 303, 'no session: to the sign-in');
   for (const typed of [LAN_UPPER, `${LAN} `, '', 'NA\\Zoe\u0308 Ådam']) {
     const r = await c.post(url, admin, { confirm: typed });
     assert.equal(r.statusCode, 400, JSON.stringify(typed));
