@@ -8,7 +8,7 @@
 const FLOORS = [
   ['^shared/contract/', '^shared/errors\\.ts$', '^shared/logger\\.ts$'],
   ['^db/'],
-  ['^shared/(runtime|face|media|storage|config|templates|gallery|accounts)/', '^shared/(lock|metrics|employee-lock-key)\\.ts$'],
+  ['^shared/(runtime|face|media|storage|config|templates|gallery|accounts)/', '^shared/(lock|metrics|employee-lock-key|employee-deletion)\\.ts$'],
   ['^shared/app/'],
   ['^services/'],
 ];

@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { TransientError } from '../../shared/errors.ts';
 import { lanIdCollation, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
 import type { Database, ImageType } from '../schema.ts';
+import { writeAudit } from './audit.repository.ts';
 
 const TABLES: Record<ImageType, 'train_img' | 'stream_img'> = { train: 'train_img', stream: 'stream_img' };
 
@@ -63,9 +64,10 @@ export interface OperationsRepository {
    * notifications keep of it, in one transaction. Rows match under the columns' identity
    * rule (case-insensitive, accent- and space-sensitive); `exact` matches byte for byte
    * instead. Refuses (deletes nothing) when no row matches, or when the rows matched carry
-   * spellings that differ by more than letter case.
+   * spellings that differ by more than letter case. With `auditBy`, the deletion is written
+   * to the audit log (`employee.delete`, that actor) in the same transaction.
    */
-  deleteEmployee(lanId: string, opts?: { exact?: boolean }): Promise<DeleteEmployeeOutcome>;
+  deleteEmployee(lanId: string, opts?: { exact?: boolean; auditBy?: string }): Promise<DeleteEmployeeOutcome>;
   /** The server's weight of `lanId` under the identity rule, as hex (db/lan-id-weight.ts): what the employee lock is named after. */
   lanIdWeight(lanId: string): Promise<string>;
 }
@@ -175,9 +177,13 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         for (const rollup of ['stream_result_hour', 'stream_result_day', 'stream_rollup_row', 'report_person']) {
           await trx.deleteFrom(rollup as 'employee').where(matches).execute();
         }
+        const removed = { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications, streamFaces, galleryDecisions };
+        if (opts.auditBy !== undefined) {
+          await writeAudit(trx, { actor: opts.auditBy, action: 'employee.delete', lanId, subject: 'employee', before: { spellings, exact }, after: { removed } });
+        }
         return {
           outcome: 'deleted' as const,
-          removed: { employee, trainImages, streamImages, descriptors, snapshotFaces, alerts, processStatus, notifications, streamFaces, galleryDecisions },
+          removed,
           spellings,
         };
       });

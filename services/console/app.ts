@@ -15,11 +15,13 @@ import { generatePassword, hashPassword } from '../../shared/accounts/password.t
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import type { FaceConfig } from '../../shared/config/face-config.ts';
 import { errorCode } from '../../shared/errors.ts';
+import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
+import { employeeRoutes } from './employees.ts';
 import { exportRoutes } from './exports.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
@@ -39,12 +41,14 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** The process's metrics, when it runs as a service: `vigil_console_signins_total`. */
   metrics?: Pick<Metrics, 'consoleSigninsTotal'>;
-  /** FACE_MATCH_THRESHOLD, FACE_GALLERY_SIZE, FACE_DUPLICATE_MARGIN, for the approvals' distances and dry run. @default their defaults */
+  /** FACE_MATCH_THRESHOLD, FACE_GALLERY_SIZE, FACE_DUPLICATE_MARGIN: the employee page's threshold and gallery, the approvals' distances and dry run. @default their defaults */
   face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize' | 'duplicateMargin'>;
   /** Queues to facetraining what a team lead approves or accepts; without one, those two decisions are refused. */
   publisher?: Pick<Publisher, 'publish'>;
   /** The face export's reads. @default faceExportRepository(db), what `vigil export faces` reads */
   faceExports?: FaceExportRepository;
+  /** The process's locks: deleting an employee takes the employee lock the face services take. Without them it answers 503. */
+  locks?: LockManager;
 }
 
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
@@ -58,6 +62,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // A lan_id is one path segment (`/employees/<lan_id>`): 64 characters of up to 4 UTF-8 bytes, each byte %XX.
+    routerOptions: { maxParamLength: 64 * 12 },
     trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy.join(',') : false,
   });
   const sessions = consoleSessionRepository(deps.db);
@@ -105,6 +111,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   reviewRoutes(app, { db: deps.db, review });
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   approvalRoutes(app, deps);
+  employeeRoutes(app, { db: deps.db, face: deps.face, locks: deps.locks, now });
   exportRoutes(app, { db: deps.db, repo: deps.faceExports ?? faceExportRepository(deps.db), now });
   auditRoutes(app, { db: deps.db });
   return app;

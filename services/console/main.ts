@@ -26,7 +26,9 @@ export const service: ServiceModule<PlatformConfig & { console: ConsoleConfig }>
       });
     return {
       async start() {
-        app = await buildConsoleApp({ db: ctx.database.db, config, logger: ctx.logger, metrics: ctx.metrics, face: ctx.config.face, publisher: ctx.publisher });
+        app = await buildConsoleApp({
+          db: ctx.database.db, config, logger: ctx.logger, metrics: ctx.metrics, face: ctx.config.face, publisher: ctx.publisher, locks: ctx.locks,
+        });
         await app.listen({ port: config.port, host: '0.0.0.0' });
         listening = true;
         housekeeping = setInterval(() => void housekeep(), HOUSEKEEPING_EVERY_MS);

@@ -10,7 +10,10 @@ import { createTemplateEngine } from '../../shared/templates/engine.ts';
  * Every page but the sign-in form opens with `include('@_top', …)` (head, navigation, sign
  * out) and closes with `include('@_bottom', it)`.
  */
-export const PAGES = ['login', 'home', 'review-queue', 'review-item', 'approvals', 'approval-proposal', 'approval-duplicates', 'exports', 'audit'] as const;
+export const PAGES = [
+  'login', 'home', 'review-queue', 'review-item', 'approvals', 'approval-proposal', 'approval-duplicates',
+  'employees', 'employee', 'employee-unknown', 'employee-deleted', 'exports', 'audit',
+] as const;
 export type PageName = (typeof PAGES)[number];
 const PARTIALS = ['_top', '_bottom', '_proposal-facts'] as const;
 
