@@ -69,7 +69,7 @@ before(async () => {
     CONSOLE_PORT: String(await freePort()), FACE_WORKERS: '1', VIGIL_RETRY_DELAYS: '500ms', VIGIL_MAX_ATTEMPTS: '40',
   });
   base = `http://127.0.0.1:${t.env.CONSOLE_PORT}`;
-  await addConsoleAccounts(db(), [['sup', 'supervisor'], ['lead', 'teamlead'], ['vera', 'viewer']]);
+  await addConsoleAccounts(db(), [['sup', 'supervisor'], ['lead', 'teamlead'], ['vera', 'viewer'], ['ada', 'admin']]);
   const { logger } = captureLogger('warn');
   running = await startApp(loadConfig(t.env), [facetraining, facestreaming, consoleService], logger);
   await waitFor('the consumers', () => running.consumers.every((c) => c.attached), 60_000);
@@ -139,4 +139,27 @@ test('a supervisor says a flagged snapshot is the employee, a team lead approves
   assert.match(text, /SUCCESS/);
   assert.ok(await lead.page.locator(`img[src^="/images/enrolment/${newFace}"]`).count() > 0, 'the matching gallery face is the approved one');
   await lead.context.close();
+});
+
+test('every page, as an admin sees it (every form shown), has no serious or critical axe-core violation', async () => {
+  const login = await browser.newContext();
+  const form = await login.newPage();
+  await form.goto(`${base}/login`);
+  await noSeriousViolations(form, '/login');
+  await login.close();
+
+  const flagged = await db().selectFrom('stream_img').select('id').where('result', '=', 'UNKNOWN_PERSON').orderBy('id', 'desc').executeTakeFirstOrThrow();
+  const proposal = await db().selectFrom('gallery_proposal').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
+  const enc = encodeURIComponent(LAN_ID);
+  const { context, page } = await signedIn('ada');
+  const urls = [
+    '/', '/review', `/review?lan_id=${enc}`, `/review/snapshot/${flagged.id}`, '/approvals', `/approvals/proposal/${proposal.id}`, '/approvals/duplicates',
+    '/employees', `/employees?prefix=NA`, `/employees/${enc}`, '/exports', '/audit',
+  ];
+  for (const url of urls) {
+    const r = await page.goto(`${base}${url}`);
+    assert.equal(r?.status(), 200, url);
+    await noSeriousViolations(page, url);
+  }
+  await context.close();
 });
