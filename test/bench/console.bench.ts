@@ -133,11 +133,12 @@ export async function benchConsole(): Promise<void> {
     const { get } = await newApp('10.228.0.');
     const review = reviewRepository(db);
 
-    // The queue 100 pages deep, by its "Older" links.
+    // The queue 100 pages deep, by its "Older" links; each a full page.
     let deepUrl = '/review';
     for (let i = 0; i < DEEP; i++) {
       const r = await get(deepUrl);
       assert.equal(r.statusCode, 200, r.body);
+      assert.equal(r.body.match(/<img class="thumb"/g)?.length, PAGE_SIZE, `page ${i + 1} of the queue shows ${PAGE_SIZE} snapshots`);
       const next = rel(r.body);
       assert.ok(next, `page ${i + 1} of the queue has a rel="next" link`);
       deepUrl = next;
