@@ -8,7 +8,7 @@
 // "not built". The queue's EXPLAIN must read an index in order (no filesort) or it fails.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { queueQuery, REVIEW_RESULTS, reviewRepository, type ReviewQueueFilter } from '../../db/repositories/review.repository.ts';
@@ -108,6 +108,7 @@ async function fill(t: TestEnv, db: Kysely<Database>, images: Buffer[]): Promise
 }
 
 export async function benchConsole(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const t = await createTestEnv('benchconsole');
   const apps: FastifyInstance[] = [];
   try {
@@ -273,7 +274,7 @@ export async function benchConsole(): Promise<void> {
       thumbs,
     );
     for (const n of notes) console.log(`- ${n}`);
-    console.log(`- photos from ${real.from}; ${serverInfo}; ${availableParallelism()} cores`);
+    console.log(`- photos from ${real.from}; ${serverInfo}; ${availableParallelism()} cores, load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`);
   } finally {
     for (const app of apps) await app.close();
     await t.cleanup();
