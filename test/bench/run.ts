@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each printing a table with its baseline measured in
 // the same run. `npm run bench -- runtime` runs the named ones only.
 import { benchCli } from './cli.bench.ts';
+import { benchConsole } from './console.bench.ts';
 import { benchFaceAccuracy } from './face-accuracy.bench.ts';
 import { benchFacestreaming } from './facestreaming.bench.ts';
 import { benchFacetraining } from './facetraining.bench.ts';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   import: benchImport,
   cli: benchCli,
   scale: benchScale,
+  console: benchConsole,
 };
 
 const wanted = process.argv.slice(2);

@@ -6,8 +6,9 @@ import type { Database } from '../../db/schema.ts';
 
 export const EMPLOYEES = 10_000;
 /** Seconds between two snapshots: ten million rows span about ten months of 2026. */
-const STEP_S = 2.5;
-const START = '2026-01-01 00:00:00';
+export const STEP_S = 2.5;
+/** The first snapshot's capture time (UTC). */
+export const START = '2026-01-01 00:00:00';
 const CHUNK = 1_000_000;
 /** The newest snapshots are left in `N`, as the rescue would find them after an outage. */
 export const LEFT_NEW = 50;
