@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { consoleSessionRepository } from '../../db/repositories/console-session.repository.ts';
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import { reviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
+import { reviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
@@ -17,6 +19,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
+import { reviewBulkRoutes } from './review-bulk.ts';
+import { reviewEnrolmentRoutes } from './review-enrolment.ts';
 import { reviewRoutes } from './review.ts';
 import { consoleRoute } from './route.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -90,7 +94,10 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     handler: async (_request, reply) => renderPage(reply, 'home', {}),
   });
   const review = reviewRepository(deps.db);
-  reviewRoutes(app, { db: deps.db, review });
+  const reviewDeps = { db: deps.db, review, queues: reviewQueuesRepository(deps.db), decisions: reviewDecisionRepository(deps.db) };
+  reviewRoutes(app, reviewDeps);
+  reviewEnrolmentRoutes(app, reviewDeps);
+  reviewBulkRoutes(app, reviewDeps);
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   return app;
 }

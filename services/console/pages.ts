@@ -10,9 +10,9 @@ import { createTemplateEngine } from '../../shared/templates/engine.ts';
  * Every page but the sign-in form opens with `include('@_top', …)` (head, navigation, sign
  * out) and closes with `include('@_bottom', it)`.
  */
-export const PAGES = ['login', 'home', 'review-queue', 'review-item'] as const;
+export const PAGES = ['login', 'home', 'review-queue', 'review-item', 'review-enrolment'] as const;
 export type PageName = (typeof PAGES)[number];
-const PARTIALS = ['_top', '_bottom'] as const;
+const PARTIALS = ['_top', '_bottom', '_face-overlay'] as const;
 
 declare module 'fastify' {
   interface FastifyReply {
