@@ -271,6 +271,19 @@ test('enrolments: kind=enrolments lists the refused ones (not a success), by res
   assert.match(page.body, new RegExp(`<a href="/review/enrolment/${enrolments.low}\\?kind=enrolments" data-row>erin</a>`));
   assert.match(page.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.doesNotMatch(page.body, /<script>alert/);
+  assert.match(page.body, /<input type="hidden" name="kind" value="enrolments">/);
+
+  // Bulk dismiss of this list names train_img ids.
+  const two = [enrolments.none0!, enrolments.none1!];
+  const r = await bulk(sam, two, { kind: 'enrolments', result: 'NO_FACES_FOUND' });
+  assert.equal(r.statusCode, 303, r.body);
+  assert.equal(r.headers.location, '/review?kind=enrolments&result=NO_FACES_FOUND&done=dismissed');
+  assert.deepEqual((await decisions('enrolment', two)).map((d) => d.decided_by), ['sam', 'sam']);
+  assert.equal((await audits(`train_img:${two[0]}`))[0]!.action, 'review.dismiss');
+  const open = await walk('/review?kind=enrolments&result=NO_FACES_FOUND');
+  assert.equal(open.ids.length, 50);
+  assert.ok(!open.ids.some((id) => two.includes(id)));
+  assert.equal((await bulk(sam, two, { kind: 'nope' })).statusCode, 400);
 });
 
 test('the enrolment page: the photo with its face box, the result and LOW_QUALITY reasons in words, the measures with units, confirm and dismiss', async () => {
