@@ -15,7 +15,7 @@ export type ReviewState = (typeof REVIEW_STATES)[number];
  * EXISTS into NOT IN and materializes every decision of the kind for each page, a read that
  * grows with every decision ever made (they outlive the rows' retention); a count stays a
  * lookup per row the queue's index walk meets (EXPLAIN: DEPENDENT SUBQUERY, eq_ref on the
- * primary key), half the time at 20,000 snapshots (test/integration/console-review-actions.test.ts).
+ * primary key), half the time at 20,000 snapshots (test/integration/console-review-explain.test.ts).
  */
 function decisions(kind: ReviewKind, idColumn: string): RawBuilder<number> {
   const id = sql.ref(idColumn);
