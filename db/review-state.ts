@@ -15,7 +15,8 @@ export type ReviewState = (typeof REVIEW_STATES)[number];
  * EXISTS into NOT IN and materializes every decision of the kind for each page, a read that
  * grows with every decision ever made (they outlive the rows' retention); a count stays a
  * lookup per row the queue's index walk meets (EXPLAIN: DEPENDENT SUBQUERY, eq_ref on the
- * primary key), half the time at 20,000 snapshots (test/integration/console-review-explain.test.ts).
+ * primary key; test/integration/console-review-explain.test.ts). Measured once on MariaDB
+ * 10.11 at 20,000 snapshots, a third of them decided: a page in 0.69 ms, against 1.4 ms.
  */
 function decisions(kind: ReviewKind, idColumn: string): RawBuilder<number> {
   const id = sql.ref(idColumn);

@@ -5,7 +5,7 @@ import { createIndexOnce, indexExists, lanIdColumnType, TABLE_OPTIONS } from '..
  * The review queue's decisions (issue 28): a supervisor confirms an item (the verdict or
  * alert was right) or dismisses it (nothing to do, e.g. a bad frame). One row per item,
  * keyed by its kind and id, so a second decision meets the primary key; the queue's "open"
- * filter is a NOT EXISTS probe on that key.
+ * filter looks each row up by that key.
  *
  * - `kind`: `snapshot` (a `stream_img` id), `absence` (a `face_alert` id), `enrolment` (a
  *   `train_img` id). No foreign key: the id points at one of three tables. The decision

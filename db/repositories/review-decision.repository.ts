@@ -84,7 +84,7 @@ export function reviewDecisionRepository(db: Kysely<Database>): ReviewDecisionRe
 
 /** The items of the queue among `ids` (the results and kinds the queue holds), with their lan_id. */
 function itemsOf(db: Kysely<Database>, kind: ReviewKind, ids: number[]) {
-  if (kind === 'snapshot') return db.selectFrom('stream_img').select(['id', 'lan_id']).where('id', 'in', ids).where('result', 'in', [...REVIEW_RESULTS]).forUpdate().execute();
-  if (kind === 'absence') return db.selectFrom('face_alert').select(['id', 'lan_id']).where('id', 'in', ids).where('kind', '=', 'absence').forUpdate().execute();
-  return db.selectFrom('train_img').select(['id', 'lan_id']).where('id', 'in', ids).where('result', 'in', [...REFUSED_ENROLMENT_RESULTS]).forUpdate().execute();
+  if (kind === 'snapshot') return db.selectFrom('stream_img').select(['id', 'lan_id']).where('id', 'in', ids).where('result', 'in', [...REVIEW_RESULTS]).execute();
+  if (kind === 'absence') return db.selectFrom('face_alert').select(['id', 'lan_id']).where('id', 'in', ids).where('kind', '=', 'absence').execute();
+  return db.selectFrom('train_img').select(['id', 'lan_id']).where('id', 'in', ids).where('result', 'in', [...REFUSED_ENROLMENT_RESULTS]).execute();
 }

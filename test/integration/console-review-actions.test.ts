@@ -154,6 +154,12 @@ test('confirm: a viewer is refused (403), so is a post without the CSRF token; a
     assert.match(again.body, /REVIEW_DECIDED: refused: snapshot \d+ was already confirmed by sam at 20\d\d-\d\d-\d\dT[0-9:.]+Z UTC/);
   }
   assert.equal((await decisions('snapshot', [id]))[0]!.decided_by, 'sam', 'the first decision stands');
+  // Two supervisors at the same moment: the primary key lets one in, the other is told who.
+  const race = Number((await db().insertInto('stream_img').values({ lan_id: 'rita', capture_time: new Date(T0), status: 'Y', result: 'UNKNOWN_PERSON' }).executeTakeFirstOrThrow()).insertId);
+  const both = await Promise.all([c.post(`/review/snapshot/${race}/confirm`, sam), c.post(`/review/snapshot/${race}/dismiss`, sue)]);
+  assert.deepEqual(both.map((x) => x.statusCode).sort(), [303, 409]);
+  assert.equal((await decisions('snapshot', [race])).length, 1);
+  assert.equal((await audits(`stream_img:${race}`)).length, 1);
   assert.equal((await audits(`stream_img:${id}`)).length, 1, 'a refusal writes no audit entry');
   // A snapshot that is not in the queue (a success), and one that does not exist.
   assert.equal((await c.post(`/review/snapshot/${successSnapshot}/confirm`, sam)).statusCode, 400);
