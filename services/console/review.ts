@@ -5,6 +5,7 @@ import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import type { ReviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
 import type { ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import type { ReviewItem, ReviewRepository } from '../../db/repositories/review.repository.ts';
+import { REVIEW_STATES } from '../../db/review-state.ts';
 import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import { PermanentError } from '../../shared/errors.ts';
@@ -16,8 +17,7 @@ import { qualityLabels } from './quality-labels.ts';
 import { carriedFilters, DONE, DONE_OF, FORBIDDEN_CODES, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
 import { COLUMNS, queueRows } from './review-list.ts';
 import { decisionView, fmt, plain } from './review-format.ts';
-import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, PAGE_SIZE, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
-import { REVIEW_STATES } from '../../db/review-state.ts';
+import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
 
 /** What the queue says after a decision made from it (`?done=`, a fixed sentence). */
