@@ -26,6 +26,7 @@ import * as m20261208T1400 from './migrations/20261208T1400-latest-state-newest.
 import * as m20261209T0900 from './migrations/20261209T0900-gallery.ts';
 import * as m20261209T0930 from './migrations/20261209T0930-stream-img-capture.ts';
 import * as m20261209T1000 from './migrations/20261209T1000-console-signin-failure.ts';
+import * as m20261210T0900 from './migrations/20261210T0900-review-decision.ts';
 import * as m20261210T0950 from './migrations/20261210T0950-audit-index.ts';
 
 /**
@@ -58,6 +59,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261209T0900-gallery': m20261209T0900,
   '20261209T0930-stream-img-capture': m20261209T0930,
   '20261209T1000-console-signin-failure': m20261209T1000,
+  '20261210T0900-review-decision': m20261210T0900,
   '20261210T0950-audit-index': m20261210T0950,
 };
 

@@ -425,6 +425,21 @@ export interface ConsoleSigninFailureTable {
   locked_until: Date | null;
 }
 
+export type ReviewKind = 'snapshot' | 'absence' | 'enrolment';
+export type ReviewDecisionValue = 'confirm' | 'dismiss';
+
+/** A supervisor's decision on a review queue item (a snapshot, an absence alert, a refused enrolment). */
+export interface ReviewDecisionTable {
+  kind: ReviewKind;
+  /** `stream_img.id`, `face_alert.id` or `train_img.id`, by kind. */
+  item_id: number;
+  lan_id: string;
+  decision: ReviewDecisionValue;
+  decided_by: string;
+  decided_at: CreatedAt;
+  reason: string | null;
+}
+
 export interface Database {
   employee: EmployeeTable;
   train_img: TrainImgTable;
@@ -454,6 +469,7 @@ export interface Database {
   console_user: ConsoleUserTable;
   console_session: ConsoleSessionTable;
   console_signin_failure: ConsoleSigninFailureTable;
+  review_decision: ReviewDecisionTable;
 }
 
 export type TrainImg = Selectable<TrainImgTable>;

@@ -18,7 +18,7 @@ export interface DeletedEmployee {
   notifications: number;
   /** Faces found in their snapshots (`stream_face`). */
   streamFaces: number;
-  /** Gallery decisions about them: proposals, removals, not-this faces, their threshold, accepted lookalike pairs (either side). */
+  /** Gallery decisions about them: proposals, removals, not-this faces, their threshold, accepted lookalike pairs (either side), the review queue's decisions. */
   galleryDecisions: number;
 }
 
@@ -157,7 +157,7 @@ export function operationsRepository(db: Kysely<Database>): OperationsRepository
         // log keeps who decided what and when, without a face.
         const streamFaces = n(await trx.deleteFrom('stream_face').where(matches).execute());
         let galleryDecisions = 0;
-        for (const table of ['gallery_proposal', 'gallery_removal', 'not_this_face', 'employee_threshold'] as const) {
+        for (const table of ['gallery_proposal', 'gallery_removal', 'not_this_face', 'employee_threshold', 'review_decision'] as const) {
           galleryDecisions += n(await trx.deleteFrom(table as 'employee').where(matches).execute());
         }
         galleryDecisions += n(

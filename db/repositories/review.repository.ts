@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import type { Database } from '../schema.ts';
 import { imageBytes } from './image-bytes.ts';
-import { capturedBefore } from '../capture-order.ts';
+import { capturedAfter, capturedBefore } from '../capture-order.ts';
+import { stateCondition, type ReviewState } from '../review-state.ts';
 
 /** The results a supervisor reviews: the snapshots that were not the employee, or looked staged. */
 export const REVIEW_RESULTS = ['UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES', 'IMPERSONATION_SUSPECTED'] as const satisfies readonly ResultCode[];
@@ -17,6 +18,8 @@ export interface ReviewQueueFilter {
   to?: Date;
   /** Keyset cursor: rows strictly older than this (capture_time, id). */
   before?: { captureTime: Date; id: number };
+  /** @default 'all' */
+  state?: ReviewState;
   limit: number;
 }
 
@@ -56,6 +59,8 @@ export interface ReviewItem {
 /** The console's review pages' reads: the queue, one snapshot, and the images. */
 export interface ReviewRepository {
   queue(f: ReviewQueueFilter): Promise<ReviewQueueRow[]>;
+  /** The items next to one in the queue's order under the same filter: `older` comes after it on the page, `newer` before. */
+  neighbours(at: { captureTime: Date; id: number }, f: Omit<ReviewQueueFilter, 'before' | 'limit'>): Promise<{ newer: number | undefined; older: number | undefined }>;
   item(id: number): Promise<ReviewItem | undefined>;
   snapshotImage(id: number): Promise<Buffer | undefined>;
   enrolmentImage(id: number): Promise<Buffer | undefined>;
@@ -79,6 +84,11 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
       return (await queueQuery(db, f).execute()).map((r) => ({
         id: Number(r.id), lanId: r.lan_id, result: r.result, distance: r.distance, captureTime: r.capture_time,
       }));
+    },
+    async neighbours(at, f) {
+      const [older] = await queueQuery(db, { ...f, before: at, limit: 1 }).execute();
+      const [newer] = await queueBase(db, f).where(capturedAfter(at.captureTime, at.id)).orderBy('capture_time', 'asc').orderBy('id', 'asc').limit(1).execute();
+      return { older: older && Number(older.id), newer: newer && Number(newer.id) };
     },
     async item(id) {
       const r = await db
@@ -125,6 +135,16 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
 
 /** The queue's statement: newest first by (capture_time, id), a keyset cursor, never OFFSET. */
 export function queueQuery(db: Kysely<Database>, f: ReviewQueueFilter) {
+  let q = queueBase(db, f);
+  const b = f.before;
+  if (b !== undefined) {
+    q = q.where(capturedBefore(b.captureTime, b.id));
+  }
+  return q.orderBy('capture_time', 'desc').orderBy('id', 'desc').limit(f.limit);
+}
+
+/** The queue's filters without order or cursor; `state` probes the decisions of each row the index walk meets. */
+function queueBase(db: Kysely<Database>, f: Omit<ReviewQueueFilter, 'before' | 'limit'>) {
   let q = db
     .selectFrom('stream_img')
     .select(['id', 'lan_id', 'result', 'distance', 'capture_time'])
@@ -132,9 +152,7 @@ export function queueQuery(db: Kysely<Database>, f: ReviewQueueFilter) {
   if (f.lanId !== undefined) q = q.where('lan_id', '=', f.lanId);
   if (f.from !== undefined) q = q.where('capture_time', '>=', f.from);
   if (f.to !== undefined) q = q.where('capture_time', '<', f.to);
-  const b = f.before;
-  if (b !== undefined) {
-    q = q.where(capturedBefore(b.captureTime, b.id));
-  }
-  return q.orderBy('capture_time', 'desc').orderBy('id', 'desc').limit(f.limit);
+  const state = stateCondition('snapshot', 'stream_img.id', f.state ?? 'all');
+  if (state) q = q.where(state);
+  return q;
 }

@@ -9,6 +9,8 @@ import { consoleSessionRepository } from '../../db/repositories/console-session.
 import { consoleSigninRepository } from '../../db/repositories/console-signin.repository.ts';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
 import { faceExportRepository, type FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
+import { reviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
+import { reviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
@@ -25,6 +27,8 @@ import { employeeRoutes } from './employees.ts';
 import { exportRoutes } from './exports.ts';
 import { ASSETS_DIR, HTMX_DIR, consoleViews, renderPage } from './pages.ts';
 import { imageRoutes } from './images.ts';
+import { reviewBulkRoutes } from './review-bulk.ts';
+import { reviewEnrolmentRoutes } from './review-enrolment.ts';
 import { reviewRoutes } from './review.ts';
 import { consoleRoute } from './route.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -108,7 +112,10 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     handler: async (_request, reply) => renderPage(reply, 'home', {}),
   });
   const review = reviewRepository(deps.db);
-  reviewRoutes(app, { db: deps.db, review });
+  const reviewDeps = { db: deps.db, review, queues: reviewQueuesRepository(deps.db), decisions: reviewDecisionRepository(deps.db) };
+  reviewRoutes(app, reviewDeps);
+  reviewEnrolmentRoutes(app, reviewDeps);
+  reviewBulkRoutes(app, reviewDeps);
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
   approvalRoutes(app, deps);
   employeeRoutes(app, { db: deps.db, face: deps.face, locks: deps.locks, now });

@@ -11,11 +11,11 @@ import { createTemplateEngine } from '../../shared/templates/engine.ts';
  * out) and closes with `include('@_bottom', it)`.
  */
 export const PAGES = [
-  'login', 'home', 'review-queue', 'review-item', 'approvals', 'approval-proposal', 'approval-duplicates',
+  'login', 'home', 'review-queue', 'review-item', 'review-enrolment', 'approvals', 'approval-proposal', 'approval-duplicates',
   'employees', 'employee', 'employee-unknown', 'employee-deleted', 'exports', 'audit',
 ] as const;
 export type PageName = (typeof PAGES)[number];
-const PARTIALS = ['_top', '_bottom', '_proposal-facts'] as const;
+const PARTIALS = ['_top', '_bottom', '_proposal-facts', '_face-overlay'] as const;
 
 declare module 'fastify' {
   interface FastifyReply {

@@ -1,4 +1,7 @@
+import { REFUSED_ENROLMENT_RESULTS } from '../../db/repositories/review-decision.repository.ts';
 import { REVIEW_RESULTS, type ReviewQueueFilter, type ReviewResult } from '../../db/repositories/review.repository.ts';
+import { REVIEW_STATES, type ReviewState } from '../../db/review-state.ts';
+import type { ReviewKind } from '../../db/schema.ts';
 
 /** A row id from a path: a positive integer of at most 15 digits (a safe integer), else undefined. */
 export function parseId(raw: unknown): number | undefined {
@@ -31,7 +34,26 @@ export function parseTime(raw: string, end: boolean): Date | undefined {
 
 export const PAGE_SIZE = 50;
 
-export type QueueQuery = { filter: ReviewQueueFilter; form: { result: string; lan_id: string; from: string; to: string } };
+/** The queue's three lists (`kind`): snapshots to review, absence streaks, refused enrolments. */
+export const QUEUE_KINDS = ['snapshots', 'absences', 'enrolments'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+/** The decision kind (`review_decision.kind`) of each list. */
+export const ITEM_KIND = { snapshots: 'snapshot', absences: 'absence', enrolments: 'enrolment' } as const satisfies Record<QueueKind, ReviewKind>;
+/** The results each list can be narrowed to; absences have none. */
+export const KIND_RESULTS: Record<QueueKind, readonly string[]> = { snapshots: REVIEW_RESULTS, absences: [], enrolments: REFUSED_ENROLMENT_RESULTS };
+
+export interface QueueQuery {
+  kind: QueueKind;
+  state: ReviewState;
+  /** One result of the kind's, or undefined for all of them. */
+  result: string | undefined;
+  lanId: string | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  before: { captureTime: Date; id: number } | undefined;
+  /** The values as typed, for the form and the links (no cursor); empty when not given. */
+  form: { kind: string; state: string; result: string; lan_id: string; from: string; to: string };
+}
 
 /** The queue's query string, checked: the filter, or a message saying what is wrong (a 400). */
 export function parseQueueQuery(query: Record<string, unknown>): QueueQuery | { error: string } {
@@ -40,13 +62,18 @@ export function parseQueueQuery(query: Record<string, unknown>): QueueQuery | { 
     if (v === undefined || v === '') return undefined;
     return typeof v === 'string' ? v : '\u0000';
   };
+  const kind = str('kind') ?? 'snapshots';
+  const state = str('state') ?? 'open';
   const result = str('result');
   const lanId = str('lan_id');
   const from = str('from');
   const to = str('to');
   const before = str('before');
-  if (result !== undefined && !(REVIEW_RESULTS as readonly string[]).includes(result)) {
-    return { error: `result must be one of ${REVIEW_RESULTS.join(', ')}.` };
+  if (!(QUEUE_KINDS as readonly string[]).includes(kind)) return { error: `kind must be one of ${QUEUE_KINDS.join(', ')}.` };
+  if (!(REVIEW_STATES as readonly string[]).includes(state)) return { error: `state must be one of ${REVIEW_STATES.join(', ')}.` };
+  const results = KIND_RESULTS[kind as QueueKind];
+  if (result !== undefined && !results.includes(result)) {
+    return { error: results.length === 0 ? `result does not apply to ${kind}.` : `result must be one of ${results.join(', ')}.` };
   }
   if (lanId !== undefined && (lanId.length > 128 || lanId.includes('\u0000'))) return { error: 'lan_id must be one text of at most 128 characters.' };
   const fromDate = from === undefined ? undefined : parseTime(from, false);
@@ -57,10 +84,24 @@ export function parseQueueQuery(query: Record<string, unknown>): QueueQuery | { 
   const cursor = before === undefined ? undefined : decodeCursor(before);
   if (before !== undefined && !cursor) return { error: 'before must be a cursor from the queue\'s "Older" link.' };
   return {
-    filter: {
-      results: result === undefined ? REVIEW_RESULTS : [result as ReviewResult],
-      lanId, from: fromDate, to: toDate, before: cursor, limit: PAGE_SIZE,
-    },
-    form: { result: result ?? '', lan_id: lanId ?? '', from: from ?? '', to: to ?? '' },
+    kind: kind as QueueKind, state: state as ReviewState, result, lanId, from: fromDate, to: toDate, before: cursor,
+    form: { kind, state, result: result ?? '', lan_id: lanId ?? '', from: from ?? '', to: to ?? '' },
   };
+}
+
+/** The snapshots' filter of a parsed query. */
+export function snapshotFilter(q: QueueQuery, limit = PAGE_SIZE): ReviewQueueFilter {
+  return {
+    results: q.result === undefined ? REVIEW_RESULTS : [q.result as ReviewResult],
+    lanId: q.lanId, from: q.from, to: q.to, before: q.before, state: q.state, limit,
+  };
+}
+
+/**
+ * The query string that keeps the queue's filters (not its cursor), defaults left out, so
+ * a link or a redirect goes back to the same list.
+ */
+export function filterParams(form: QueueQuery['form']): URLSearchParams {
+  const defaults: Record<string, string> = { kind: 'snapshots', state: 'open' };
+  return new URLSearchParams(Object.entries(form).filter(([k, v]) => v !== '' && v !== defaults[k]));
 }

@@ -2,52 +2,54 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
-import { REVIEW_RESULTS, type ReviewItem, type ReviewRepository } from '../../db/repositories/review.repository.ts';
-import type { Database } from '../../db/schema.ts';
+import type { ReviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
+import type { ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
+import type { ReviewItem, ReviewRepository } from '../../db/repositories/review.repository.ts';
+import { REVIEW_STATES } from '../../db/review-state.ts';
+import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { notThisEmployee } from '../../shared/gallery/not-this.ts';
 import { propose } from '../../shared/gallery/proposals.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
-import { encodeCursor, PAGE_SIZE, parseId, parseQueueQuery } from './review-params.ts';
+import { qualityLabels } from './quality-labels.ts';
+import { carriedFilters, DONE, DONE_OF, FORBIDDEN_CODES, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
+import { COLUMNS, queueRows } from './review-list.ts';
+import { decisionView, fmt, plain } from './review-format.ts';
+import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
+
+/** What the queue says after a decision made from it (`?done=`, a fixed sentence). */
+const QUEUE_DONE: Record<string, string> = { dismissed: 'Dismissed: the chosen items have left the open queue.', confirmed: 'Confirmed: the item has left the open queue.' };
 
 export interface ReviewDeps {
   db: Kysely<Database>;
   review: ReviewRepository;
+  queues: ReviewQueuesRepository;
+  decisions: ReviewDecisionRepository;
 }
 
-/** What a decision's success says on the item page after its 303 (no flash cookie: a fixed text per `done`). */
-const DONE: Record<string, string> = {
-  proposed: 'Proposed for the employee\'s gallery ("it is the employee"); a team lead approves or rejects it.',
-  'not-this': 'Recorded: this face is not the employee. A later snapshot closer to it than to the gallery is not a success for them.',
-};
-
-/** Refusals of the acting account itself are 403; the rest (already proposed, no face, …) are 409. */
-const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
-
-const fmt = (n: number | null | undefined, digits = 4): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
-const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
-
-/** The review queue, a snapshot's page and the two decisions a supervisor makes from it (CONTRACT.md "Console"). */
+/** The review queue, a snapshot's page and the decisions a supervisor makes from it (CONTRACT.md "Console"). */
 export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
   const galleryDeps = { repo: galleryRepository(deps.db), users: consoleUserRepository(deps.db) };
+  const decide = reviewDecider(deps.db);
 
   consoleRoute(app, {
     method: 'GET', url: '/review', role: 'viewer',
     handler: async (request, reply) => {
       const q = parseQueueQuery(request.query as Record<string, unknown>);
       if ('error' in q) return plain(reply, 400, `Bad request: ${q.error}\n`);
-      const rows = await deps.review.queue({ ...q.filter, limit: PAGE_SIZE + 1 });
-      const page = rows.slice(0, PAGE_SIZE);
-      const more = rows.length > PAGE_SIZE;
-      const params = new URLSearchParams(Object.entries(q.form).filter(([, v]) => v !== ''));
-      if (more) params.set('before', encodeCursor(page[page.length - 1]!));
+      const { rows, last } = await queueRows(deps, q);
+      const filters = filterParams(q.form);
+      const older = new URLSearchParams(filters);
+      if (last) older.set('before', encodeCursor(last));
+      const done = (request.query as { done?: unknown }).done;
       return renderPage(reply, 'review-queue', {
-        results: REVIEW_RESULTS, form: q.form,
-        rows: page.map((r) => ({ id: r.id, lanId: r.lanId, result: r.result ?? '', distance: fmt(r.distance), captureTime: r.captureTime.toISOString() })),
-        older: more ? params.toString() : '',
+        kinds: QUEUE_KINDS, states: REVIEW_STATES, results: KIND_RESULTS[q.kind], form: q.form, kind: q.kind,
+        rows, older: last ? older.toString() : '', filters: [...filters.entries()].map(([name, value]) => ({ name, value })),
+        itemQuery: filters.size === 0 ? '' : `?${filters.toString()}`, canDecide: roleAllows(request.session!.role, 'supervisor'),
+        columns: COLUMNS[q.kind], done: typeof done === 'string' ? (QUEUE_DONE[done] ?? '') : '',
       });
     },
   });
@@ -56,14 +58,26 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
     const s = request.session!;
     const item = await deps.review.item(id);
     if (!item) return plain(reply, 404, 'Not found.\n');
-    const image = item.hasImage ? await deps.review.snapshotImage(id) : undefined;
+    const filters = carriedFilters(request.query);
+    const q = parseQueueQuery(Object.fromEntries(filters));
+    const [image, decision, near] = await Promise.all([
+      item.hasImage ? deps.review.snapshotImage(id) : undefined,
+      deps.decisions.decisionOf('snapshot', id),
+      // The neighbours in the queue the page was opened from, when that was the snapshots' list.
+      !('error' in q) && q.kind === 'snapshots' ? deps.review.neighbours({ captureTime: item.captureTime, id }, snapshotFilter(q)) : { newer: undefined, older: undefined },
+    ]);
     const size = image ? await imageSize(image) : undefined;
+    const query = filters.toString();
     return renderPage(reply.code(status), 'review-item', {
       canDecide: roleAllows(s.role, 'supervisor'),
       done: message.done ?? '', refused: message.refused ?? '',
       ...itemView(item),
       image: size ?? null,
       hasImage: image !== undefined,
+      decision: decision ? decisionView(decision) : null,
+      query: query === '' ? '' : `?${query}`,
+      next: near.older === undefined ? '' : String(near.older),
+      previous: near.newer === undefined ? '' : String(near.newer),
     });
   }
 
@@ -94,11 +108,28 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
         if (!(err instanceof PermanentError)) throw err;
         return renderItem(request, reply, id, FORBIDDEN_CODES.has(err.code) ? 403 : 409, { refused: `${err.code}: ${err.message}` });
       }
-      return reply.code(303).header('location', `/review/snapshot/${id}?done=${done}`).send();
+      return reply.code(303).header('location', withParams(`/review/snapshot/${id}`, carriedFilters(request.query), done)).send();
     };
 
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/propose', role: 'supervisor', handler: decision('proposed', (p) => propose(galleryDeps, p)) });
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/not-this', role: 'supervisor', handler: decision('not-this', (p) => notThisEmployee(galleryDeps, p)) });
+
+  const review = (value: ReviewDecisionValue) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const id = parseId((request.params as { id: string }).id);
+    if (id === undefined) return plain(reply, 404, 'Not found.\n');
+    if (!(await deps.review.item(id))) return plain(reply, 404, 'Not found.\n');
+    try {
+      await decide({ kind: 'snapshot', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
+    } catch (err) {
+      const status = refusalStatus(err);
+      if (status === undefined) throw err;
+      const e = err as PermanentError;
+      return renderItem(request, reply, id, status, { refused: `${e.code}: ${e.message}` });
+    }
+    return reply.code(303).header('location', withParams(`/review/snapshot/${id}`, carriedFilters(request.query), DONE_OF[value])).send();
+  };
+  consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/confirm', role: 'supervisor', handler: review('confirm') });
+  consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/dismiss', role: 'supervisor', handler: review('dismiss') });
 }
 
 /** The item's facts as the page shows them, formatted once here. */
@@ -118,12 +149,7 @@ function itemView(item: ReviewItem) {
     trainImgId: item.trainImgId,
     captureTime: item.captureTime.toISOString(),
     bestFace: typeof d.bestFace === 'number' ? d.bestFace : null,
-    faces: item.faces.map((f) => ({
-      index: f.faceIndex,
-      score: fmt(f.score, 3),
-      box: f.box,
-      quality: Object.entries(f.quality ?? {}).map(([k, v]) => ({ name: k, value: typeof v === 'number' ? fmt(v, 3) : typeof v === 'string' || typeof v === 'boolean' ? String(v) : JSON.stringify(v) })),
-    })),
+    faces: item.faces.map((f) => ({ index: f.faceIndex, score: fmt(f.score, 3), box: f.box, quality: qualityLabels(f.quality) })),
     alerts: item.alerts.map((a) => ({ id: a.id, kind: a.kind, state: a.state, createdAt: a.createdAt.toISOString() })),
     proposals: item.proposals,
     notThis: item.notThis,

@@ -14,7 +14,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { queueQuery, REVIEW_RESULTS, reviewRepository, type ReviewQueueFilter } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { buildConsoleApp } from '../../services/console/app.ts';
-import { PAGE_SIZE, parseQueueQuery } from '../../services/console/review-params.ts';
+import { PAGE_SIZE, parseQueueQuery, snapshotFilter } from '../../services/console/review-params.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { addConsoleAccounts, consoleClient, type SignedIn } from '../helpers/console-client.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
@@ -70,7 +70,7 @@ const rel = (body: string): string | undefined => /<a rel="next" href="([^"]+)"/
 function queueFilter(url: string): ReviewQueueFilter {
   const q = parseQueueQuery(Object.fromEntries(new URL(url, 'http://console').searchParams));
   if ('error' in q) throw new Error(`${url}: ${q.error}`);
-  return { ...q.filter, limit: PAGE_SIZE + 1 };
+  return snapshotFilter(q, PAGE_SIZE + 1);
 }
 
 async function explain(db: Kysely<Database>, f: ReviewQueueFilter): Promise<Record<string, unknown>[]> {

@@ -181,6 +181,8 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
     await db.insertInto('gallery_proposal').values({ lan_id: lanId, stream_img_id: streams[0]!, face_index: 0, proposed_by: 'sup' }).execute();
     await db.insertInto('gallery_removal').values({ train_img_id: train, lan_id: lanId, removed_by: 'lead' }).execute();
     await db.insertInto('employee_threshold').values({ lan_id: lanId, threshold: 0.55, set_by: 'lead' }).execute();
+    // And the review queue's (issue 28).
+    await db.insertInto('review_decision').values({ kind: 'snapshot', item_id: streams[1]!, lan_id: lanId, decision: 'dismiss', decided_by: 'sup' }).execute();
   };
   await seed('NA\\leaver');
   await seed('NA\\stayer');
@@ -193,11 +195,11 @@ test("vigil delete-user removes the employee's images, descriptors, traces, aler
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     lanId: 'NA\\leaver',
-    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3, notifications: 0, streamFaces: 1, galleryDecisions: 5 },
+    removed: { employee: 1, trainImages: 1, streamImages: 2, descriptors: 1, snapshotFaces: 2, alerts: 1, processStatus: 3, notifications: 0, streamFaces: 1, galleryDecisions: 6 },
     spellings: ['NA\\leaver'],
   });
   assert.equal((await db.selectFrom('identity_distinct').select('id').execute()).length, 0);
-  for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert', 'stream_face', 'not_this_face', 'gallery_proposal', 'gallery_removal', 'employee_threshold'] as const) {
+  for (const table of ['employee', 'train_img', 'stream_img', 'face_descriptor', 'snapshot_face', 'face_alert', 'stream_face', 'not_this_face', 'gallery_proposal', 'gallery_removal', 'employee_threshold', 'review_decision'] as const) {
     const rows = await db.selectFrom(table).select('lan_id').where('lan_id', 'in', ['NA\\leaver', 'NA\\stayer']).execute();
     assert.ok(rows.every((x) => x.lan_id === 'NA\\stayer') && rows.length > 0, `${table}: only the other employee's rows are left`);
   }

@@ -186,14 +186,16 @@ test("the item page shows the result, the distance against the threshold, the co
   assert.match(r.body, /<rect class="face-box best" x="41" y="52" width="103" height="124">/);
   assert.match(r.body, new RegExp(`src="/images/snapshot/${item}"`));
   assert.match(r.body, new RegExp(`src="/images/enrolment/${trainImg}"`));
-  assert.match(r.body, /sharpness<\/dt><dd>0\.420/);
+  // The measures in words with their units, not field names (issue 28's rough edges).
+  assert.match(r.body, /sharpness<\/dt><dd>0\.42<\/dd>/);
+  assert.match(r.body, /yaw<\/dt><dd>3\.5°<\/dd>/);
   assert.match(r.body, /unknown_person \(published\)/);
   assert.match(r.body, /2026-10-30T00:00:00\.000Z/);
-  assert.doesNotMatch(r.body, /It is the employee<\/button>/, 'a viewer sees no decision buttons');
+  assert.doesNotMatch(r.body, /It is the employee <kbd>e<\/kbd><\/button>/, 'a viewer sees no decision buttons');
   const sam = await get(`/review/snapshot/${item}`, supervisor);
   assert.match(sam.body, new RegExp(`<form method="post" action="/review/snapshot/${item}/propose">`));
-  assert.match(sam.body, /It is the employee<\/button>/);
-  assert.match(sam.body, /Not this employee<\/button>/);
+  assert.match(sam.body, /It is the employee <kbd>e<\/kbd><\/button>/);
+  assert.match(sam.body, /Not this employee <kbd>n<\/kbd><\/button>/);
   // A row whose image is gone says so, and draws no boxes.
   const gone = await get(`/review/snapshot/${idsOf(await get(`/review?lan_id=${encodeURIComponent(XSS)}`))[0]}`);
   assert.match(gone.body, /The image is gone/);

@@ -39,7 +39,7 @@ test('every lan_id column is case-insensitive, accent-sensitive and NO PAD, stil
   // And the gallery's (issue 26): its decisions name people by the same rule.
   assert.deepEqual(cols.map((c) => c.table), [
     'audit_log', 'employee', 'employee_threshold', 'face_alert', 'face_descriptor', 'gallery_proposal', 'gallery_removal', 'identity_distinct',
-    'not_this_face', 'report_person', 'snapshot_face', 'stream_face', 'stream_img', 'stream_result_day', 'stream_result_hour',
+    'not_this_face', 'report_person', 'review_decision', 'snapshot_face', 'stream_face', 'stream_img', 'stream_result_day', 'stream_result_hour',
     'stream_rollup_row', 'train_img',
   ]);
   const version = (await sql<{ v: string }>`SELECT VERSION() AS v`.execute(db)).rows[0]!.v;

@@ -1,0 +1,58 @@
+import type { Kysely } from 'kysely';
+import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
+import { reviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
+import type { Database, ReviewDecisionValue, ReviewKind } from '../../db/schema.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { decideReview } from '../../shared/gallery/review-decision.ts';
+import { filterParams, parseQueueQuery } from './review-params.ts';
+
+/** Refusals of the acting account itself are 403; the rest (already decided, no face, …) are 409. */
+export const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
+/** Refusals of what the form asked for (no such item, too many): 400, nothing decided. */
+const BAD_REQUEST_CODES = new Set(['REVIEW_ITEM_UNKNOWN', 'REVIEW_TOO_MANY', 'REVIEW_NOTHING', 'REASON_TOO_LONG']);
+
+/** The status a decision's refusal answers; undefined for an error that is not a refusal (a 500). */
+export function refusalStatus(err: unknown): number | undefined {
+  if (!(err instanceof PermanentError)) return undefined;
+  if (FORBIDDEN_CODES.has(err.code)) return 403;
+  return BAD_REQUEST_CODES.has(err.code) ? 400 : 409;
+}
+
+/** What a decision's 303 says on the page after it (`?done=`: one of these fixed sentences, no flash cookie). */
+export const DONE: Record<string, string> = {
+  proposed: 'Proposed for the employee\'s gallery ("it is the employee"); a team lead approves or rejects it.',
+  'not-this': 'Recorded: this face is not the employee. A later snapshot closer to it than to the gallery is not a success for them.',
+  confirmed: 'Confirmed: the verdict was right. The item has left the open queue.',
+  dismissed: 'Dismissed: nothing to do. The item has left the open queue.',
+};
+
+export const DONE_OF: Record<ReviewDecisionValue, string> = { confirm: 'confirmed', dismiss: 'dismissed' };
+
+/** Confirm or dismiss review items as the session's account (never a name from the form). */
+export function reviewDecider(db: Kysely<Database>) {
+  const deps = { decisions: reviewDecisionRepository(db), users: consoleUserRepository(db) };
+  return (p: { kind: ReviewKind; itemIds: readonly number[]; decision: ReviewDecisionValue; by: string; reason?: string }) => decideReview(deps, p);
+}
+
+/** The reason field of a decision form, if it is one text. */
+export function reasonOf(body: unknown): string | undefined {
+  const r = (body as { reason?: unknown } | undefined)?.reason;
+  return typeof r === 'string' ? r : undefined;
+}
+
+/**
+ * The queue's filters a page or form carried (query string or hidden fields), checked with
+ * the queue's own rules; a bad or missing set is the default queue (open snapshots).
+ */
+export function carriedFilters(source: unknown): URLSearchParams {
+  const q = parseQueueQuery({ ...(source as Record<string, unknown> | undefined), before: undefined });
+  return 'error' in q ? new URLSearchParams() : filterParams(q.form);
+}
+
+/** `path` with the params, and `done` last when given. */
+export function withParams(path: string, params: URLSearchParams, done?: string): string {
+  const p = new URLSearchParams(params);
+  if (done !== undefined) p.set('done', done);
+  const s = p.toString();
+  return s === '' ? path : `${path}?${s}`;
+}
