@@ -150,10 +150,11 @@ test('every page, as an admin sees it (every form shown), has no serious or crit
 
   const flagged = await db().selectFrom('stream_img').select('id').where('result', '=', 'UNKNOWN_PERSON').orderBy('id', 'desc').executeTakeFirstOrThrow();
   const proposal = await db().selectFrom('gallery_proposal').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
+  const enrolment = await db().selectFrom('train_img').select('id').orderBy('id').executeTakeFirstOrThrow();
   const enc = encodeURIComponent(LAN_ID);
   const { context, page } = await signedIn('ada');
   const urls = [
-    '/', '/review', `/review?lan_id=${enc}`, `/review/snapshot/${flagged.id}`, '/approvals', `/approvals/proposal/${proposal.id}`, '/approvals/duplicates',
+    '/', '/review', `/review?lan_id=${enc}`, '/review?kind=absences', '/review?kind=enrolments', `/review/snapshot/${flagged.id}`, `/review/enrolment/${enrolment.id}`, '/approvals', `/approvals/proposal/${proposal.id}`, '/approvals/duplicates',
     '/employees', `/employees?prefix=NA`, `/employees/${enc}`, '/exports', '/audit',
   ];
   for (const url of urls) {
@@ -161,5 +162,50 @@ test('every page, as an admin sees it (every form shown), has no serious or crit
     assert.equal(r?.status(), 200, url);
     await noSeriousViolations(page, url);
   }
+  await context.close();
+});
+
+test('a supervisor reviews by keyboard alone: signs in, moves through the queue with j, opens with o, dismisses with d, goes on with j, confirms with c', async () => {
+  const lanId = 'NA\\keys';
+  const ids: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await db().insertInto('stream_img').values({
+      lan_id: lanId, image: FLAGGED, capture_time: new Date(T0 + 86_400_000 + i * 60_000), status: 'Y', result: 'UNKNOWN_PERSON', distance: 0.71 + i / 100, num_faces: 1,
+    }).executeTakeFirstOrThrow();
+    ids.push(Number(r.insertId));
+  }
+  const [oldest, middle, newest] = ids as [number, number, number];
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/review?lan_id=${encodeURIComponent(lanId)}`);
+  // The sign-in form by keyboard: the first field has the focus or gets it by Tab.
+  await page.getByLabel('Account').focus();
+  await page.keyboard.type('sup');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(CONSOLE_PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.waitForURL((u) => u.pathname === '/review');
+
+  await page.keyboard.press('j');
+  await page.keyboard.press('o');
+  await page.waitForURL(`${base}/review/snapshot/${newest}?*`);
+  await page.keyboard.press('d');
+  await page.waitForLoadState();
+  assert.match(await page.getByRole('status').innerText(), /dismiss/i);
+
+  await page.keyboard.press('j');
+  await page.waitForURL(new RegExp(`/review/snapshot/${middle}\\b`));
+  await page.keyboard.press('c');
+  await page.waitForLoadState();
+  assert.match(await page.getByRole('status').innerText(), /confirm/i);
+
+  const decided = await db().selectFrom('review_decision').select(['item_id', 'decision', 'decided_by']).where('lan_id', '=', lanId).orderBy('item_id').execute();
+  assert.deepEqual(decided.map((d) => [Number(d.item_id), d.decision, d.decided_by]), [[middle, 'confirm', 'sup'], [newest, 'dismiss', 'sup']]);
+
+  // The queue now holds the one left open; Tab reaches its link and Enter opens it.
+  await page.goto(`${base}/review?lan_id=${encodeURIComponent(lanId)}`);
+  await page.keyboard.press('j');
+  const focused = await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('href') ?? null);
+  assert.match(focused ?? '', new RegExp(`^/review/snapshot/${oldest}\\b`), 'the one left open is the only row');
   await context.close();
 });
