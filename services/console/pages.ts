@@ -11,7 +11,7 @@ import { createTemplateEngine } from '../../shared/templates/engine.ts';
  * out) and closes with `include('@_bottom', it)`.
  */
 export const PAGES = [
-  'login', 'home', 'review-queue', 'review-item', 'review-enrolment', 'approvals', 'approval-proposal', 'approval-duplicates',
+  'login', 'home', 'review-queue', 'review-item', 'review-enrolment', 'review-row-decided', 'approvals', 'approval-proposal', 'approval-duplicates',
   'employees', 'employee', 'employee-unknown', 'employee-deleted', 'exports', 'audit',
 ] as const;
 export type PageName = (typeof PAGES)[number];

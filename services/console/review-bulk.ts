@@ -4,15 +4,19 @@ import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
 import type { PermanentError } from '../../shared/errors.ts';
 import { MAX_REVIEW_BATCH } from '../../shared/gallery/review-decision.ts';
 import { consoleRoute } from './route.ts';
-import { carriedFilters, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
+import { renderPage } from './pages.ts';
+import { carriedFilters, DONE, DONE_OF, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
 import { plain } from './review-format.ts';
 import { ITEM_KIND, parseId, QUEUE_KINDS, type QueueKind } from './review-params.ts';
 
 /**
  * The queue page's own decisions: "Dismiss selected" (any list, at most 100 items, all or
  * none) and an absence alert's confirm or dismiss (it has no page of its own; its row links
- * to the snapshot that ended the streak). Both answer 303 back to the queue with its filters.
+ * to the snapshot that ended the streak). Both answer 303 back to the queue with its filters;
+ * an absence's row posted by htmx gets the row that replaces it instead.
  */
+/** The absences list's columns (views/review-queue.eta), which the decided row spans. */
+const ABSENCE_COLUMNS = 7;
 export function reviewBulkRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
   const decide = reviewDecider(deps.db);
 
@@ -51,7 +55,15 @@ export function reviewBulkRoutes(app: FastifyInstance, deps: { db: Kysely<Databa
       await decide({ kind: 'absence', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
     } catch (err) {
       if ((err as PermanentError).code === 'REVIEW_ITEM_UNKNOWN') return plain(reply, 404, 'Not found.\n');
+      const status = refusalStatus(err);
+      if (status !== undefined && request.headers['hx-request'] === 'true') {
+        return renderPage(reply.code(status), 'review-row-decided', { columns: ABSENCE_COLUMNS, text: `Absence alert ${id}: refused: ${(err as PermanentError).message}` });
+      }
       return refused(reply, err);
+    }
+    // htmx (the row's own form) swaps the answer in for the row: the person keeps their place in the list.
+    if (request.headers['hx-request'] === 'true') {
+      return renderPage(reply, 'review-row-decided', { columns: ABSENCE_COLUMNS, text: `Absence alert ${id}: ${DONE[DONE_OF[value]]}` });
     }
     const back = carriedFilters({ kind: 'absences', ...(request.body as Record<string, unknown> | undefined) });
     return reply.code(303).header('location', withParams('/review', back, value === 'confirm' ? 'confirmed' : 'dismissed')).send();

@@ -209,3 +209,23 @@ test('a supervisor reviews by keyboard alone: signs in, moves through the queue 
   assert.match(focused ?? '', new RegExp(`^/review/snapshot/${oldest}\\b`), 'the one left open is the only row');
   await context.close();
 });
+
+test('with htmx, an absence is confirmed or dismissed from its row in place: no page load, the row says what was done', async () => {
+  const lanId = 'NA\\absent';
+  const s = await db().insertInto('stream_img').values({ lan_id: lanId, capture_time: new Date(T0 + 2 * 86_400_000), status: 'Y', result: 'NO_FACES_FOUND' }).executeTakeFirstOrThrow();
+  const alert = await db().insertInto('face_alert').values({
+    lan_id: lanId, stream_img_id: Number(s.insertId), kind: 'absence', state: 'published', notification: JSON.stringify({ data: { streak: 5 } }),
+  }).executeTakeFirstOrThrow();
+  const { context, page } = await signedIn('sup', `/review?kind=absences&lan_id=${encodeURIComponent(lanId)}`);
+  const url = page.url();
+  await page.evaluate(() => { (globalThis as unknown as { stillHere: boolean }).stillHere = true; });
+  await page.getByRole('row').filter({ hasText: lanId }).getByRole('button', { name: 'Dismiss', exact: true }).click();
+  const status = page.locator('tr.decided [role="status"]');
+  await status.waitFor();
+  assert.match(await status.innerText(), new RegExp(`Absence alert ${Number(alert.insertId)}: Dismissed`));
+  assert.equal(page.url(), url, 'no navigation');
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { stillHere?: boolean }).stillHere), true, 'the page was not loaded again');
+  const d = await db().selectFrom('review_decision').select(['decision', 'decided_by']).where('kind', '=', 'absence').where('item_id', '=', Number(alert.insertId)).executeTakeFirstOrThrow();
+  assert.deepEqual([d.decision, d.decided_by], ['dismiss', 'sup']);
+  await context.close();
+});

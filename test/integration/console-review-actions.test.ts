@@ -254,9 +254,25 @@ test('absences: kind=absences lists the absence alerts only, newest first, paged
   assert.equal((await audits(`face_alert:${id}`))[0]!.action, 'review.confirm');
   assert.equal((await c.post(`/review/absence/${id}/dismiss`, sue)).statusCode, 409);
   assert.equal((await c.post(`/review/absence/${impersonation}/confirm`, sam)).statusCode, 404);
+
+  // The row's own form posted by htmx: the answer is the row that takes its place, a refusal too.
+  const hx = (path: string, who: SignedIn) => app.inject({
+    method: 'POST', url: path, cookies: { vigil_session: who.session }, payload: new URLSearchParams({ _csrf: who.csrf }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true', accept: '*/*' },
+  });
+  const near = absences[absences.length - 2]!;
+  assert.match(first.body, new RegExp(`<form method="post" action="/review/absence/${near}/dismiss" hx-post="/review/absence/${near}/dismiss" hx-target="closest tr" hx-swap="outerHTML">`));
+  const swapped = await hx(`/review/absence/${near}/dismiss`, sam);
+  assert.equal(swapped.statusCode, 200, swapped.body);
+  assert.equal(swapped.body.trim(), `<tr class="decided"><td colspan="7" role="status">Absence alert ${near}: Dismissed: nothing to do. The item has left the open queue.</td></tr>`);
+  assert.equal((await decisions('absence', [near]))[0]!.decision, 'dismiss');
+  const twice = await hx(`/review/absence/${near}/confirm`, sue);
+  assert.equal(twice.statusCode, 409);
+  assert.match(twice.body, /^<tr class="decided"><td colspan="7" role="status">Absence alert \d+: refused: .*sam/);
+
   const open = await walk('/review?kind=absences');
-  assert.equal(open.ids.length, absences.length - 1);
-  assert.ok(!open.ids.includes(id));
+  assert.equal(open.ids.length, absences.length - 2);
+  assert.ok(!open.ids.includes(id) && !open.ids.includes(absences[absences.length - 2]!));
 });
 
 test('enrolments: kind=enrolments lists the refused ones (not a success), by result, paged by cursor', async () => {
