@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { runRollup } from './rollup.ts';
+import type { ConsoleLinks } from '../../shared/contract/console-links.ts';
 import { KeepStateError, type ScheduledJob } from './scheduler.ts';
 
 export interface UpkeepDeps {
@@ -19,6 +20,8 @@ export interface UpkeepDeps {
   publisher: Pick<Publisher, 'publish'>;
   log: Logger;
   config: UpkeepConfig;
+  /** From `CONSOLE_URL`: the digest links to the review queue. */
+  links?: Pick<ConsoleLinks, 'queue'>;
   /** `VIGIL_RESCUE_AGE`. */
   rescueAgeMs: number;
   /** Messages in each `.dlq` (logical names, `transcoder.dlq`). */
@@ -77,7 +80,7 @@ export function upkeepJobs(d: UpkeepDeps): ScheduledJob[] {
         try {
           await notify({
             template: 'work_pending',
-            data: { since: since.toISOString(), counts, folded },
+            data: { since: since.toISOString(), counts, folded, ...(d.links && { reviewUrl: d.links.queue() }) },
             // Both ends: a retry covers a longer window than the attempt that failed, and if
             // that one did reach the notifier the retry must not be taken for its duplicate.
             idempotencyKey: vigilNotificationKey(`work_pending-${since.toISOString()}-${until.toISOString()}`),

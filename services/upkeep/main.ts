@@ -1,6 +1,8 @@
 import { scheduledJobRepository } from '../../db/repositories/scheduled-job.repository.ts';
 import { topologyOptions, type AppContext, type ServiceModule } from '../../shared/app/app-context.ts';
+import type { ConsoleConfig } from '../../shared/config/console-config.ts';
 import type { PlatformConfig } from '../../shared/config/platform-config.ts';
+import { consoleLinks } from '../../shared/contract/console-links.ts';
 import type { UpkeepConfig } from './config.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { TransientError } from '../../shared/errors.ts';
@@ -14,7 +16,8 @@ import { startScheduler, type Scheduler } from './scheduler.ts';
  * snapshot retention): no queue of its own. Every replica runs the scheduler; each job's
  * lock lets one of them run it per interval, cluster-wide.
  */
-export const service: ServiceModule<PlatformConfig & { upkeep: UpkeepConfig }> = {
+/** Reads CONSOLE_URL (the console's section) for the digest's link to the review queue. */
+export const service: ServiceModule<PlatformConfig & { upkeep: UpkeepConfig; console: Pick<ConsoleConfig, 'url'> }> = {
   name: 'upkeep',
   async create(app) {
     const log = app.logger.child({ service: 'upkeep' });
@@ -24,6 +27,7 @@ export const service: ServiceModule<PlatformConfig & { upkeep: UpkeepConfig }> =
       publisher: app.publisher,
       log,
       config: app.config.upkeep,
+      links: app.config.console.url === undefined ? undefined : consoleLinks(app.config.console.url),
       rescueAgeMs: app.config.rescueAgeMs,
       deadLetters: () => deadLetterCounts(app),
     });

@@ -4,6 +4,8 @@
  * alerts that carry them and the console's own pages agree on the paths.
  */
 export interface ConsoleLinks {
+  /** The review queue (`/review`): what the supervisors' digest points to. */
+  queue(): string;
   snapshot(streamImgId: number): string;
   enrolment(trainImgId: number): string;
   employee(lanId: string): string;
@@ -11,6 +13,7 @@ export interface ConsoleLinks {
 
 /** The paths alone, for links inside the console. A lan_id is one path segment (`/`, `?`, `#` encoded). */
 export const consolePaths: ConsoleLinks = {
+  queue: () => '/review',
   snapshot: (id) => `/review/snapshot/${id}`,
   enrolment: (id) => `/review/enrolment/${id}`,
   employee: (lanId) => `/employees/${encodeURIComponent(lanId)}`,
@@ -25,6 +28,7 @@ export function consoleLinks(base: string): ConsoleLinks {
   const u = new URL(base);
   const root = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
   return {
+    queue: () => root + consolePaths.queue(),
     snapshot: (id) => root + consolePaths.snapshot(id),
     enrolment: (id) => root + consolePaths.enrolment(id),
     employee: (lanId) => root + consolePaths.employee(lanId),

@@ -14,6 +14,7 @@ import { startScheduler, type ScheduledJob, type Scheduler } from '../../service
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';
 import { upkeepJobs } from '../../services/upkeep/jobs.ts';
 import { captureLogger, drainQueue } from '../helpers/runtime-harness.ts';
+import { consoleLinks } from '../../shared/contract/console-links.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 // The scheduled upkeep with two runners active, as two replicas of the notifier would be:
@@ -42,6 +43,7 @@ async function runner(name: string, config: Config, jobs?: ScheduledJob[]): Prom
     {
       jobs: jobs ?? upkeepJobs({
         db: db.db, locks, publisher, log: logger, config: config.upkeep, rescueAgeMs: config.rescueAgeMs, now,
+        links: config.console.url === undefined ? undefined : consoleLinks(config.console.url),
         deadLetters: () => dlqCounts(broker, config),
       }),
       locks,
@@ -71,6 +73,7 @@ async function dlqCounts(broker: BrokerConnection, config: Config) {
 before(async () => {
   t = await createTestEnv('upkeep', {
     NOTIFIER_SUPERVISORS: 'sup@example.org',
+    CONSOLE_URL: 'https://vigil.example/console/',
     VIGIL_RESCUE_AGE: '10m',
     VIGIL_STREAM_IMAGE_RETENTION_DAYS: '30',
   });
@@ -152,6 +155,7 @@ test('upkeep with two runners: orphan rescue, work_pending digest, dead_letters 
     assert.deepEqual(digest.data.counts, { UNKNOWN_PERSON: 2, IMPERSONATION_SUSPECTED: 1, ENROLMENT_FAILED: 1 });
     assert.equal(digest.data.folded, 1);
     assert.equal(digest.data.since, new Date(clock - 2 * HOUR).toISOString());
+    assert.equal(digest.data.reviewUrl, 'https://vigil.example/console/review', 'the digest links to the console\'s review queue');
     const dl = notes.find((n) => n.template === 'dead_letters');
     assert.deepEqual(dl.data.queues, [{ queue: 'transcoder.dlq', count: 1 }]);
     assert.ok(CODECS.notifier.parse(Buffer.from(JSON.stringify(dl))), 'a notification the notifier takes');

@@ -19,6 +19,7 @@ test('consoleLinks: the contract paths under CONSOLE_URL, with or without a trai
     ['https://host/vigil/?x=1#top', 'https://host/vigil'],
   ] as const) {
     const l = consoleLinks(base);
+    assert.equal(l.queue(), `${root}/review`, base);
     assert.equal(l.snapshot(4711), `${root}/review/snapshot/4711`, base);
     assert.equal(l.enrolment(42), `${root}/review/enrolment/42`, base);
     assert.equal(l.employee('ada'), `${root}/employees/ada`, base);
