@@ -4,6 +4,7 @@ import { decodeLandmarks } from '../descriptor.ts';
 import type { Database } from '../schema.ts';
 import { imageBytes } from './image-bytes.ts';
 import { capturedAfter } from '../capture-order.ts';
+import { parseJsonColumn } from '../json-column.ts';
 
 /** A face box in the snapshot's upright pixels (what facestreaming stores in `stream_face.box`). */
 export interface FaceBox {
@@ -96,7 +97,7 @@ export function faceExportRepository(db: Kysely<Database>): FaceExportRepository
       const bySnapshot = new Map<number, ExportFace[]>();
       for (const r of faces) {
         const list = bySnapshot.get(Number(r.stream_img_id)) ?? [];
-        list.push({ index: r.face_index, box: parseBox(r.box), score: r.score, landmarks: r.landmarks ? decodeLandmarks(r.landmarks) : null, quality: parseJson(r.quality), model: r.model });
+        list.push({ index: r.face_index, box: parseBox(r.box), score: r.score, landmarks: r.landmarks ? decodeLandmarks(r.landmarks) : null, quality: parseJsonColumn(r.quality), model: r.model });
         bySnapshot.set(Number(r.stream_img_id), list);
       }
       return rows.map((r) => ({
@@ -113,17 +114,8 @@ export function faceExportRepository(db: Kysely<Database>): FaceExportRepository
   };
 }
 
-function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
 function parseBox(text: string): FaceBox | null {
-  const b = parseJson(text) as Partial<Record<keyof FaceBox, unknown>> | null;
+  const b = parseJsonColumn(text) as Partial<Record<keyof FaceBox, unknown>> | null;
   if (!b || typeof b !== 'object') return null;
   const { x, y, width, height } = b;
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -4,6 +4,7 @@ import { capturedBefore } from '../capture-order.ts';
 import { stateCondition, type ReviewState } from '../review-state.ts';
 import type { Database } from '../schema.ts';
 import { REFUSED_ENROLMENT_RESULTS, type RefusedEnrolmentResult } from './review-decision.repository.ts';
+import { parseJsonObject } from '../json-column.ts';
 
 /** The filters the absence and enrolment lists share with the snapshots'; times are the alert's for an absence, the capture's for an enrolment. */
 export interface ReviewListFilter {
@@ -53,21 +54,11 @@ export interface ReviewQueuesRepository {
   enrolment(id: number): Promise<EnrolmentItem | undefined>;
 }
 
-const parseObject = (s: string | null): Record<string, unknown> | null => {
-  if (s === null) return null;
-  try {
-    const v: unknown = JSON.parse(s);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-};
-
 export function reviewQueuesRepository(db: Kysely<Database>): ReviewQueuesRepository {
   return {
     async absences(f) {
       return (await absencesQuery(db, f).execute()).map((r) => {
-        const data = parseObject(r.notification)?.data as Record<string, unknown> | undefined;
+        const data = parseJsonObject(r.notification)?.data as Record<string, unknown> | undefined;
         const capture = typeof data?.captureTime === 'string' ? new Date(data.captureTime) : null;
         return {
           id: Number(r.id), lanId: r.lan_id, streamImgId: Number(r.stream_img_id), createdAt: r.created_at,
@@ -92,7 +83,7 @@ export function reviewQueuesRepository(db: Kysely<Database>): ReviewQueuesReposi
         .orderBy('id', 'desc').limit(1).executeTakeFirst();
       return {
         id: Number(r.id), lanId: r.lan_id, status: r.status, result: r.result, captureTime: r.capture_time, processedTime: r.processed_time,
-        numFaces: r.num_faces, hasImage: Number(r.has_image) === 1, detail: parseObject(detail?.detail ?? null),
+        numFaces: r.num_faces, hasImage: Number(r.has_image) === 1, detail: parseJsonObject(detail?.detail ?? null),
       };
     },
   };

@@ -4,6 +4,7 @@ import type { Database } from '../schema.ts';
 import { imageBytes } from './image-bytes.ts';
 import { capturedAfter, capturedBefore } from '../capture-order.ts';
 import { stateCondition, type ReviewState } from '../review-state.ts';
+import { parseJsonObject } from '../json-column.ts';
 
 /** The results a supervisor reviews: the snapshots that were not the employee, or looked staged. */
 export const REVIEW_RESULTS = ['UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES', 'IMPERSONATION_SUSPECTED'] as const satisfies readonly ResultCode[];
@@ -68,16 +69,6 @@ export interface ReviewRepository {
   hasImage(kind: 'snapshot' | 'enrolment', id: number): Promise<boolean>;
 }
 
-const parseJson = (s: string | null): Record<string, unknown> | null => {
-  if (s === null) return null;
-  try {
-    const v: unknown = JSON.parse(s);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-};
-
 export function reviewRepository(db: Kysely<Database>): ReviewRepository {
   return {
     async queue(f) {
@@ -117,8 +108,8 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
         trainImgId: r.train_img_id === null ? null : Number(r.train_img_id),
         captureTime: r.capture_time,
         hasImage: Number(r.has_image) === 1,
-        faces: faces.map((f) => ({ faceIndex: f.face_index, box: parseJson(f.box) as ReviewFace['box'], score: f.score, quality: parseJson(f.quality) })),
-        detail: parseJson(detail?.detail ?? null),
+        faces: faces.map((f) => ({ faceIndex: f.face_index, box: parseJsonObject(f.box) as ReviewFace['box'], score: f.score, quality: parseJsonObject(f.quality) })),
+        detail: parseJsonObject(detail?.detail ?? null),
         alerts: alerts.map((a) => ({ id: Number(a.id), kind: a.kind, state: a.state, createdAt: a.created_at })),
         proposals: proposals.map((p) => ({ id: Number(p.id), faceIndex: p.face_index, proposedBy: p.proposed_by, status: p.status, decidedBy: p.decided_by })),
         notThis: notThis.map((n) => ({ faceIndex: n.face_index, by: n.recorded_by })),
