@@ -94,6 +94,8 @@ export class WorkerPool<I, O> {
 
   run(input: I, transfer: Transferable[] = []): Promise<O> {
     if (this.closed) return Promise.reject(new TransientError('POOL_CLOSED', `${this.opts.name} pool is closed`));
+    // Once every thread has failed to start, none will take the task: it would wait forever.
+    if (this.startupError) return Promise.reject(this.startupError);
     if (this.queue.length >= (this.opts.maxQueue ?? 10_000)) {
       return Promise.reject(new TransientError('POOL_BUSY', `${this.opts.name} pool queue is full`));
     }

@@ -52,7 +52,7 @@ test('a thread that dies fails its task as transient and is replaced', async () 
   }
 });
 
-test('a worker that throws at load fails ready() with its error, and is not respawned', async () => {
+test('a worker that throws at load fails ready() with its error, and is not respawned', { timeout: 30_000 }, async () => {
   const { logger: log, lines } = captureLogger('warn');
   const pool = new WorkerPool<BusyTask, unknown>({ entry: new URL('../fixtures/broken-worker.ts', import.meta.url), size: 2, name: 'broken', logger: log });
   try {
@@ -64,6 +64,10 @@ test('a worker that throws at load fails ready() with its error, and is not resp
       return true;
     });
     assert.ok(performance.now() - t0 < 10_000, 'ready() settled');
+    await assert.rejects(pool.run({ op: 'spin', ms: 1 }), /before it was ready/);
+    // Once both threads are gone a task is refused at once, not queued for no thread (it hung CI).
+    await waitFor('both threads failed', () => lines.filter((l) => l.msg === 'worker thread failed').length === 2, 10_000);
+    await new Promise((r) => setTimeout(r, 200));
     await assert.rejects(pool.run({ op: 'spin', ms: 1 }), /before it was ready/);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(lines.filter((l) => l.msg === 'worker thread exited; replacing it').length, 0, 'no respawn loop');
