@@ -21,8 +21,9 @@ const files = named.length > 0 ? named : find(join(root, 'test')).sort();
 // One file at a time: the integration tests share one broker and one database server,
 // and their fault injection (cutting connections, a database outage) is timed. TAP on every
 // Node release (Node 24 prints its spec format otherwise), so what reads the run's closing
-// counts keeps reading them.
-const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
+// counts keeps reading them. A test that hangs fails after 10 minutes (the longest takes under
+// a minute) instead of holding the run until CI's limit.
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', '--test-timeout=600000', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
