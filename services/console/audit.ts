@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { listAudit, type AuditFilter, type AuditRow } from '../../db/repositories/audit.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { renderPage } from './pages.ts';
 import { decodeCursor, parseTime } from './review-params.ts';
 import { consoleRoute } from './route.ts';
+import { plain } from './format.ts';
 
 export const AUDIT_PAGE_SIZE = 50;
 
@@ -51,8 +52,6 @@ const rowView = (r: AuditRow) => ({
   id: r.id, at: r.at.toISOString(), actor: r.actor, action: r.action, lanId: r.lanId ?? '', subject: r.subject ?? '',
   before: facts(r.before), after: facts(r.after),
 });
-
-const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
 
 /**
  * `GET /audit`: every sign-in, decision and change `audit_log` holds, newest first, read

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { listAudit } from '../../db/repositories/audit.repository.ts';
 import type { EmployeeRepository } from '../../db/repositories/employee.repository.ts';
 import type { Database } from '../../db/schema.ts';
+import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import type { GalleryDeps } from '../../shared/gallery/gallery-deps.ts';
 import { galleryView } from '../../shared/gallery/gallery-view.ts';
 import { suggestThreshold, thresholdBounds } from '../../shared/gallery/threshold.ts';
@@ -69,7 +70,7 @@ export async function employeePageData(deps: EmployeeViewDeps, lanId: string, op
   const chart = resultsChart(counts, window.days);
   return {
     lanId,
-    path: encodeURIComponent(lanId),
+    path: lanIdSegment(lanId),
     gallery,
     threshold: {
       site: fmt(site),

@@ -7,6 +7,7 @@ import { operationsRepository } from '../../db/repositories/operations.repositor
 import type { Database } from '../../db/schema.ts';
 import { EnvReader } from '../../shared/config/env-reader.ts';
 import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
+import { consolePaths, lanIdSegment } from '../../shared/contract/console-links.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import { deleteEmployee } from '../../shared/employee-deletion.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
@@ -19,6 +20,7 @@ import { employeePageData } from './employee-view.ts';
 import { renderPage } from './pages.ts';
 import { parseId } from './review-params.ts';
 import { consoleRoute } from './route.ts';
+import { FORBIDDEN_CODES, plain } from './format.ts';
 
 export interface EmployeeDeps {
   db: Kysely<Database>;
@@ -32,11 +34,9 @@ export interface EmployeeDeps {
 /** How many lan_ids a page of the employee list shows. */
 export const EMPLOYEES_PAGE = 50;
 
-/** Refusals of the acting account itself are 403; the rest (already removed, out of bounds, …) are 409. */
-const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
-
-const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
-const employeePath = (lanId: string) => `/employees/${encodeURIComponent(lanId)}`;
+const employeePath = consolePaths.employee;
+/** Refusals of what the form holds (a threshold out of its bounds, a reason too long): 400, nothing changed. */
+const BAD_INPUT_CODES: ReadonlySet<string> = new Set(['THRESHOLD_OUT_OF_BOUNDS', 'REASON_TOO_LONG']);
 
 /** What the page says after a change's 303: fixed sentences picked by the query (no flash cookie), with the face's id. */
 function noticeOf(query: Record<string, unknown>): { notice: string; undo: number | null } {
@@ -70,7 +70,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
       const rows = await employees.search({ prefix: q.prefix, after: q.after, limit: EMPLOYEES_PAGE + 1 });
       const page = rows.slice(0, EMPLOYEES_PAGE);
       const next = rows.length > EMPLOYEES_PAGE ? new URLSearchParams({ ...(q.prefix !== '' && { prefix: q.prefix }), after: page[page.length - 1]! }).toString() : '';
-      return renderPage(reply, 'employees', { prefix: q.prefix, rows: page.map((lanId) => ({ lanId, path: encodeURIComponent(lanId) })), next });
+      return renderPage(reply, 'employees', { prefix: q.prefix, rows: page.map((lanId) => ({ lanId, path: lanIdSegment(lanId) })), next });
     },
   });
 
@@ -101,7 +101,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
   /**
    * A change made from the page by the session's account (never a name from the form): 303
    * back to the page with what it says, or the page with the refusal (403 for the account,
-   * 409 for the rest).
+   * 400 for what the form holds, 409 for the rest).
    */
   const change = (act: (lanId: string, request: FastifyRequest) => Promise<string | { status: number; refused: string }>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
@@ -112,7 +112,8 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
         done = await act(lanId, request);
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
-        return renderEmployee(request, reply, lanId, FORBIDDEN_CODES.has(err.code) ? 403 : 409, { refused: `${err.code}: ${err.message}` });
+        const status = FORBIDDEN_CODES.has(err.code) ? 403 : BAD_INPUT_CODES.has(err.code) ? 400 : 409;
+        return renderEmployee(request, reply, lanId, status, { refused: `${err.code}: ${err.message}` });
       }
       if (typeof done !== 'string') return renderEmployee(request, reply, lanId, done.status, { refused: done.refused });
       return reply.code(303).header('location', `${employeePath(lanId)}?${done}`).send();
@@ -137,7 +138,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
     method: 'POST', url: '/employees/:lanId/gallery/:trainImgId/remove', role: 'teamlead',
     handler: faceChange(async (trainImgId, request) => {
       const reason = (request.body as { reason?: unknown } | undefined)?.reason;
-      await removeFace(gallery, { trainImgId, by: request.session!.name, reason: typeof reason === 'string' ? reason.slice(0, 500) : undefined });
+      await removeFace(gallery, { trainImgId, by: request.session!.name, reason: typeof reason === 'string' ? reason : undefined });
       return `removed=${trainImgId}`;
     }),
   });
@@ -154,7 +155,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
     method: 'POST', url: '/employees/:lanId/threshold', role: 'teamlead',
     handler: change(async (lanId, request) => {
       const body = (request.body ?? {}) as { threshold?: unknown; clear?: unknown; reason?: unknown };
-      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined;
+      const reason = typeof body.reason === 'string' ? body.reason : undefined;
       if (body.clear !== undefined) {
         await setThreshold(gallery, { lanId, threshold: null, by: request.session!.name, reason });
         return 'threshold=cleared';
@@ -184,7 +185,8 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
         });
       } catch (err) {
         if (err instanceof PermanentError) {
-          return renderEmployee(request, reply, lanId, FORBIDDEN_CODES.has(err.code) ? 403 : 409, { refused: `${err.code}: ${err.message}` });
+          const status = FORBIDDEN_CODES.has(err.code) ? 403 : BAD_INPUT_CODES.has(err.code) ? 400 : 409;
+        return renderEmployee(request, reply, lanId, status, { refused: `${err.code}: ${err.message}` });
         }
         // The lock not had in time, or a row written while deleting: nothing was deleted.
         if (err instanceof TransientError) return renderEmployee(request, reply, lanId, 503, { refused: `${err.code}: ${err.message} Try again.` });

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { writeAudit } from '../../db/repositories/audit.repository.ts';
 import type { FaceExportRepository } from '../../db/repositories/face-export.repository.ts';
@@ -9,6 +9,7 @@ import { EXPORT_DAY_MS, faceExportOptions } from '../../shared/gallery/face-expo
 import { writeFaceExport } from '../../shared/gallery/face-export.ts';
 import { renderPage } from './pages.ts';
 import { consoleRoute } from './route.ts';
+import { plain } from './format.ts';
 
 export interface ExportDeps {
   db: Kysely<Database>;
@@ -37,8 +38,6 @@ export function parseExportQuery(query: Record<string, unknown>): ExportQuery | 
   }
   return { days: Number(days), refused: refused === '1', lanId: typeof lanId === 'string' && lanId !== '' ? lanId : undefined };
 }
-
-const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
 
 /**
  * The exports page and its download: the ZIP `vigil export faces` writes (`writeFaceExport`,

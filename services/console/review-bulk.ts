@@ -6,7 +6,7 @@ import { MAX_REVIEW_BATCH } from '../../shared/gallery/review-decision.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { carriedFilters, DONE, DONE_OF, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
-import { plain } from './review-format.ts';
+import { plain } from './format.ts';
 import { ITEM_KIND, parseId, QUEUE_KINDS, type QueueKind } from './review-params.ts';
 
 /**

@@ -4,10 +4,9 @@ import { reviewDecisionRepository } from '../../db/repositories/review-decision.
 import type { Database, ReviewDecisionValue, ReviewKind } from '../../db/schema.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { decideReview } from '../../shared/gallery/review-decision.ts';
+import { FORBIDDEN_CODES } from './format.ts';
 import { filterParams, parseQueueQuery } from './review-params.ts';
 
-/** Refusals of the acting account itself are 403; the rest (already decided, no face, …) are 409. */
-export const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
 /** Refusals of what the form asked for (no such item, too many): 400, nothing decided. */
 const BAD_REQUEST_CODES = new Set(['REVIEW_ITEM_UNKNOWN', 'REVIEW_TOO_MANY', 'REVIEW_NOTHING', 'REASON_TOO_LONG']);
 
@@ -16,6 +15,14 @@ export function refusalStatus(err: unknown): number | undefined {
   if (!(err instanceof PermanentError)) return undefined;
   if (FORBIDDEN_CODES.has(err.code)) return 403;
   return BAD_REQUEST_CODES.has(err.code) ? 400 : 409;
+}
+
+/**
+ * The same for a decision on one item's own page: an item that exists but is not one the
+ * queue holds (a SUCCESS snapshot, an accepted enrolment) is a conflict with what it is, 409.
+ */
+export function itemRefusalStatus(err: unknown): number | undefined {
+  return err instanceof PermanentError && err.code === 'REVIEW_ITEM_UNKNOWN' ? 409 : refusalStatus(err);
 }
 
 /** What a decision's 303 says on the page after it (`?done=`: one of these fixed sentences, no flash cookie). */

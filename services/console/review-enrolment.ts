@@ -2,16 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { REFUSED_ENROLMENT_RESULTS, type ReviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
 import type { EnrolmentItem, ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
-import type { ReviewDecisionValue } from '../../db/schema.ts';
+import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import type { PermanentError } from '../../shared/errors.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels, reasonLabel } from './quality-labels.ts';
-import { DONE, DONE_OF, reasonOf, refusalStatus, reviewDecider } from './review-decide.ts';
-import { decisionView, fmt, plain } from './review-format.ts';
+import { DONE, DONE_OF, itemRefusalStatus, reasonOf, reviewDecider } from './review-decide.ts';
+import { decisionView, doneText, fmt, plain } from './format.ts';
 import { parseId } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
 
@@ -48,7 +48,7 @@ export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<D
       const id = parseId((request.params as { id: string }).id);
       if (id === undefined) return plain(reply, 404, 'Not found.\n');
       const done = (request.query as { done?: unknown }).done;
-      return render(request, reply, id, 200, { done: typeof done === 'string' ? DONE[done] : undefined });
+      return render(request, reply, id, 200, { done: doneText(DONE, done) });
     },
   });
 
@@ -59,10 +59,10 @@ export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<D
     try {
       await decide({ kind: 'enrolment', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
     } catch (err) {
-      const status = refusalStatus(err);
+      const status = itemRefusalStatus(err);
       if (status === undefined) throw err;
       const e = err as PermanentError;
-      return render(request, reply, id, status === 400 ? 409 : status, { refused: `${e.code}: ${e.message}` });
+      return render(request, reply, id, status, { refused: `${e.code}: ${e.message}` });
     }
     return reply.code(303).header('location', `/review/enrolment/${id}?done=${DONE_OF[value]}`).send();
   };
@@ -83,7 +83,7 @@ export function enrolmentView(item: EnrolmentItem) {
   return {
     id: item.id,
     lanId: item.lanId,
-    employeePath: encodeURIComponent(item.lanId),
+    employeePath: lanIdSegment(item.lanId),
     result,
     meaning: MEANING[result] ?? '',
     captureTime: item.captureTime.toISOString(),
@@ -101,7 +101,7 @@ export function enrolmentView(item: EnrolmentItem) {
     reasons: item.result === 'LOW_QUALITY' && Array.isArray(d.reasons) ? (d.reasons as unknown[]).map(reasonLabel) : [],
     duplicate: dup && typeof dup.lanId === 'string'
       ? {
-          lanId: dup.lanId, path: encodeURIComponent(dup.lanId),
+          lanId: dup.lanId, path: lanIdSegment(dup.lanId),
           trainImgId: typeof dup.trainImgId === 'number' ? dup.trainImgId : null,
           distance: fmt(typeof dup.distance === 'number' ? dup.distance : null),
         }

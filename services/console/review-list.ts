@@ -1,7 +1,7 @@
 import type { ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import type { RefusedEnrolmentResult } from '../../db/repositories/review-decision.repository.ts';
 import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
-import { fmt } from './review-format.ts';
+import { fmt } from './format.ts';
 import { PAGE_SIZE, snapshotFilter, type QueueQuery } from './review-params.ts';
 
 /** One row of the queue's table, whatever its list: the view does not know the kinds apart. */

@@ -14,9 +14,9 @@ import { propose } from '../../shared/gallery/proposals.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels } from './quality-labels.ts';
-import { carriedFilters, DONE, DONE_OF, FORBIDDEN_CODES, reasonOf, refusalStatus, reviewDecider, withParams } from './review-decide.ts';
+import { carriedFilters, DONE, DONE_OF, itemRefusalStatus, reasonOf, reviewDecider, withParams } from './review-decide.ts';
 import { COLUMNS, queueRows } from './review-list.ts';
-import { decisionView, fmt, plain } from './review-format.ts';
+import { decisionView, doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
 import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
 
@@ -49,7 +49,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
         kinds: QUEUE_KINDS, states: REVIEW_STATES, results: KIND_RESULTS[q.kind], form: q.form, kind: q.kind,
         rows, older: last ? older.toString() : '', filters: [...filters.entries()].map(([name, value]) => ({ name, value })),
         itemQuery: filters.size === 0 ? '' : `?${filters.toString()}`, canDecide: roleAllows(request.session!.role, 'supervisor'),
-        columns: COLUMNS[q.kind], done: typeof done === 'string' ? (QUEUE_DONE[done] ?? '') : '',
+        columns: COLUMNS[q.kind], done: doneText(QUEUE_DONE, done) ?? '',
       });
     },
   });
@@ -87,7 +87,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
       const id = parseId((request.params as { id: string }).id);
       if (id === undefined) return plain(reply, 404, 'Not found.\n');
       const done = (request.query as { done?: unknown }).done;
-      return renderItem(request, reply, id, 200, { done: typeof done === 'string' ? DONE[done] : undefined });
+      return renderItem(request, reply, id, 200, { done: doneText(DONE, done) });
     },
   });
 
@@ -121,7 +121,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
     try {
       await decide({ kind: 'snapshot', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
     } catch (err) {
-      const status = refusalStatus(err);
+      const status = itemRefusalStatus(err);
       if (status === undefined) throw err;
       const e = err as PermanentError;
       return renderItem(request, reply, id, status, { refused: `${e.code}: ${e.message}` });

@@ -11,12 +11,22 @@ export interface ConsoleLinks {
   employee(lanId: string): string;
 }
 
-/** The paths alone, for links inside the console. A lan_id is one path segment (`/`, `?`, `#` encoded). */
+/**
+ * A lan_id as one path segment (`/`, `?`, `#` and the rest encoded), for a page's template,
+ * whose link rule wants the path itself written in the template
+ * (`href="/employees/<%= it.segment %>"`). A lan_id of dots alone has no path: browsers read
+ * `..` and `%2E%2E` alike as the parent folder (WHATWG URL).
+ */
+export function lanIdSegment(lanId: string): string {
+  return encodeURIComponent(lanId);
+}
+
+/** The paths alone, for links inside the console. */
 export const consolePaths: ConsoleLinks = {
   queue: () => '/review',
   snapshot: (id) => `/review/snapshot/${id}`,
   enrolment: (id) => `/review/enrolment/${id}`,
-  employee: (lanId) => `/employees/${encodeURIComponent(lanId)}`,
+  employee: (lanId) => `/employees/${lanIdSegment(lanId)}`,
 };
 
 /**

@@ -2,6 +2,7 @@ import type { ConsoleUserRepository } from '../../db/repositories/console-user.r
 import type { IdentityRepository } from '../../db/repositories/identity.repository.ts';
 import { requireActor } from '../accounts/actor.ts';
 import { PermanentError } from '../errors.ts';
+import { keptReason } from './reason.ts';
 
 export interface AcceptDuplicateDeps {
   users: Pick<ConsoleUserRepository, 'findByName'>;
@@ -41,7 +42,7 @@ export async function acceptDuplicate(deps: AcceptDuplicateDeps, a: { trainImgId
     lanId: found.lanId,
     otherLanId: duplicateOf.lanId,
     by: actor.name,
-    reason: a.reason ?? null,
+    reason: keptReason(a.reason),
     duplicateOf,
   });
   // Someone decided first (or the row changed): nothing was written, nothing is published.

@@ -3,6 +3,7 @@ import { PermanentError } from '../errors.ts';
 import { imageOfFace } from './face-image.ts';
 import type { GalleryDeps } from './gallery-deps.ts';
 import { faceOfSnapshot, snapshotOf } from './snapshot-face.ts';
+import { keptReason } from './reason.ts';
 
 /**
  * A supervisor proposes a snapshot's face for the employee's gallery ("it is the employee").
@@ -44,8 +45,8 @@ export async function approve(deps: Pick<GalleryDeps, 'repo' | 'users' | 'publis
 /** A team lead, never the proposer, rejects with a reason. */
 export async function reject(deps: Pick<GalleryDeps, 'repo' | 'users'>, p: { proposalId: number; by: string; reason: string }): Promise<void> {
   const actor = await requireActor(deps.users, p.by, 'teamlead');
-  const reason = p.reason.trim();
-  if (reason === '') throw new PermanentError('REASON_REQUIRED', 'refused: a rejection needs a reason (REASON_REQUIRED)');
+  const reason = keptReason(p.reason);
+  if (reason === null) throw new PermanentError('REASON_REQUIRED', 'refused: a rejection needs a reason (REASON_REQUIRED)');
   const proposal = await pendingProposal(deps, p.proposalId);
   if (proposal.proposedBy === actor.name) {
     throw new PermanentError('APPROVER_IS_PROPOSER', `refused: ${actor.name} proposed proposal ${proposal.id}; someone else must decide it (APPROVER_IS_PROPOSER)`);

@@ -3,10 +3,10 @@ import type { ReviewDecisionRepository } from '../../db/repositories/review-deci
 import type { ReviewDecisionValue, ReviewKind } from '../../db/schema.ts';
 import { requireActor } from '../accounts/actor.ts';
 import { PermanentError } from '../errors.ts';
+import { keptReason } from './reason.ts';
 
 /** At most this many items in one decision (the queue's bulk dismiss). */
 export const MAX_REVIEW_BATCH = 100;
-const MAX_REASON = 1000;
 
 export interface ReviewDecisionDeps {
   decisions: Pick<ReviewDecisionRepository, 'decide'>;
@@ -28,9 +28,7 @@ export async function decideReview(
   const actor = await requireActor(deps.users, p.by, 'supervisor');
   if (p.itemIds.length === 0) throw new PermanentError('REVIEW_NOTHING', 'refused: no item was chosen (REVIEW_NOTHING)');
   if (p.itemIds.length > MAX_REVIEW_BATCH) throw new PermanentError('REVIEW_TOO_MANY', `refused: ${p.itemIds.length} items; at most ${MAX_REVIEW_BATCH} at once (REVIEW_TOO_MANY)`);
-  const reason = p.reason?.trim() ?? '';
-  if (reason.length > MAX_REASON) throw new PermanentError('REASON_TOO_LONG', `refused: the reason has ${reason.length} characters; at most ${MAX_REASON} (REASON_TOO_LONG)`);
-  const r = await deps.decisions.decide({ kind: p.kind, itemIds: p.itemIds, decision: p.decision, by: actor.name, reason: reason === '' ? null : reason });
+  const r = await deps.decisions.decide({ kind: p.kind, itemIds: p.itemIds, decision: p.decision, by: actor.name, reason: keptReason(p.reason) });
   if (r.outcome === 'unknown') {
     throw new PermanentError('REVIEW_ITEM_UNKNOWN', `refused: there is no ${NAME[p.kind]} ${r.itemId} in the review queue; nothing was decided (REVIEW_ITEM_UNKNOWN)`);
   }

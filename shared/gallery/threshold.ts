@@ -2,6 +2,7 @@ import { requireActor } from '../accounts/actor.ts';
 import { PermanentError } from '../errors.ts';
 import type { GalleryDeps } from './gallery-deps.ts';
 import { activeFaces, distanceToGallery, galleryModel, isMatch, rescore } from './rescore.ts';
+import { keptReason } from './reason.ts';
 
 /**
  * How far an employee's own threshold may move from the site's (FACE_MATCH_THRESHOLD):
@@ -28,7 +29,7 @@ export async function setThreshold(deps: Pick<GalleryDeps, 'repo' | 'users' | 's
   if ((await deps.repo.entries(p.lanId)).length === 0) {
     throw new PermanentError('GALLERY_EMPTY', `refused: ${JSON.stringify(p.lanId)} has no accepted enrolment, so no threshold to set (GALLERY_EMPTY)`);
   }
-  await deps.repo.setThreshold({ lanId: p.lanId, threshold: p.threshold, by: actor.name, reason: p.reason?.trim() || null });
+  await deps.repo.setThreshold({ lanId: p.lanId, threshold: p.threshold, by: actor.name, reason: keptReason(p.reason) });
 }
 
 export interface ThresholdSuggestion {

@@ -349,8 +349,11 @@ test("the threshold: a team lead sets it within the bounds or clears it; out of 
   assert.equal((await c.post(url, supervisor, { threshold: '0.5' })).statusCode, 403);
   assert.equal((await c.post(url, teamlead, { threshold: '0.5' }, null)).statusCode, 403);
   const out = await c.post(url, teamlead, { threshold: String(max + 0.1) });
-  assert.equal(out.statusCode, 409);
+  assert.equal(out.statusCode, 400, 'a value out of bounds is bad input');
   assert.match(out.body, new RegExp(`THRESHOLD_OUT_OF_BOUNDS: refused: [0-9.]+ is outside ${min}–${max}`));
+  const long = await c.post(url, teamlead, { threshold: '0.5', reason: 'x'.repeat(1001) });
+  assert.equal(long.statusCode, 400, 'a reason over 1,000 characters is refused, not cut');
+  assert.match(long.body, /REASON_TOO_LONG/);
   const junk = await c.post(url, teamlead, { threshold: '0.5; DROP' });
   assert.equal(junk.statusCode, 400);
   assert.match(junk.body, /must be a decimal number/);

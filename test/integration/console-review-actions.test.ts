@@ -162,7 +162,7 @@ test('confirm: a viewer is refused (403), so is a post without the CSRF token; a
   assert.equal((await audits(`stream_img:${race}`)).length, 1);
   assert.equal((await audits(`stream_img:${id}`)).length, 1, 'a refusal writes no audit entry');
   // A snapshot that is not in the queue (a success), and one that does not exist.
-  assert.equal((await c.post(`/review/snapshot/${successSnapshot}/confirm`, sam)).statusCode, 400);
+  assert.equal((await c.post(`/review/snapshot/${successSnapshot}/confirm`, sam)).statusCode, 409, 'a success is not an item of the queue: a conflict with what it is, as on the enrolment page');
   assert.equal((await c.post('/review/snapshot/987654321/confirm', sam)).statusCode, 404);
   for (const bad of ['0', '-1', '1e3', '..%2Fx', '9'.repeat(30)]) assert.equal((await c.post(`/review/snapshot/${bad}/dismiss`, sam)).statusCode, 404, bad);
 });

@@ -72,3 +72,4 @@ test('the email rendered from that alert shows the links; without them the old s
   // A link the html template is given is checked: not http(s), the message is refused.
   assert.throws(() => render({ ...note(away), data: { ...note(away).data, reviewUrl: 'javascript:alert(1)' } }), /TEMPLATE_DATA_INVALID|must be an http/);
 });
+
