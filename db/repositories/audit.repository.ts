@@ -18,17 +18,20 @@ export interface AuditEntry {
  * Appends to the audit log. Called with the transaction that makes the change, so the
  * entry and the change commit together or not at all. Rows are never updated.
  */
-export async function writeAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
+export async function writeAudit(db: Kysely<Database>, entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
+  const list = Array.isArray(entries) ? entries : [entries as AuditEntry];
+  if (list.length === 0) return;
+  // One statement for many (a bulk dismiss of 100 items).
   await db
     .insertInto('audit_log')
-    .values({
+    .values(list.map((e) => ({
       actor: e.actor,
       action: e.action,
       lan_id: e.lanId ?? null,
       subject: e.subject ?? null,
       before_state: e.before === undefined ? null : JSON.stringify(e.before),
       after_state: e.after === undefined ? null : JSON.stringify(e.after),
-    })
+    })))
     .execute();
 }
 

@@ -39,12 +39,18 @@ export function parseExportQuery(query: Record<string, unknown>): ExportQuery | 
   return { days: Number(days), refused: refused === '1', lanId: typeof lanId === 'string' && lanId !== '' ? lanId : undefined };
 }
 
+/** Exports made at once by one console process; one more answers 429. */
+export const MAX_RUNNING_EXPORTS = 2;
+
 /**
  * The exports page and its download: the ZIP `vigil export faces` writes (`writeFaceExport`,
  * same reads, same options), streamed to the browser as it is made. A GET: it changes
  * nothing but the audit log, which gets one row per export once it has ended, either way.
  */
 export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
+  // Each export decodes and crops images for as long as it runs: a few at once per replica,
+  // so a burst of downloads cannot take the console's CPU and memory from everyone else.
+  let running = 0;
   consoleRoute(app, {
     method: 'GET', url: '/exports', role: 'supervisor',
     handler: async (_request, reply) => renderPage(reply, 'exports', { maxDays: MAX_EXPORT_DAYS }),
@@ -55,6 +61,10 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     handler: async (request, reply) => {
       const q = parseExportQuery(request.query as Record<string, unknown>);
       if ('error' in q) return plain(reply, 400, `Bad request: ${q.error}\n`);
+      if (running >= MAX_RUNNING_EXPORTS) {
+        return plain(reply.header('retry-after', '30'), 429, `${running} exports are being made; try again in a minute.\n`);
+      }
+      running++;
       const now = deps.now();
       const options = faceExportOptions({ backMs: q.days * EXPORT_DAY_MS, refused: q.refused, lanId: q.lanId }, now);
       const actor = request.session!.name;
@@ -67,6 +77,7 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
       const gone = () => body.destroy();
       reply.raw.once('close', gone);
       const exported = writeFaceExport({ repo: deps.repo, now: () => now }, options, body);
+      exported.then(() => running--, () => running--);
       // Audited once it has ended, either way; not awaited by the answer.
       exported.then(
         (summary) => writeAudit(deps.db, { actor, action: 'console.export', lanId: q.lanId, subject: 'faces.zip', after: { ...asked, ...summary } }),

@@ -9,14 +9,15 @@ import { carriedFilters, DONE, DONE_OF, reasonOf, refusalStatus, reviewDecider, 
 import { plain } from './format.ts';
 import { ITEM_KIND, parseId, QUEUE_KINDS, type QueueKind } from './review-params.ts';
 
+/** The absences list's columns (views/review-queue.eta), which the decided row spans. */
+const ABSENCE_COLUMNS = 7;
+
 /**
  * The queue page's own decisions: "Dismiss selected" (any list, at most 100 items, all or
  * none) and an absence alert's confirm or dismiss (it has no page of its own; its row links
  * to the snapshot that ended the streak). Both answer 303 back to the queue with its filters;
  * an absence's row posted by htmx gets the row that replaces it instead.
  */
-/** The absences list's columns (views/review-queue.eta), which the decided row spans. */
-const ABSENCE_COLUMNS = 7;
 export function reviewBulkRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
   const decide = reviewDecider(deps.db);
 

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { uprightSize } from '../../shared/gallery/face-crop.ts';
+import { MAX_PIXELS, uprightSize } from '../../shared/gallery/face-crop.ts';
 
 /** The thumbnails' longest side, in pixels. */
 export const THUMB_SIZE = 160;
@@ -25,11 +25,14 @@ export function thumbnailCache(max = 500) {
       }
       const bytes = await source();
       if (!bytes) return undefined;
-      const thumb = await sharp(bytes, { failOn: 'none' })
+      // Bytes that do not decode (a producer's garbage, judged INVALID_IMAGE) have no thumbnail: a 404, not a 500.
+      const thumb = await sharp(bytes, { failOn: 'none', limitInputPixels: MAX_PIXELS })
         .rotate()
         .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
         .jpeg({ quality: 80 })
-        .toBuffer();
+        .toBuffer()
+        .catch(() => undefined);
+      if (!thumb) return undefined;
       cache.set(key, thumb);
       while (cache.size > max) cache.delete(cache.keys().next().value!);
       return thumb;

@@ -5,13 +5,13 @@ import { rowRetentionRepository } from '../../db/repositories/row-retention.repo
 import { upkeepRepository } from '../../db/repositories/upkeep.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import type { UpkeepConfig } from './config.ts';
+import type { ConsoleLinks } from '../../shared/contract/console-links.ts';
 import { vigilNotificationKey, type Notification } from '../../shared/contract/messages.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { rescueOrphans } from '../../shared/runtime/orphan-rescue.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { runRollup } from './rollup.ts';
-import type { ConsoleLinks } from '../../shared/contract/console-links.ts';
 import { KeepStateError, type ScheduledJob } from './scheduler.ts';
 
 export interface UpkeepDeps {

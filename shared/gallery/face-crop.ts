@@ -3,7 +3,7 @@ import type { FaceBox } from '../../db/repositories/face-export.repository.ts';
 import { cropRegion } from './face-export-format.ts';
 
 /** Refuse images with more pixels than this (decompression bombs), as the face engine does. */
-const MAX_PIXELS = 40_000_000;
+export const MAX_PIXELS = 40_000_000;
 
 /**
  * JPEG crops of a snapshot's faces, by face index: each box with its margin, cut from the

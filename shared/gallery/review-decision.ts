@@ -36,5 +36,9 @@ export async function decideReview(
     const e = r.existing;
     throw new PermanentError('REVIEW_DECIDED', `refused: ${NAME[p.kind]} ${e.itemId} was already ${WORD[e.decision]} by ${e.decidedBy} at ${e.decidedAt.toISOString()} UTC; nothing was decided (REVIEW_DECIDED)`);
   }
+  if (r.outcome === 'acted') {
+    const what = r.act === 'proposed' ? 'proposed as the employee ("it is the employee")' : 'recorded as not the employee';
+    throw new PermanentError('REVIEW_DECIDED', `refused: snapshot ${r.itemId} was already ${what} by ${r.by} at ${r.at.toISOString()} UTC; nothing was decided (REVIEW_DECIDED)`);
+  }
   return { items: r.items };
 }

@@ -234,3 +234,29 @@ test('a client that goes away mid-download stops the export, which is audited as
     await slow.close();
   }
 });
+
+test('two exports run at once per console; a third answers 429 with Retry-After until one has ended', async () => {
+  const slow = await buildConsoleApp({ db: db(), config: t.config.console, logger: createLogger({ level: 'silent' }), faceExports: slowRepo(1, false) });
+  try {
+    const address = await slow.listen({ port: 0, host: '127.0.0.1' });
+    const who = await consoleClient(slow, '10.46.4.').signIn('sam');
+    const headers = { cookie: `vigil_session=${who.session}` };
+    const running = await Promise.all([1, 2].map(() => fetch(`${address}/exports/faces.zip?days=1`, { headers })));
+    assert.deepEqual(running.map((r) => r.status), [200, 200]);
+    const third = await fetch(`${address}/exports/faces.zip?days=1`, { headers });
+    assert.equal(third.status, 429);
+    assert.equal(third.headers.get('retry-after'), '30');
+    await third.text();
+    for (const r of running) await r.arrayBuffer();
+    let after = 0;
+    for (let i = 0; i < 50 && after !== 200; i++) {
+      const r = await fetch(`${address}/exports/faces.zip?days=1`, { headers });
+      after = r.status;
+      await r.arrayBuffer();
+      if (after !== 200) await sleep(50);
+    }
+    assert.equal(after, 200, 'an export is taken again once the others have ended');
+  } finally {
+    await slow.close();
+  }
+});

@@ -145,6 +145,7 @@ test('confirm: a viewer is refused (403), so is a post without the CSRF token; a
 
   const page = await c.get(`/review/snapshot/${id}?done=confirmed`, sam);
   assert.match(page.body, /Confirmed: the verdict was right/);
+  assert.doesNotMatch((await c.get(`/review/snapshot/${id}?done=constructor`, sam)).body, /function|native code/, 'only the table\'s own sentences');
   assert.match(page.body, /Confirmed by sam at 20\d\d-[0-9T:.-]+Z UTC: a stranger at the door/);
   assert.doesNotMatch(page.body, /data-key="c"/, 'no confirm button on a decided item');
 
@@ -161,6 +162,18 @@ test('confirm: a viewer is refused (403), so is a post without the CSRF token; a
   assert.equal((await decisions('snapshot', [race])).length, 1);
   assert.equal((await audits(`stream_img:${race}`)).length, 1);
   assert.equal((await audits(`stream_img:${id}`)).length, 1, 'a refusal writes no audit entry');
+  // A snapshot a supervisor said is the employee cannot also be confirmed as not them, nor dismissed.
+  const proposed = Number((await db().insertInto('stream_img').values({ lan_id: 'dora', capture_time: new Date(T0 - 7 * 86_400_000), status: 'Y', result: 'UNKNOWN_PERSON' }).executeTakeFirstOrThrow()).insertId);
+  const proposal = Number((await db().insertInto('gallery_proposal').values({ lan_id: 'dora', stream_img_id: proposed, face_index: 0, proposed_by: 'sue' }).executeTakeFirstOrThrow()).insertId);
+  const contradiction = await c.post(`/review/snapshot/${proposed}/confirm`, sam);
+  assert.equal(contradiction.statusCode, 409);
+  assert.match(contradiction.body, /already proposed as the employee .* by sue/);
+  assert.equal((await bulk(sam, [dora[49]!, proposed])).statusCode, 409, 'nor in a bulk dismiss');
+  assert.deepEqual(await decisions('snapshot', [proposed, dora[49]!]), []);
+  assert.doesNotMatch((await c.get(`/review/snapshot/${proposed}`, sam)).body, /data-key="[cd]"/, 'no confirm or dismiss button once proposed');
+  // Out of the way of the queue's counts in the tests that follow.
+  await db().deleteFrom('gallery_proposal').where('id', '=', proposal).execute();
+  await db().deleteFrom('stream_img').where('id', '=', proposed).execute();
   // A snapshot that is not in the queue (a success), and one that does not exist.
   assert.equal((await c.post(`/review/snapshot/${successSnapshot}/confirm`, sam)).statusCode, 409, 'a success is not an item of the queue: a conflict with what it is, as on the enrolment page');
   assert.equal((await c.post('/review/snapshot/987654321/confirm', sam)).statusCode, 404);

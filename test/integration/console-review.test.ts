@@ -281,6 +281,9 @@ test('the image routes serve the JPEG privately, a thumbnail of at most 160 px, 
   assert.equal((await get(`/images/snapshot/${kept}?thumb=1`)).statusCode, 404, 'the cached thumbnail of a deleted image');
   const noImage = (await db().selectFrom('stream_img').select('id').where('image', 'is', null).executeTakeFirstOrThrow()).id;
   assert.equal((await get(`/images/snapshot/${noImage}?thumb=1`)).statusCode, 404, 'a row without its image');
+  // Bytes that do not decode (a producer's garbage) have no thumbnail: 404, not a 500.
+  const garbage = Number((await db().insertInto('stream_img').values({ lan_id: 'alice', image: Buffer.from('not a picture at all'), capture_time: new Date(T0 - 30 * 86_400_000), status: 'Y', result: 'INVALID_IMAGE' }).executeTakeFirstOrThrow()).insertId);
+  assert.equal((await get(`/images/snapshot/${garbage}?thumb=1`)).statusCode, 404, 'an image that does not decode');
   for (const url of [`/images/snapshot/${item}`, `/images/enrolment/${trainImg}?thumb=1`]) {
     const r = await app.inject({ method: 'GET', url, headers: { accept: 'image/avif,image/webp,*/*' } });
     assert.equal(r.statusCode, 401, url);
