@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { listAudit, type AuditFilter, type AuditRow } from '../../db/repositories/audit.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { renderPage } from './pages.ts';
-import { decodeCursor, parseTime } from './review-params.ts';
+import { decodeCursor, encodeCursor, parseTime } from './review-params.ts';
 import { consoleRoute } from './route.ts';
 import { plain } from './format.ts';
 
@@ -67,7 +67,7 @@ export function auditRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }
       const page = rows.slice(0, AUDIT_PAGE_SIZE);
       const params = new URLSearchParams(Object.entries(q.form).filter(([, v]) => v !== ''));
       const last = page[page.length - 1];
-      if (rows.length > AUDIT_PAGE_SIZE && last) params.set('before', `${last.at.getTime()}.${last.id}`);
+      if (rows.length > AUDIT_PAGE_SIZE && last) params.set('before', encodeCursor({ captureTime: last.at, id: last.id }));
       return renderPage(reply, 'audit', { form: q.form, rows: page.map(rowView), older: rows.length > AUDIT_PAGE_SIZE ? params.toString() : '' });
     },
   });

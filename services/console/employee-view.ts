@@ -24,13 +24,11 @@ const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)}
 
 /** The employee's gallery as the page shows it: each face's provenance and who decided, when. */
 export async function galleryFacts(deps: EmployeeViewDeps, lanId: string) {
-  const [view, approvals, restores] = await Promise.all([
+  const [view, restores] = await Promise.all([
     galleryView(deps.gallery, lanId),
-    listAudit(deps.db, { lanId, action: 'gallery.approve', limit: AUDIT_LOOKBACK }),
     listAudit(deps.db, { lanId, action: 'gallery.restore', limit: AUDIT_LOOKBACK }),
   ]);
-  // The audit log dates the approval (the proposal keeps who, not when, in the view) and the last undo of a removal.
-  const approvedAt = new Map(approvals.map((a) => [a.subject, a.at.toISOString()]));
+  // The audit log dates the last undo of a removal (the face's row keeps only the removal).
   const restored = new Map<string, { by: string; at: string }>();
   for (const r of restores) if (r.subject !== null && !restored.has(r.subject)) restored.set(r.subject, { by: r.actor, at: r.at.toISOString() });
   const proposalOf = new Map(view.proposals.filter((p) => p.trainImgId !== null).map((p) => [p.trainImgId!, p]));
@@ -43,7 +41,7 @@ export async function galleryFacts(deps: EmployeeViewDeps, lanId: string) {
       proposedBy: e.proposedBy ?? '',
       proposedAt: p?.proposedAt ?? '',
       approvedBy: e.approvedBy ?? '',
-      approvedAt: p ? (approvedAt.get(`proposal:${p.id}`) ?? '') : '',
+      approvedAt: p?.decidedAt ?? '',
       addedAt: e.addedAt,
       restored: restored.get(`train_img:${e.trainImgId}`) ?? null,
     };

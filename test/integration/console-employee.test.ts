@@ -198,7 +198,7 @@ test("the page shows the gallery with each face's provenance and who decided, th
   assert.ok(r.body.includes('<h1>Employee NA\\Zoë Ådam</h1>'));
   // Active faces newest first: the approved snapshot's, then the producer's enrolment.
   assert.deepEqual(idsIn(r, /<img class="thumb" src="\/images\/enrolment\/(\d+)\?thumb=1" alt="gallery face/g).map(Number), [approved, enrolled]);
-  const approvalAt = (await db().selectFrom('audit_log').select('at').where('action', '=', 'gallery.approve').executeTakeFirstOrThrow()).at.toISOString();
+  const approvalAt = (await db().selectFrom('gallery_proposal').select('decided_at').where('status', '=', 'approved').executeTakeFirstOrThrow()).decided_at!.toISOString();
   const proposedAt = (await db().selectFrom('gallery_proposal').select('proposed_at').where('id', '=', proposalId).executeTakeFirstOrThrow()).proposed_at.toISOString();
   assert.ok(r.body.includes(`From an approved snapshot: <a href="/review/snapshot/${snapshot}">snapshot ${snapshot}</a>.`), 'the snapshot it came from, linked');
   assert.ok(r.body.includes(`Proposed by sam at ${proposedAt}; approved by tess at ${approvalAt}.`));
