@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { newestAttemptDetails } from './image-attempt.ts';
+import { parseJsonObject } from '../json-column.ts';
 
 /** A proposal waiting for a team lead, as the approvals list shows it. */
 export interface PendingProposal {
@@ -80,23 +82,12 @@ export function approvalsRepository(db: Kysely<Database>): ApprovalsRepository {
       const rows = await refusedDuplicatesQuery(db, f).execute();
       if (rows.length === 0) return [];
       const ids = rows.map((r) => Number(r.id));
-      // The newest DUPLICATE_IDENTITY attempt of each: the first of its id, newest first.
-      const attempts = await db
-        .selectFrom('process_status')
-        .select(['image_id', 'detail'])
-        .where('image_type', '=', 'train')
-        .where('image_id', 'in', ids)
-        .where('result', '=', 'DUPLICATE_IDENTITY')
-        .orderBy('id', 'desc')
-        .execute();
+      // A detail that is not JSON names no one: shown without the other employee.
+      const attempts = await newestAttemptDetails(db, 'train', ids, { result: 'DUPLICATE_IDENTITY' });
       const details = new Map<number, DuplicateDetail>();
-      for (const a of attempts) {
-        if (details.has(Number(a.image_id)) || a.detail === null) continue;
-        try {
-          details.set(Number(a.image_id), JSON.parse(a.detail) as DuplicateDetail);
-        } catch {
-          // A detail that is not JSON names no one: shown without the other employee.
-        }
+      for (const [id, text] of attempts) {
+        const d = parseJsonObject(text);
+        if (d) details.set(id, d as unknown as DuplicateDetail);
       }
       return rows.map((r) => {
         const d = details.get(Number(r.id));

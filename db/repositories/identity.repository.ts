@@ -1,6 +1,8 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database, RowStatus } from '../schema.ts';
 import { writeAudit } from './audit.repository.ts';
+import { newestAttemptDetails } from './image-attempt.ts';
+import { parseJsonColumn } from '../json-column.ts';
 
 /**
  * Whether a team lead said two employees are different people (identity_distinct), in
@@ -57,16 +59,8 @@ export function identityRepository(db: Kysely<Database>): IdentityRepository {
     async findDuplicate(trainImgId) {
       const row = await db.selectFrom('train_img').select(['id', 'lan_id', 'status', 'result']).where('id', '=', trainImgId).executeTakeFirst();
       if (!row) return undefined;
-      const attempt = await db
-        .selectFrom('process_status')
-        .select('detail')
-        .where('image_type', '=', 'train')
-        .where('image_id', '=', trainImgId)
-        .where('result', '=', 'DUPLICATE_IDENTITY')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return { id: Number(row.id), lanId: row.lan_id, status: row.status, result: row.result, detail: attempt?.detail ? JSON.parse(attempt.detail) : null };
+      const detail = (await newestAttemptDetails(db, 'train', [trainImgId], { result: 'DUPLICATE_IDENTITY' })).get(trainImgId) ?? null;
+      return { id: Number(row.id), lanId: row.lan_id, status: row.status, result: row.result, detail: parseJsonColumn(detail) };
     },
     async acceptDuplicate(a) {
       return db.transaction().execute(async (trx) => {

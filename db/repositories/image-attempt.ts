@@ -53,3 +53,22 @@ export async function finishImageAttempt(
     .where('id', '=', a.attemptId)
     .execute();
 }
+
+/**
+ * The detail (JSON text) of the newest finished attempt of each image of `ids`, by id; with
+ * `result`, of the newest attempt that ended so. An image without one is not in the map.
+ */
+export async function newestAttemptDetails(db: Kysely<Database>, type: ImageType, ids: readonly number[], opts: { result?: ResultCode } = {}): Promise<Map<number, string | null>> {
+  const out = new Map<number, string | null>();
+  if (ids.length === 0) return out;
+  let q = db
+    .selectFrom('process_status')
+    .select(['image_id', 'detail'])
+    .where('image_type', '=', type)
+    .where('image_id', 'in', ids)
+    .where('finished_at', 'is not', null);
+  if (opts.result !== undefined) q = q.where('result', '=', opts.result);
+  // Newest first: the first row of each image is its newest (an image has a handful of attempts).
+  for (const r of await q.orderBy('id', 'desc').execute()) if (!out.has(Number(r.image_id))) out.set(Number(r.image_id), r.detail);
+  return out;
+}

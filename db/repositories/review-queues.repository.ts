@@ -5,6 +5,7 @@ import { stateCondition, type ReviewState } from '../review-state.ts';
 import type { Database } from '../schema.ts';
 import { REFUSED_ENROLMENT_RESULTS, type RefusedEnrolmentResult } from './review-decision.repository.ts';
 import { parseJsonObject } from '../json-column.ts';
+import { newestAttemptDetails } from './image-attempt.ts';
 
 /** The filters the absence and enrolment lists share with the snapshots'; times are the alert's for an absence, the capture's for an enrolment. */
 export interface ReviewListFilter {
@@ -78,12 +79,10 @@ export function reviewQueuesRepository(db: Kysely<Database>): ReviewQueuesReposi
         .where('id', '=', id)
         .executeTakeFirst();
       if (!r) return undefined;
-      const detail = await db.selectFrom('process_status').select('detail')
-        .where('image_type', '=', 'train').where('image_id', '=', id).where('finished_at', 'is not', null)
-        .orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const detail = (await newestAttemptDetails(db, 'train', [id])).get(id) ?? null;
       return {
         id: Number(r.id), lanId: r.lan_id, status: r.status, result: r.result, captureTime: r.capture_time, processedTime: r.processed_time,
-        numFaces: r.num_faces, hasImage: Number(r.has_image) === 1, detail: parseJsonObject(detail?.detail ?? null),
+        numFaces: r.num_faces, hasImage: Number(r.has_image) === 1, detail: parseJsonObject(detail),
       };
     },
   };

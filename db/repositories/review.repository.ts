@@ -5,6 +5,7 @@ import { imageBytes } from './image-bytes.ts';
 import { capturedAfter, capturedBefore } from '../capture-order.ts';
 import { stateCondition, type ReviewState } from '../review-state.ts';
 import { parseJsonObject } from '../json-column.ts';
+import { newestAttemptDetails } from './image-attempt.ts';
 
 /** The results a supervisor reviews: the snapshots that were not the employee, or looked staged. */
 export const REVIEW_RESULTS = ['UNKNOWN_PERSON', 'UNKNOWN_MULTIPLE_FACES', 'IMPERSONATION_SUSPECTED'] as const satisfies readonly ResultCode[];
@@ -91,9 +92,7 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
       if (!r) return undefined;
       const [faces, detail, alerts, proposals, notThis] = await Promise.all([
         db.selectFrom('stream_face').select(['face_index', 'box', 'score', 'quality']).where('stream_img_id', '=', id).orderBy('face_index').execute(),
-        db.selectFrom('process_status').select('detail')
-          .where('image_type', '=', 'stream').where('image_id', '=', id).where('finished_at', 'is not', null)
-          .orderBy('id', 'desc').limit(1).executeTakeFirst(),
+        newestAttemptDetails(db, 'stream', [id]).then((m) => m.get(id) ?? null),
         db.selectFrom('face_alert').select(['id', 'kind', 'state', 'created_at']).where('stream_img_id', '=', id).orderBy('id').execute(),
         db.selectFrom('gallery_proposal').select(['id', 'face_index', 'proposed_by', 'status', 'decided_by']).where('stream_img_id', '=', id).orderBy('id').execute(),
         db.selectFrom('not_this_face').select(['face_index', 'recorded_by']).where('stream_img_id', '=', id).orderBy('id').execute(),
@@ -109,7 +108,7 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
         captureTime: r.capture_time,
         hasImage: Number(r.has_image) === 1,
         faces: faces.map((f) => ({ faceIndex: f.face_index, box: parseJsonObject(f.box) as ReviewFace['box'], score: f.score, quality: parseJsonObject(f.quality) })),
-        detail: parseJsonObject(detail?.detail ?? null),
+        detail: parseJsonObject(detail),
         alerts: alerts.map((a) => ({ id: Number(a.id), kind: a.kind, state: a.state, createdAt: a.created_at })),
         proposals: proposals.map((p) => ({ id: Number(p.id), faceIndex: p.face_index, proposedBy: p.proposed_by, status: p.status, decidedBy: p.decided_by })),
         notThis: notThis.map((n) => ({ faceIndex: n.face_index, by: n.recorded_by })),
