@@ -105,7 +105,9 @@ export class GalleryIndex {
     // Employee number → the best row so far (the first at its distance).
     const best = new Map<number, { row: number; d2: number }>();
     // The `limit` best employees' distances, ascending: the last is the shrinking bound.
-    const top: { who: number; d2: number }[] = [];
+    // Made when the limit-th employee is met (never, when the limit exceeds the employees).
+    let top: { who: number; d2: number }[] | undefined;
+    const inTop = new Set<number>();
     // A row counts while its sum is below both. One at the k-th distance is abandoned too:
     // the k employees at or below it were all met on earlier rows, which win a tie.
     let cut = bound2;
@@ -130,13 +132,19 @@ export class GalleryIndex {
       const prev = best.get(who);
       if (prev && sum >= prev.d2) continue;
       best.set(who, { row, d2: sum });
-      const at = top.findIndex((t) => t.who === who);
-      if (at >= 0) top.splice(at, 1);
-      else if (top.length === limit) top.pop();
-      let i = top.length;
-      while (i > 0 && top[i - 1]!.d2 > sum) i--;
-      top.splice(i, 0, { who, d2: sum });
-      if (top.length === limit) cut = Math.min(bound2, top[limit - 1]!.d2);
+      if (!top) {
+        if (best.size < limit) continue;
+        top = [...best].map(([w, b]) => ({ who: w, d2: b.d2 })).sort((a, b) => a.d2 - b.d2);
+        for (const t of top) inTop.add(t.who);
+      } else {
+        if (inTop.has(who)) top.splice(top.findIndex((t) => t.who === who), 1);
+        else inTop.delete(top.pop()!.who);
+        let i = top.length;
+        while (i > 0 && top[i - 1]!.d2 > sum) i--;
+        top.splice(i, 0, { who, d2: sum });
+        inTop.add(who);
+      }
+      cut = Math.min(bound2, top[limit - 1]!.d2);
     }
     this.fullDistances += full;
     return [...best.entries()]
