@@ -4,7 +4,7 @@ import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import { decodeDescriptor, encodeDescriptor } from '../descriptor.ts';
 import { writeAudit } from './audit.repository.ts';
 import { galleryFaceRows } from './gallery-face-rows.ts';
-import { lanIdCollation, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
+import { lanIdCollation, lanIdColumnWeight, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
 import { imageBytes } from './image-bytes.ts';
 
 /** A face the engine found in a snapshot, as `stream_face` (or, for a snapshot judged before it, `snapshot_face`) keeps it. */
@@ -63,6 +63,18 @@ export interface GalleryRepository {
   sameEmployee(a: string, b: string): Promise<boolean>;
   /** Every gallery face of the employee (active and removed), newest first. */
   entries(lanId: string): Promise<GalleryEntryRow[]>;
+  /**
+   * A page's reads in one query each (the console's approvals list). The rows carry their
+   * lan_id's weight (db/lan-id-weight.ts): group them by `lanIdWeights` of the names asked
+   * for, as one query of each name would have matched them under the columns' collation.
+   */
+  lanIdWeights(lanIds: readonly string[]): Promise<string[]>;
+  /** `entries` of several employees, newest first. */
+  entriesOf(lanIds: readonly string[]): Promise<(GalleryEntryRow & { lanIdWeight: string })[]>;
+  /** `threshold` of several employees: those that have one. */
+  thresholdsOf(lanIds: readonly string[]): Promise<{ lanIdWeight: string; threshold: number; setBy: string; setAt: Date; reason: string | null }[]>;
+  /** Of these snapshots, those that exist: whether the image is kept, and the faces (as `snapshot` gives them). */
+  snapshotsOf(ids: readonly number[]): Promise<Map<number, { hasImage: boolean; faces: SnapshotFace[] }>>;
   proposals(lanId: string, opts?: { status?: ProposalStatus }): Promise<ProposalRow[]>;
   proposal(id: number): Promise<ProposalRow | undefined>;
   /** A pending proposal of the same snapshot face, if there is one. */
@@ -152,6 +164,33 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       .limit(1)
       .executeTakeFirst();
 
+  /** The gallery faces of these employees, newest first, each with its lan_id's weight. */
+  async function entryRows(lanIds: readonly string[]): Promise<(GalleryEntryRow & { lanIdWeight: string })[]> {
+    const rows = await galleryFaceRows(db)
+      .leftJoin('gallery_proposal as p', 'p.train_img_id', 'd.train_img_id')
+      .select([
+        'd.train_img_id', 'd.model', 'd.descriptor', 'd.created_at', 'p.id as proposal_id', 'p.stream_img_id', 'p.proposed_by', 'p.decided_by',
+        'r.removed_by', 'r.removed_at', 'r.reason as removed_reason',
+        sql<string>`HEX(WEIGHT_STRING(${sql.ref('d.lan_id')}))`.as('lan_id_weight'),
+      ])
+      .where('d.lan_id', 'in', [...lanIds])
+      .orderBy('d.train_img_id', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      lanIdWeight: r.lan_id_weight,
+      trainImgId: Number(r.train_img_id),
+      source: r.proposal_id === null ? ('enrolment' as const) : ('review' as const),
+      fromSnapshot: r.stream_img_id === null ? null : Number(r.stream_img_id),
+      proposalId: r.proposal_id === null ? null : Number(r.proposal_id),
+      proposedBy: r.proposed_by,
+      approvedBy: r.decided_by,
+      addedAt: r.created_at,
+      model: r.model,
+      descriptor: decodeDescriptor(r.descriptor),
+      removed: r.removed_by === null ? null : { by: r.removed_by, at: r.removed_at!, reason: r.removed_reason },
+    }));
+  }
+
   const snapshotColumns = ['id', 'lan_id', 'capture_time', 'status', 'result', 'num_faces'] as const;
 
   return {
@@ -169,27 +208,31 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       return Number(r.rows[0]?.same ?? 0) === 1;
     },
     async entries(lanId) {
-      const rows = await galleryFaceRows(db)
-        .leftJoin('gallery_proposal as p', 'p.train_img_id', 'd.train_img_id')
-        .select([
-          'd.train_img_id', 'd.model', 'd.descriptor', 'd.created_at', 'p.id as proposal_id', 'p.stream_img_id', 'p.proposed_by', 'p.decided_by',
-          'r.removed_by', 'r.removed_at', 'r.reason as removed_reason',
-        ])
-        .where('d.lan_id', '=', lanId)
-        .orderBy('d.train_img_id', 'desc')
-        .execute();
-      return rows.map((r) => ({
-        trainImgId: Number(r.train_img_id),
-        source: r.proposal_id === null ? ('enrolment' as const) : ('review' as const),
-        fromSnapshot: r.stream_img_id === null ? null : Number(r.stream_img_id),
-        proposalId: r.proposal_id === null ? null : Number(r.proposal_id),
-        proposedBy: r.proposed_by,
-        approvedBy: r.decided_by,
-        addedAt: r.created_at,
-        model: r.model,
-        descriptor: decodeDescriptor(r.descriptor),
-        removed: r.removed_by === null ? null : { by: r.removed_by, at: r.removed_at!, reason: r.removed_reason },
-      }));
+      return (await entryRows([lanId])).map(({ lanIdWeight: _, ...e }) => e);
+    },
+    async entriesOf(lanIds) {
+      return lanIds.length === 0 ? [] : entryRows(lanIds);
+    },
+    async lanIdWeights(lanIds) {
+      if (lanIds.length === 0) return [];
+      const c = await (collation ??= lanIdCollation(db));
+      const r = await sql<Record<string, string>>`SELECT ${sql.join(lanIds.map((l, i) => sql`${lanIdWeightOf(l, c)} AS ${sql.ref(`w${i}`)}`))}`.execute(db);
+      return lanIds.map((_, i) => r.rows[0]![`w${i}`]!);
+    },
+    async thresholdsOf(lanIds) {
+      if (lanIds.length === 0) return [];
+      const rows = await db.selectFrom('employee_threshold').selectAll().select(lanIdColumnWeight().as('lan_id_weight')).where('lan_id', 'in', [...lanIds]).execute();
+      return rows.map((r) => ({ lanIdWeight: r.lan_id_weight, threshold: r.threshold, setBy: r.set_by, setAt: r.set_at, reason: r.reason }));
+    },
+    async snapshotsOf(ids) {
+      const out = new Map<number, { hasImage: boolean; faces: SnapshotFace[] }>();
+      if (ids.length === 0) return out;
+      const [rows, faces] = await Promise.all([
+        db.selectFrom('stream_img').select(['id', sql<number>`image IS NOT NULL`.as('has_image')]).where('id', 'in', [...ids]).execute(),
+        facesOf([...new Set(ids)]),
+      ]);
+      for (const r of rows) out.set(Number(r.id), { hasImage: Number(r.has_image) === 1, faces: faces.get(Number(r.id)) ?? [] });
+      return out;
     },
     async proposals(lanId, opts = {}) {
       let q = db.selectFrom('gallery_proposal').selectAll().where('lan_id', '=', lanId);

@@ -6,8 +6,6 @@ import { consoleUserRepository } from '../../db/repositories/console-user.reposi
 import { galleryFacesRepository } from '../../db/repositories/gallery-faces.repository.ts';
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { identityRepository } from '../../db/repositories/identity.repository.ts';
-import { operationsRepository } from '../../db/repositories/operations.repository.ts';
-import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { EnvReader } from '../../shared/config/env-reader.ts';
 import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
@@ -20,7 +18,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { faceImageRoute } from './images.ts';
 import { renderPage } from './pages.ts';
-import { employeePath, proposalDryRun, proposalFacts } from './proposal-facts.ts';
+import { employeePath, proposalDryRun, proposalFacts, proposalFactsPage } from './proposal-facts.ts';
 import { parseId } from './review-params.ts';
 import { consoleRoute } from './route.ts';
 
@@ -33,7 +31,7 @@ export interface ApprovalDeps {
 }
 
 
-/** Proposals per page: each costs a few reads and an index search. */
+/** Proposals per page: the page's reads are batched (proposal-facts.ts); each costs an index search. */
 export const PROPOSALS_PAGE = 20;
 export const DUPLICATES_PAGE = 50;
 /** A reason longer than this is refused (400): a sentence or two, not a document. */
@@ -106,7 +104,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
     if (!c) checkers.set(model, (c = duplicateChecker({ faces, model, bound: face.matchThreshold - face.duplicateMargin, log })));
     return c;
   };
-  const factsDeps = { repo, images: reviewRepository(deps.db), weights: operationsRepository(deps.db), checkerFor, settings };
+  const factsDeps = { repo, checkerFor, settings };
 
   faceImageRoute(app, { repo });
 
@@ -117,10 +115,8 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
       if ('error' in q) return plain(reply, 400, `Bad request: ${q.error}\n`);
       const rows = await lists.pendingProposals({ ...q, limit: PROPOSALS_PAGE + 1 });
       const page = rows.slice(0, PROPOSALS_PAGE);
-      const proposals = [];
-      for (const p of page) {
-        proposals.push({ id: p.id, lanId: p.lanId, path: employeePath(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(), ...(await proposalFacts(factsDeps, p)) });
-      }
+      const facts = await proposalFactsPage(factsDeps, page);
+      const proposals = page.map((p, i) => ({ id: p.id, lanId: p.lanId, path: employeePath(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(), ...facts[i]! }));
       const next = new URLSearchParams(q.lanId === undefined ? {} : { lan_id: q.lanId });
       if (rows.length > PROPOSALS_PAGE) next.set('after', String(page[page.length - 1]!.id));
       const done = (request.query as { done?: unknown }).done;

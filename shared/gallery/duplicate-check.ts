@@ -49,6 +49,12 @@ export interface DuplicateChecker {
    * however far (no bound): what a team lead weighs beside a proposed face (the console).
    */
   nearest(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }, limit: number): Promise<DuplicateOf[]>;
+  /**
+   * `nearest` of each face, in order, as a page needs them: the index brought up to date
+   * and the removed faces read once for all, the searches one after another (CPU), the
+   * confirmations (one query each) concurrently.
+   */
+  nearestMany(faces: readonly { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }[], limit: number): Promise<DuplicateOf[][]>;
   /** Brings the index up to date (the first call loads it all); concurrent callers share the work. */
   refresh(): Promise<void>;
   readonly size: number;
@@ -156,17 +162,28 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
     return queued;
   }
 
-  /** The index's candidates within `bound`, closest first, kept only when the database confirms them. */
-  async function confirmedHits(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }, bound: number): Promise<{ hits: DuplicateOf[]; faces: number }> {
-    const [index, removed] = await Promise.all([update(), deps.faces.removedTrainImgIds()]);
-    const hits = index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound, removed: new Set(removed), limit: CANDIDATES });
-    if (hits.length === 0) return { hits: [], faces: index.size };
-    const confirmed = new Map((await deps.faces.confirmOthers(hits.map((h) => h.descriptorId), face.lanId, deps.model)).map((c) => [c.descriptorId, c]));
-    const out = hits.flatMap((h) => {
-      const c = confirmed.get(h.descriptorId);
-      return c ? [{ lanId: c.lanId, trainImgId: c.trainImgId, distance: round4(h.distance) }] : [];
-    });
-    return { hits: out, faces: index.size };
+  type Face = { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string };
+
+  /**
+   * Each face's candidates within `bound`, closest first, kept only when the database
+   * confirms them. The search keeps the CANDIDATES closest employees (its bound shrinks to
+   * the farthest of them), so an unconfirmed one leaves the next in its place.
+   */
+  async function confirmedHits(faces: readonly Face[], bound: number): Promise<{ hits: DuplicateOf[][]; faces: number }> {
+    const [index, removedIds] = await Promise.all([update(), deps.faces.removedTrainImgIds()]);
+    const removed = new Set(removedIds);
+    const found = faces.map((face) => index.search({ descriptor: face.descriptor, lanIdWeight: face.lanIdWeight, bound, removed, limit: CANDIDATES }));
+    const hits = await Promise.all(
+      found.map(async (candidates, i) => {
+        if (candidates.length === 0) return [];
+        const confirmed = new Map((await deps.faces.confirmOthers(candidates.map((h) => h.descriptorId), faces[i]!.lanId, deps.model)).map((c) => [c.descriptorId, c]));
+        return candidates.flatMap((h) => {
+          const c = confirmed.get(h.descriptorId);
+          return c ? [{ lanId: c.lanId, trainImgId: c.trainImgId, distance: round4(h.distance) }] : [];
+        });
+      }),
+    );
+    return { hits, faces: index.size };
   }
 
   return {
@@ -176,11 +193,15 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
     },
     async check(face) {
       const t0 = performance.now();
-      const { hits, faces } = await confirmedHits(face, deps.bound);
-      return { duplicateOf: hits[0], bound: round4(deps.bound), faces, ms: Math.round((performance.now() - t0) * 100) / 100 };
+      const { hits, faces } = await confirmedHits([face], deps.bound);
+      return { duplicateOf: hits[0]![0], bound: round4(deps.bound), faces, ms: Math.round((performance.now() - t0) * 100) / 100 };
     },
     async nearest(face, limit) {
-      return (await confirmedHits(face, Infinity)).hits.slice(0, limit);
+      return (await confirmedHits([face], Infinity)).hits[0]!.slice(0, limit);
+    },
+    async nearestMany(faces, limit) {
+      if (faces.length === 0) return [];
+      return (await confirmedHits(faces, Infinity)).hits.map((h) => h.slice(0, limit));
     },
   };
 }

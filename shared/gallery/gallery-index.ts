@@ -80,22 +80,42 @@ export class GalleryIndex {
   }
 
   /**
-   * The closest face of each other employee closer than the bound, closest first. A row is
-   * abandoned as soon as its partial sum passes the bound's square (checked every 16
-   * dimensions): most faces are far, and half a descriptor says so.
+   * Rows whose distance was summed over every dimension, over the index's life: what the
+   * early abandon saves is counted, not timed (test/unit/gallery-index.test.ts).
+   */
+  fullDistances = 0;
+
+  /**
+   * The closest face of each of the nearest `limit` other employees closer than the bound,
+   * closest first; equal distances in the order the faces were loaded. A row is abandoned
+   * as soon as its partial sum (checked every 16 dimensions) passes the bound's square or,
+   * once `limit` employees are found, the `limit`-th best of them: most faces are far, and
+   * half a descriptor says so. Without a bound (the console's nearest) the second keeps
+   * the scan from summing every face in full.
    */
   search(q: SearchQuery): IndexHit[] {
     if (q.descriptor.length !== this.dims) throw new Error(`descriptor of ${q.descriptor.length} values, the index holds ${this.dims}`);
     const dims = this.dims;
     const query = Float32Array.from(q.descriptor);
     const own = this.employees.get(q.lanIdWeight) ?? -1;
-    const limit2 = q.bound * q.bound;
+    const bound2 = q.bound * q.bound;
     const values = this.values;
-    // Employee number → the best row so far.
+    const limit = Math.max(0, q.limit);
+    if (limit === 0) return [];
+    // Employee number → the best row so far (the first at its distance).
     const best = new Map<number, { row: number; d2: number }>();
+    // The `limit` best employees' distances, ascending: the last is the shrinking bound.
+    // Made when the limit-th employee is met (never, when the limit exceeds the employees).
+    let top: { who: number; d2: number }[] | undefined;
+    const inTop = new Set<number>();
+    // A row counts while its sum is below both. One at the k-th distance is abandoned too:
+    // the k employees at or below it were all met on earlier rows, which win a tie.
+    let cut = bound2;
+    let full = 0;
     for (let row = 0; row < this.count; row++) {
       const who = this.employeeOf[row]!;
       if (who === own) continue;
+      if (q.removed.has(this.trainImgIds[row]!)) continue;
       const base = row * dims;
       let sum = 0;
       let k = 0;
@@ -105,16 +125,31 @@ export class GalleryIndex {
           const d = values[base + k]! - query[k]!;
           sum += d * d;
         }
-        if (sum >= limit2) break;
+        if (sum >= cut) break;
       }
-      if (sum >= limit2) continue;
-      if (q.removed.has(this.trainImgIds[row]!)) continue;
+      if (k === dims) full++;
+      if (sum >= cut) continue;
       const prev = best.get(who);
-      if (!prev || sum < prev.d2) best.set(who, { row, d2: sum });
+      if (prev && sum >= prev.d2) continue;
+      best.set(who, { row, d2: sum });
+      if (!top) {
+        if (best.size < limit) continue;
+        top = [...best].map(([w, b]) => ({ who: w, d2: b.d2 })).sort((a, b) => a.d2 - b.d2);
+        for (const t of top) inTop.add(t.who);
+      } else {
+        if (inTop.has(who)) top.splice(top.findIndex((t) => t.who === who), 1);
+        else inTop.delete(top.pop()!.who);
+        let i = top.length;
+        while (i > 0 && top[i - 1]!.d2 > sum) i--;
+        top.splice(i, 0, { who, d2: sum });
+        inTop.add(who);
+      }
+      cut = Math.min(bound2, top[limit - 1]!.d2);
     }
+    this.fullDistances += full;
     return [...best.entries()]
-      .sort((a, b) => a[1].d2 - b[1].d2)
-      .slice(0, q.limit)
+      .sort((a, b) => a[1].d2 - b[1].d2 || a[1].row - b[1].row)
+      .slice(0, limit)
       .map(([who, { row, d2 }]) => ({
         descriptorId: this.descriptorIds[row]!,
         trainImgId: this.trainImgIds[row]!,

@@ -12,6 +12,7 @@ import { CompiledQuery, sql } from 'kysely';
 import sharp from 'sharp';
 import { encodeDescriptor } from '../../db/descriptor.ts';
 import { pendingProposalsQuery, refusedDuplicatesQuery } from '../../db/repositories/approvals.repository.ts';
+import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { brokerClients, topologyOptions } from '../../shared/app/app-context.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
@@ -206,6 +207,51 @@ test('the list pages 20 at a time by the id after the last one, oldest first, wi
   assert.doesNotMatch(daves.body, /\/face\/0"/);
   assert.equal((await c.get('/approvals?after=abc', lead)).statusCode, 400);
   assert.equal((await c.get(`/approvals?lan_id=${'x'.repeat(129)}`, lead)).statusCode, 400);
+});
+
+test('a page of 20 proposals reads in a few waves of queries, not one proposal after another: the same page as the console answers', async () => {
+  // Counts the statements and the waves of them (a wave starts when none is in flight): the
+  // page's reads are one query each for all its proposals, and its confirmations run together.
+  let statements = 0;
+  let waves = 0;
+  let inFlight = 0;
+  const counted = db().withPlugin({
+    transformQuery(args) {
+      statements++;
+      if (inFlight++ === 0) waves++;
+      return args.node;
+    },
+    async transformResult(args) {
+      inFlight--;
+      return args.result;
+    },
+  });
+  const counting = await buildConsoleApp({ db: counted, config: t.config.console, logger, face: t.config.face });
+  try {
+    const cc = consoleClient(counting, '10.128.4.');
+    const session = await cc.signIn('lea');
+    await cc.get('/approvals', session); // loads the gallery index once
+    statements = 0;
+    waves = 0;
+    const r = await cc.get('/approvals', session);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(proposalIdsOf(r).length, 20);
+    const plain = await c.get('/approvals', lead);
+    const body = (b: string) => b.replace(/name="_csrf" value="[^"]*"/g, '');
+    assert.equal(body(r.body), body(plain.body), 'the same page');
+    // Before: ten reads per proposal, one proposal after another (about 200 statements in as many waves).
+    assert.ok(waves <= 6, `${waves} waves of queries`);
+    assert.ok(statements <= 20 + 15, `${statements} statements: one confirmation per proposal, the rest one per page`);
+  } finally {
+    await counting.close();
+  }
+  // The batched reads group rows by the lan_id's weight: another spelling of one employee finds its rows, as one query of it would.
+  const repo = galleryRepository(db());
+  const spelling = ALICE.toUpperCase();
+  const [weight] = await repo.lanIdWeights([spelling]);
+  const entries = (await repo.entriesOf([spelling, 'NA\\bob'])).filter((e) => e.lanIdWeight === weight);
+  assert.deepEqual(entries.map((e) => e.trainImgId), (await repo.entries(ALICE)).map((e) => e.trainImgId));
+  assert.ok(entries.length >= 2);
 });
 
 test("a proposal's page adds the dry run: the snapshots it would turn from UNKNOWN_PERSON to SUCCESS, linked; and the keys to approve and reject", async () => {

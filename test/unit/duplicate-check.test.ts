@@ -110,3 +110,34 @@ test('nearest: the closest confirmed face of each other employee however far, cl
   assert.deepEqual((await check.nearest(probe, 3)).map((h) => h.lanId), ['NA\\nearer', 'NA\\far', 'NA\\farther'], 'an unconfirmed employee is left out');
   assert.equal((await check.check(probe)).duplicateOf?.lanId, 'NA\\nearer', 'the check keeps its bound');
 });
+
+test("nearestMany answers each face as nearest does, with one index update and one read of the removed faces for them all", async () => {
+  const f = fakeFaces();
+  let removedReads = 0;
+  const confirms: string[] = [];
+  const removedTrainImgIds = f.repo.removedTrainImgIds;
+  f.repo.removedTrainImgIds = async () => (removedReads++, removedTrainImgIds());
+  const confirmOthers = f.repo.confirmOthers;
+  f.repo.confirmOthers = async (ids, lanId, model) => (confirms.push(lanId), confirmOthers(ids, lanId, model));
+  f.add(1, 'NA\\a', 0.1);
+  f.add(2, 'NA\\b', 0.4);
+  f.add(3, 'NA\\c', 0.8);
+  f.add(4, 'NA\\d', 1.5);
+  const check = duplicateChecker({ faces: f.repo, model: 'm', bound: 0.35, log: silent });
+  const probes = [
+    { descriptor: vec(0), lanId: 'NA\\a', lanIdWeight: 'NA\\A' },
+    { descriptor: vec(1.4), lanId: 'NA\\x', lanIdWeight: 'NA\\X' },
+    { descriptor: vec(0.5), lanId: 'NA\\b', lanIdWeight: 'NA\\B' },
+  ];
+  const one = [];
+  for (const p of probes) one.push(await check.nearest(p, 2));
+  const [updates, reads] = [f.calls.length, removedReads];
+  confirms.length = 0;
+  const many = await check.nearestMany(probes, 2);
+  assert.deepEqual(many, one);
+  assert.deepEqual(many.map((n) => n.map((h) => h.lanId)), [['NA\\b', 'NA\\c'], ['NA\\d', 'NA\\c'], ['NA\\c', 'NA\\a']]);
+  assert.equal(f.calls.length - updates, 1, 'one index update for the page');
+  assert.equal(removedReads - reads, 1, 'one read of the removed faces for the page');
+  assert.deepEqual(confirms, ['NA\\a', 'NA\\x', 'NA\\b'], "each face's candidates confirmed against its own employee");
+  assert.deepEqual(await check.nearestMany([], 3), []);
+});

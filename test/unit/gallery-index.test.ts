@@ -76,3 +76,82 @@ test('a brute-force scan agrees with the search on random galleries', () => {
     assert.deepEqual(hits.map((h) => h.lanId), [...expected.entries()].sort((a, b) => a[1] - b[1]).map(([w]) => w));
   }
 });
+
+/**
+ * The search as written before the shrinking bound: every face summed in full, the closest
+ * of each employee (the first loaded at that distance), closest first, equal distances in
+ * load order of those faces, at most `limit`. Squared sums in Float32 order as the index does.
+ */
+function bruteForce(all: IndexedFace[], probe: Float32Array, own: string, bound: number, removed: ReadonlySet<number>, limit: number) {
+  const best = new Map<string, { i: number; d2: number }>();
+  all.forEach((f, i) => {
+    if (f.lanIdWeight === own || removed.has(f.trainImgId)) return;
+    let d2 = 0;
+    for (let k = 0; k < probe.length; k++) {
+      const d = Math.fround(f.descriptor[k]!) - probe[k]!;
+      d2 += d * d;
+    }
+    if (d2 >= bound * bound) return;
+    const prev = best.get(f.lanIdWeight);
+    if (!prev || d2 < prev.d2) best.set(f.lanIdWeight, { i, d2 });
+  });
+  return [...best.values()].sort((a, b) => a.d2 - b.d2 || a.i - b.i).slice(0, limit).map(({ i, d2 }) => ({ descriptorId: all[i]!.descriptorId, d2 }));
+}
+
+test('the shrinking bound finds what a brute-force scan finds: seeds, limits 1..5, removed faces, tied distances, with and without a bound', () => {
+  let ties = 0;
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const all: IndexedFace[] = [];
+    for (let i = 0; i < 1500; i++) {
+      // Faces 7m+5 and 7m+6 are copies of 7m+4 under other employees: exact ties.
+      const descriptor = i % 7 >= 5 ? Float32Array.from(all[i - (i % 7) + 4]!.descriptor) : near(origin, 0.08, seed * 100_000 + i);
+      all.push(face(i + 1, `E${(i * 13 + seed) % 200}`, descriptor));
+    }
+    const index = new GalleryIndex(128, 16);
+    index.add(all);
+    const removed = new Set(all.filter((_, i) => i % 11 === 3).map((f) => f.trainImgId));
+    for (let q = 0; q < 6; q++) {
+      // A probe that is a copied gallery face ties its copies at 0; the others are fresh.
+      const probe = q % 2 === 0 ? Float32Array.from(all[7 * ((q * 31 + seed * 7) % 200) + 4]!.descriptor) : near(origin, 0.08, seed * 1000 + q);
+      for (let limit = 1; limit <= 5; limit++) {
+        for (const bound of [Infinity, 0.66]) {
+          const hits = index.search({ descriptor: probe, lanIdWeight: `E${q}`, bound, removed, limit });
+          const expected = bruteForce(all, probe, `E${q}`, bound, removed, limit);
+          const more = bruteForce(all, probe, `E${q}`, bound, removed, limit + 1).map((e) => e.d2);
+          if (more.some((d2, i) => i > 0 && d2 === more[i - 1])) ties++;
+          assert.deepEqual(hits.map((h) => h.descriptorId), expected.map((e) => e.descriptorId), `seed ${seed}, probe ${q}, limit ${limit}, bound ${bound}`);
+          hits.forEach((h, i) => assert.ok(Math.abs(h.distance - Math.sqrt(expected[i]!.d2)) < 1e-9));
+        }
+      }
+    }
+  }
+  assert.ok(ties >= 20, `searches with tied distances among or at the edge of the results: ${ties}`);
+});
+
+test('the tie rule: at equal distances the face loaded first wins, also against an employee met first further away or a later copy of its own', () => {
+  const probe = far(21);
+  const copy = near(probe, 0.03, 22);
+  const index = new GalleryIndex();
+  // B's far face comes first; A's copy of the close face is loaded before B's.
+  index.add([face(1, 'B', far(23)), face(2, 'A', copy), face(3, 'B', Float32Array.from(copy)), face(4, 'A', Float32Array.from(copy))]);
+  const hits = index.search({ descriptor: probe, lanIdWeight: 'none', bound: Infinity, removed: new Set(), limit: 1 });
+  assert.deepEqual(hits.map((h) => [h.lanId, h.descriptorId]), [['A', 2]], "A's own later copy does not replace its first");
+  assert.deepEqual(index.search({ descriptor: probe, lanIdWeight: 'none', bound: Infinity, removed: new Set(), limit: 5 }).map((h) => [h.lanId, h.descriptorId]), [['A', 2], ['B', 3]]);
+});
+
+test('without a bound, the search sums far fewer faces in full once it has its employees', () => {
+  const all: IndexedFace[] = [];
+  for (let i = 0; i < 5000; i++) all.push(face(i + 1, `E${i % 1000}`, near(origin, 0.08, 7000 + i)));
+  const index = new GalleryIndex();
+  index.add(all);
+  for (const limit of [1, 3, 32]) {
+    const before = index.fullDistances;
+    index.search({ descriptor: near(origin, 0.08, 99), lanIdWeight: 'none', bound: Infinity, removed: new Set(), limit });
+    const full = index.fullDistances - before;
+    // Without the shrinking bound every one of the 5000 faces was summed in full.
+    assert.ok(full > 0 && full < 5000 / 4, `limit ${limit}: ${full} of 5000 summed in full`);
+  }
+  const before = index.fullDistances;
+  index.search({ descriptor: near(origin, 0.08, 99), lanIdWeight: 'none', bound: Infinity, removed: new Set(), limit: 5000 });
+  assert.equal(index.fullDistances - before, 5000, 'a limit past the employees abandons nothing: the counter counts');
+});
