@@ -1,18 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import type { ProposalRow } from './gallery.repository.ts';
 import { newestAttemptDetails } from './image-attempt.ts';
 import { parseJsonObject } from '../json-column.ts';
 
-/** A proposal waiting for a team lead, as the approvals list shows it. */
-export interface PendingProposal {
-  id: number;
-  lanId: string;
-  /** Null once retention deleted the snapshot. */
-  streamImgId: number | null;
-  faceIndex: number;
-  proposedBy: string;
-  proposedAt: Date;
-}
+/** A proposal waiting for a team lead, as the approvals list shows it: a proposal row without its decision. */
+export type PendingProposal = Pick<ProposalRow, 'id' | 'lanId' | 'streamImgId' | 'faceIndex' | 'proposedBy' | 'proposedAt'>;
 
 /** An enrolment facetraining refused as `DUPLICATE_IDENTITY`, with the face it was close to. */
 export interface RefusedDuplicate {
