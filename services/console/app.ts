@@ -58,7 +58,7 @@ export interface ConsoleDeps {
 /** Declared in route.ts, so the page modules the app registers need not import the app. */
 export { consoleRoute };
 
-/** The console's Fastify app: sign-in, sessions, roles, CSRF and security headers, and its home page. */
+/** The console's Fastify app: sign-in, sessions, roles, CSRF and security headers, /assets/, and every page (each module registers its own routes). */
 export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ service: 'console' });
