@@ -12,8 +12,8 @@ const LAN_ID_COLLATIONS = ['utf8mb4_uca1400_nopad_as_ci', 'utf8mb4_0900_as_ci'] 
 export type LanIdCollation = (typeof LAN_ID_COLLATIONS)[number];
 
 /** The weight of the row's `lan_id` column: the column carries the collation. An extra column of a query already run. */
-export function lanIdColumnWeight(): RawBuilder<string> {
-  return sql<string>`HEX(WEIGHT_STRING(${sql.ref('lan_id')}))`;
+export function lanIdColumnWeight(column = 'lan_id'): RawBuilder<string> {
+  return sql<string>`HEX(WEIGHT_STRING(${sql.ref(column)}))`;
 }
 
 /** The weight of a name given as a parameter (an operator's argument), in the columns' collation. */

@@ -171,7 +171,7 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
       .select([
         'd.train_img_id', 'd.model', 'd.descriptor', 'd.created_at', 'p.id as proposal_id', 'p.stream_img_id', 'p.proposed_by', 'p.decided_by',
         'r.removed_by', 'r.removed_at', 'r.reason as removed_reason',
-        sql<string>`HEX(WEIGHT_STRING(${sql.ref('d.lan_id')}))`.as('lan_id_weight'),
+        lanIdColumnWeight('d.lan_id').as('lan_id_weight'),
       ])
       .where('d.lan_id', 'in', [...lanIds])
       .orderBy('d.train_img_id', 'desc')

@@ -9,16 +9,19 @@ import { identityRepository } from '../../db/repositories/identity.repository.ts
 import type { Database } from '../../db/schema.ts';
 import { EnvReader } from '../../shared/config/env-reader.ts';
 import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
+import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { acceptDuplicate } from '../../shared/gallery/accept-duplicate.ts';
 import { duplicateChecker, type DuplicateChecker } from '../../shared/gallery/duplicate-check.ts';
 import type { GalleryDeps } from '../../shared/gallery/gallery-deps.ts';
 import { approve, reject } from '../../shared/gallery/proposals.ts';
+import { MAX_REASON } from '../../shared/gallery/reason.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { faceImageRoute } from './images.ts';
 import { renderPage } from './pages.ts';
-import { employeePath, proposalDryRun, proposalFacts, proposalFactsPage } from './proposal-facts.ts';
+import { doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
+import { proposalDryRun, proposalFacts, proposalFactsPage } from './proposal-facts.ts';
 import { parseId } from './review-params.ts';
 import { consoleRoute } from './route.ts';
 
@@ -34,8 +37,6 @@ export interface ApprovalDeps {
 /** Proposals per page: the page's reads are batched (proposal-facts.ts); each costs an index search. */
 export const PROPOSALS_PAGE = 20;
 export const DUPLICATES_PAGE = 50;
-/** A reason longer than this is refused (400): a sentence or two, not a document. */
-export const MAX_REASON = 1000;
 
 /** What a decision's success says on the list after its 303: a fixed text per `done`. */
 const DONE: Record<string, string> = {
@@ -44,11 +45,6 @@ const DONE: Record<string, string> = {
   accepted: 'Accepted as different people: the enrolment is checked again by facetraining and passes unless it is close to yet another employee.',
 };
 
-/** Refusals of the acting account itself are 403; the rest (already decided, proposer, gone, …) are 409. */
-const FORBIDDEN_CODES = new Set(['ROLE_REQUIRED', 'ACTOR_DISABLED', 'ACTOR_UNKNOWN']);
-
-const plain = (reply: FastifyReply, status: number, text: string) => reply.code(status).type('text/plain; charset=utf-8').send(text);
-const fmt = (n: number | null | undefined, digits = 4): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
 
 /** `lan_id` and `after` of a list's query string, checked: a message for a 400 when one is wrong. */
 function listQuery(query: Record<string, unknown>): { lanId?: string; after?: number } | { error: string } {
@@ -116,13 +112,13 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
       const rows = await lists.pendingProposals({ ...q, limit: PROPOSALS_PAGE + 1 });
       const page = rows.slice(0, PROPOSALS_PAGE);
       const facts = await proposalFactsPage(factsDeps, page);
-      const proposals = page.map((p, i) => ({ id: p.id, lanId: p.lanId, path: employeePath(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(), ...facts[i]! }));
+      const proposals = page.map((p, i) => ({ id: p.id, lanId: p.lanId, path: lanIdSegment(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(), ...facts[i]! }));
       const next = new URLSearchParams(q.lanId === undefined ? {} : { lan_id: q.lanId });
       if (rows.length > PROPOSALS_PAGE) next.set('after', String(page[page.length - 1]!.id));
       const done = (request.query as { done?: unknown }).done;
       return renderPage(reply, 'approvals', {
         lanId: q.lanId ?? '', proposals, next: rows.length > PROPOSALS_PAGE ? next.toString() : '',
-        done: typeof done === 'string' ? (DONE[done] ?? '') : '',
+        done: doneText(DONE, done) ?? '',
       });
     },
   });
@@ -132,7 +128,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
     if (!p) return plain(reply, 404, 'Not found.\n');
     const pending = p.status === 'pending';
     return renderPage(reply.code(status), 'approval-proposal', {
-      id: p.id, lanId: p.lanId, path: employeePath(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(),
+      id: p.id, lanId: p.lanId, path: lanIdSegment(p.lanId), proposedBy: p.proposedBy, proposedAt: p.proposedAt.toISOString(),
       status: p.status, decidedBy: p.decidedBy ?? '', decidedAt: p.decidedAt?.toISOString() ?? '', decisionReason: p.reason ?? '', trainImgId: p.trainImgId,
       pending, ownProposal: p.proposedBy === request.session!.name,
       refused, reasonMax: MAX_REASON,
@@ -196,8 +192,8 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
       lanId: q.lanId ?? '', done: message.done ?? '', refused: message.refused ?? '', reasonMax: MAX_REASON,
       next: rows.length > DUPLICATES_PAGE ? next.toString() : '',
       rows: page.map((r) => ({
-        trainImgId: r.trainImgId, lanId: r.lanId, path: employeePath(r.lanId), captureTime: r.captureTime.toISOString(), processedTime: r.processedTime?.toISOString() ?? '',
-        other: r.duplicateOf && { lanId: r.duplicateOf.lanId, path: employeePath(r.duplicateOf.lanId), trainImgId: r.duplicateOf.trainImgId, distance: fmt(r.duplicateOf.distance) },
+        trainImgId: r.trainImgId, lanId: r.lanId, path: lanIdSegment(r.lanId), captureTime: r.captureTime.toISOString(), processedTime: r.processedTime?.toISOString() ?? '',
+        other: r.duplicateOf && { lanId: r.duplicateOf.lanId, path: lanIdSegment(r.duplicateOf.lanId), trainImgId: r.duplicateOf.trainImgId, distance: fmt(r.duplicateOf.distance) },
         bound: fmt(r.bound),
       })),
     });
@@ -207,7 +203,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
     method: 'GET', url: '/approvals/duplicates', role: 'teamlead',
     handler: async (request, reply) => {
       const done = (request.query as { done?: unknown }).done;
-      return renderDuplicates(request, reply, 200, { done: typeof done === 'string' ? DONE[done] : undefined });
+      return renderDuplicates(request, reply, 200, { done: doneText(DONE, done) });
     },
   });
 

@@ -1,10 +1,12 @@
 import type { GalleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { descriptorDistance } from '../../shared/face/geometry.ts';
+import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import type { DuplicateChecker, DuplicateOf } from '../../shared/gallery/duplicate-check.ts';
 import { dryRun, type DryRunReport } from '../../shared/gallery/dry-run.ts';
 import type { GalleryDeps } from '../../shared/gallery/gallery-deps.ts';
 import { activeFaces } from '../../shared/gallery/rescore.ts';
+import { fmt } from './format.ts';
 
 /** How many other employees a proposal shows, closest first. */
 export const NEAREST_OTHERS = 3;
@@ -20,9 +22,6 @@ export interface ProposalFactsDeps {
 
 type ProposalRef = { lanId: string; streamImgId: number | null; faceIndex: number };
 
-const fmt = (n: number | null | undefined, digits = 4): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
-/** The lan_id as a path segment, for `href="/employees/<%= … %>"` (a template writes the fixed part itself: link-rule.ts). */
-export const employeePath = (lanId: string) => encodeURIComponent(lanId);
 
 /**
  * What a team lead weighs beside a proposal, formatted once for the pages: the candidate
@@ -98,7 +97,7 @@ export async function proposalFactsPage(deps: ProposalFactsDeps, page: readonly 
       })),
       nearest: nearest.map((n) => ({
         lanId: n.lanId,
-        path: employeePath(n.lanId),
+        path: lanIdSegment(n.lanId),
         trainImgId: n.trainImgId,
         distance: fmt(n.distance),
         within: n.distance <= threshold,
