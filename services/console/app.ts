@@ -15,7 +15,8 @@ import { reviewRepository } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { generatePassword, hashPassword } from '../../shared/accounts/password.ts';
 import type { ConsoleConfig } from '../../shared/config/console-config.ts';
-import type { FaceConfig } from '../../shared/config/face-config.ts';
+import { EnvReader } from '../../shared/config/env-reader.ts';
+import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { LockManager } from '../../shared/lock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -111,14 +112,16 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     method: 'GET', url: '/', role: 'viewer',
     handler: async (_request, reply) => renderPage(reply, 'home', {}),
   });
+  // An app built without them (tests of other pages): the settings' defaults, read from an empty environment.
+  const face = deps.face ?? readFaceConfig(new EnvReader({}));
   const review = reviewRepository(deps.db);
   const reviewDeps = { db: deps.db, review, queues: reviewQueuesRepository(deps.db), decisions: reviewDecisionRepository(deps.db) };
   reviewRoutes(app, reviewDeps);
   reviewEnrolmentRoutes(app, reviewDeps);
   reviewBulkRoutes(app, reviewDeps);
   imageRoutes(app, { review, thumbs: thumbnailCache(500) });
-  approvalRoutes(app, deps);
-  employeeRoutes(app, { db: deps.db, face: deps.face, locks: deps.locks, now });
+  approvalRoutes(app, { ...deps, face });
+  employeeRoutes(app, { db: deps.db, face, locks: deps.locks, now });
   exportRoutes(app, { db: deps.db, repo: deps.faceExports ?? faceExportRepository(deps.db), now });
   auditRoutes(app, { db: deps.db });
   return app;

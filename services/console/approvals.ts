@@ -7,8 +7,7 @@ import { galleryFacesRepository } from '../../db/repositories/gallery-faces.repo
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { identityRepository } from '../../db/repositories/identity.repository.ts';
 import type { Database } from '../../db/schema.ts';
-import { EnvReader } from '../../shared/config/env-reader.ts';
-import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
+import type { FaceConfig } from '../../shared/config/face-config.ts';
 import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { acceptDuplicate } from '../../shared/gallery/accept-duplicate.ts';
@@ -29,7 +28,7 @@ import { consoleRoute } from './route.ts';
 export interface ApprovalDeps {
   db: Kysely<Database>;
   logger: Logger;
-  face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize' | 'duplicateMargin'>;
+  face: Pick<FaceConfig, 'matchThreshold' | 'gallerySize' | 'duplicateMargin'>;
   publisher?: Pick<Publisher, 'publish'>;
 }
 
@@ -72,8 +71,7 @@ function reasonOf(body: unknown, required: boolean): { reason: string } | { erro
  * identities with "accept as different people".
  */
 export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
-  // Built without them (tests of other pages): the settings' defaults, read from an empty environment.
-  const face = deps.face ?? readFaceConfig(new EnvReader({}));
+  const face = deps.face;
   const repo = galleryRepository(deps.db);
   const users = consoleUserRepository(deps.db);
   const lists = approvalsRepository(deps.db);

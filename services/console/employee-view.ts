@@ -6,6 +6,7 @@ import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import type { GalleryDeps } from '../../shared/gallery/gallery-deps.ts';
 import { galleryView } from '../../shared/gallery/gallery-view.ts';
 import { suggestThreshold, thresholdBounds } from '../../shared/gallery/threshold.ts';
+import { fmt } from './format.ts';
 import { chartWindow, GROUP_LABELS, RESULT_GROUPS, resultsChart } from './results-chart.ts';
 
 export interface EmployeeViewDeps {
@@ -19,7 +20,6 @@ export const ALERTS_SHOWN = 50;
 /** Enough of an employee's audit entries of one action to date their gallery's decisions. */
 const AUDIT_LOOKBACK = 200;
 
-const fmt = (n: number | null, digits = 3) => (n === null ? '—' : n.toFixed(digits));
 const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)}%`);
 
 /** The employee's gallery as the page shows it: each face's provenance and who decided, when. */
@@ -71,16 +71,16 @@ export async function employeePageData(deps: EmployeeViewDeps, lanId: string, op
     path: lanIdSegment(lanId),
     gallery,
     threshold: {
-      site: fmt(site),
-      own: gallery.own && { value: fmt(gallery.own.value), setBy: gallery.own.setBy, setAt: gallery.own.setAt, reason: gallery.own.reason },
+      site: fmt(site, 3),
+      own: gallery.own && { value: fmt(gallery.own.value, 3), setBy: gallery.own.setBy, setAt: gallery.own.setAt, reason: gallery.own.reason },
       min: bounds.min,
       max: bounds.max,
-      suggested: suggestion.suggested === null ? '' : fmt(suggestion.suggested),
+      suggested: suggestion.suggested === null ? '' : fmt(suggestion.suggested, 3),
       why: suggestion.why,
       genuineCount: suggestion.genuine.count,
-      genuineP99: fmt(suggestion.genuine.p99),
+      genuineP99: fmt(suggestion.genuine.p99, 3),
       notThisCount: suggestion.notThis.count,
-      notThisNearest: fmt(suggestion.notThis.nearest),
+      notThisNearest: fmt(suggestion.notThis.nearest, 3),
       wouldReject: pct(suggestion.wouldReject),
     },
     days: opts.days,

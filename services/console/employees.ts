@@ -5,8 +5,7 @@ import { employeeRepository } from '../../db/repositories/employee.repository.ts
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { operationsRepository } from '../../db/repositories/operations.repository.ts';
 import type { Database } from '../../db/schema.ts';
-import { EnvReader } from '../../shared/config/env-reader.ts';
-import { readFaceConfig, type FaceConfig } from '../../shared/config/face-config.ts';
+import type { FaceConfig } from '../../shared/config/face-config.ts';
 import { consolePaths, lanIdSegment } from '../../shared/contract/console-links.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import { deleteEmployee } from '../../shared/employee-deletion.ts';
@@ -24,8 +23,8 @@ import { FORBIDDEN_CODES, plain } from './format.ts';
 
 export interface EmployeeDeps {
   db: Kysely<Database>;
-  /** FACE_MATCH_THRESHOLD and FACE_GALLERY_SIZE, as the face services judge with them. @default their defaults */
-  face?: Pick<FaceConfig, 'matchThreshold' | 'gallerySize'>;
+  /** FACE_MATCH_THRESHOLD and FACE_GALLERY_SIZE, as the face services judge with them. */
+  face: Pick<FaceConfig, 'matchThreshold' | 'gallerySize'>;
   /** The employee lock `delete-user` takes; without it (an app built without one) deleting answers 503. */
   locks?: Pick<LockManager, 'withLock'>;
   now: () => Date;
@@ -56,7 +55,7 @@ function noticeOf(query: Record<string, unknown>): { notice: string; undo: numbe
  */
 export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
   const employees = employeeRepository(deps.db);
-  const face = deps.face ?? readFaceConfig(new EnvReader({}));
+  const face = deps.face;
   const settings = { threshold: face.matchThreshold, gallerySize: face.gallerySize };
   const gallery = { repo: galleryRepository(deps.db), users: consoleUserRepository(deps.db), settings };
   const viewDeps = { db: deps.db, employees, gallery };
