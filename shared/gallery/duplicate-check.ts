@@ -45,14 +45,11 @@ export interface DuplicateVerdict {
 export interface DuplicateChecker {
   check(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }): Promise<DuplicateVerdict>;
   /**
-   * The closest confirmed face of each of up to `limit` other employees, closest first,
-   * however far (no bound): what a team lead weighs beside a proposed face (the console).
-   */
-  nearest(face: { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }, limit: number): Promise<DuplicateOf[]>;
-  /**
-   * `nearest` of each face, in order, as a page needs them: the index brought up to date
-   * and the removed faces read once for all, the searches one after another (CPU), the
-   * confirmations (one query each) concurrently.
+   * For each face, in order, the closest confirmed face of each of up to `limit` other
+   * employees, closest first, however far (no bound): what a team lead weighs beside a
+   * proposed face (the console's approvals, a page of them or one). The index is brought up
+   * to date and the removed faces read once for all, the searches run one after another
+   * (CPU), the confirmations (one query each) concurrently.
    */
   nearestMany(faces: readonly { descriptor: ArrayLike<number>; lanId: string; lanIdWeight: string }[], limit: number): Promise<DuplicateOf[][]>;
   /** Brings the index up to date (the first call loads it all); concurrent callers share the work. */
@@ -195,9 +192,6 @@ export function duplicateChecker(deps: DuplicateCheckDeps): DuplicateChecker {
       const t0 = performance.now();
       const { hits, faces } = await confirmedHits([face], deps.bound);
       return { duplicateOf: hits[0]![0], bound: round4(deps.bound), faces, ms: Math.round((performance.now() - t0) * 100) / 100 };
-    },
-    async nearest(face, limit) {
-      return (await confirmedHits([face], Infinity)).hits[0]!.slice(0, limit);
     },
     async nearestMany(faces, limit) {
       if (faces.length === 0) return [];

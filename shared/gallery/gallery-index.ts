@@ -90,7 +90,7 @@ export class GalleryIndex {
    * closest first; equal distances in the order the faces were loaded. A row is abandoned
    * as soon as its partial sum (checked every 16 dimensions) passes the bound's square or,
    * once `limit` employees are found, the `limit`-th best of them: most faces are far, and
-   * half a descriptor says so. Without a bound (the console's nearest) the second keeps
+   * half a descriptor says so. Without a bound (the console's nearestMany) the second keeps
    * the scan from summing every face in full.
    */
   search(q: SearchQuery): IndexHit[] {

@@ -101,17 +101,17 @@ test('nearest: the closest confirmed face of each other employee however far, cl
   f.add(6, 'NA\\nearer', 0.2);
   const check = duplicateChecker({ faces: f.repo, model: 'm', bound: 0.35, log: silent });
   const probe = { descriptor: vec(0), lanId: 'NA\\self', lanIdWeight: 'NA\\SELF' };
-  assert.deepEqual(await check.nearest(probe, 3), [
+  assert.deepEqual((await check.nearestMany([probe], 3))[0], [
     { lanId: 'NA\\nearer', trainImgId: 106, distance: 0.2 },
     { lanId: 'NA\\near', trainImgId: 102, distance: 0.3 },
     { lanId: 'NA\\far', trainImgId: 104, distance: 1.4 },
   ]);
   f.setConfirm((ids) => f.rows.filter((r) => ids.includes(r.descriptorId) && r.lanId !== 'NA\\near').map((r) => ({ descriptorId: r.descriptorId, trainImgId: r.trainImgId, lanId: r.lanId })));
-  assert.deepEqual((await check.nearest(probe, 3)).map((h) => h.lanId), ['NA\\nearer', 'NA\\far', 'NA\\farther'], 'an unconfirmed employee is left out');
+  assert.deepEqual(((await check.nearestMany([probe], 3))[0]!).map((h) => h.lanId), ['NA\\nearer', 'NA\\far', 'NA\\farther'], 'an unconfirmed employee is left out');
   assert.equal((await check.check(probe)).duplicateOf?.lanId, 'NA\\nearer', 'the check keeps its bound');
 });
 
-test("nearestMany answers each face as nearest does, with one index update and one read of the removed faces for them all", async () => {
+test("nearestMany of a page answers each face as it does alone, with one index update and one read of the removed faces for them all", async () => {
   const f = fakeFaces();
   let removedReads = 0;
   const confirms: string[] = [];
@@ -130,7 +130,7 @@ test("nearestMany answers each face as nearest does, with one index update and o
     { descriptor: vec(0.5), lanId: 'NA\\b', lanIdWeight: 'NA\\B' },
   ];
   const one = [];
-  for (const p of probes) one.push(await check.nearest(p, 2));
+  for (const p of probes) one.push((await check.nearestMany([p], 2))[0]);
   const [updates, reads] = [f.calls.length, removedReads];
   confirms.length = 0;
   const many = await check.nearestMany(probes, 2);
