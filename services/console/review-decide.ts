@@ -1,11 +1,13 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { consoleUserRepository } from '../../db/repositories/console-user.repository.ts';
 import { reviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
 import type { Database, ReviewDecisionValue, ReviewKind } from '../../db/schema.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { decideReview } from '../../shared/gallery/review-decision.ts';
-import { FORBIDDEN_CODES } from './format.ts';
-import { filterParams, parseQueueQuery } from './review-params.ts';
+import { FORBIDDEN_CODES, plain } from './format.ts';
+import { consoleRoute } from './route.ts';
+import { filterParams, parseId, parseQueueQuery } from './review-params.ts';
 
 /** Refusals of what the form asked for (no such item, too many): 400, nothing decided. */
 const BAD_REQUEST_CODES = new Set(['REVIEW_ITEM_UNKNOWN', 'REVIEW_TOO_MANY', 'REVIEW_NOTHING', 'REASON_TOO_LONG']);
@@ -62,4 +64,37 @@ export function withParams(path: string, params: URLSearchParams, done?: string)
   if (done !== undefined) p.set('done', done);
   const s = p.toString();
   return s === '' ? path : `${path}?${s}`;
+}
+
+/**
+ * Confirm and dismiss on an item's own page (`POST /review/<kind>/:id/confirm|dismiss`), as
+ * the session's account: 404 for an item that is not there, the page with the refusal
+ * (`itemRefusalStatus`), else 303 to where `location` says.
+ */
+export function itemDecisionRoutes(app: FastifyInstance, p: {
+  kind: 'snapshot' | 'enrolment';
+  db: Kysely<Database>;
+  exists(id: number): Promise<boolean>;
+  render(request: FastifyRequest, reply: FastifyReply, id: number, status: number, message: { refused: string }): Promise<unknown>;
+  location(request: FastifyRequest, id: number, done: string): string;
+}): void {
+  const decide = reviewDecider(p.db);
+  for (const value of ['confirm', 'dismiss'] as const) {
+    consoleRoute(app, {
+      method: 'POST', url: `/review/${p.kind}/:id/${value}`, role: 'supervisor',
+      handler: async (request, reply) => {
+        const id = parseId((request.params as { id: string }).id);
+        if (id === undefined || !(await p.exists(id))) return plain(reply, 404, 'Not found.\n');
+        try {
+          await decide({ kind: p.kind, itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
+        } catch (err) {
+          const status = itemRefusalStatus(err);
+          if (status === undefined) throw err;
+          const e = err as PermanentError;
+          return p.render(request, reply, id, status, { refused: `${e.code}: ${e.message}` });
+        }
+        return reply.code(303).header('location', p.location(request, id, DONE_OF[value])).send();
+      },
+    });
+  }
 }

@@ -2,15 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { REFUSED_ENROLMENT_RESULTS, type ReviewDecisionRepository } from '../../db/repositories/review-decision.repository.ts';
 import type { EnrolmentItem, ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import type { ReviewRepository } from '../../db/repositories/review.repository.ts';
-import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
+import type { Database } from '../../db/schema.ts';
 import type { Kysely } from 'kysely';
 import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
-import type { PermanentError } from '../../shared/errors.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels, reasonLabel } from './quality-labels.ts';
-import { DONE, DONE_OF, itemRefusalStatus, reasonOf, reviewDecider } from './review-decide.ts';
+import { DONE, itemDecisionRoutes } from './review-decide.ts';
 import { decisionView, doneText, fmt, plain } from './format.ts';
 import { parseId } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
@@ -26,8 +25,6 @@ const MEANING: Record<string, string> = {
 
 /** `GET /review/enrolment/<id>` (CONTRACT.md deep link): a refused enrolment photo and its confirm or dismiss. */
 export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<Database>; review: ReviewRepository; queues: ReviewQueuesRepository; decisions: ReviewDecisionRepository }): void {
-  const decide = reviewDecider(deps.db);
-
   async function render(request: FastifyRequest, reply: FastifyReply, id: number, status: number, message: { done?: string; refused?: string }) {
     const item = await deps.queues.enrolment(id);
     if (!item) return plain(reply, 404, 'Not found.\n');
@@ -52,22 +49,11 @@ export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<D
     },
   });
 
-  const review = (value: ReviewDecisionValue) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return plain(reply, 404, 'Not found.\n');
-    if (!(await deps.queues.enrolment(id))) return plain(reply, 404, 'Not found.\n');
-    try {
-      await decide({ kind: 'enrolment', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
-    } catch (err) {
-      const status = itemRefusalStatus(err);
-      if (status === undefined) throw err;
-      const e = err as PermanentError;
-      return render(request, reply, id, status, { refused: `${e.code}: ${e.message}` });
-    }
-    return reply.code(303).header('location', `/review/enrolment/${id}?done=${DONE_OF[value]}`).send();
-  };
-  consoleRoute(app, { method: 'POST', url: '/review/enrolment/:id/confirm', role: 'supervisor', handler: review('confirm') });
-  consoleRoute(app, { method: 'POST', url: '/review/enrolment/:id/dismiss', role: 'supervisor', handler: review('dismiss') });
+  itemDecisionRoutes(app, {
+    kind: 'enrolment', db: deps.db, render,
+    exists: async (id) => (await deps.queues.enrolment(id)) !== undefined,
+    location: (_request, id, done) => `/review/enrolment/${id}?done=${done}`,
+  });
 }
 
 type Box = { x: number; y: number; width: number; height: number };

@@ -6,7 +6,7 @@ import type { ReviewDecisionRepository } from '../../db/repositories/review-deci
 import type { ReviewQueuesRepository } from '../../db/repositories/review-queues.repository.ts';
 import type { ReviewItem, ReviewRepository } from '../../db/repositories/review.repository.ts';
 import { REVIEW_STATES } from '../../db/review-state.ts';
-import type { Database, ReviewDecisionValue } from '../../db/schema.ts';
+import type { Database } from '../../db/schema.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { notThisEmployee } from '../../shared/gallery/not-this.ts';
@@ -14,7 +14,7 @@ import { propose } from '../../shared/gallery/proposals.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels } from './quality-labels.ts';
-import { carriedFilters, DONE, DONE_OF, itemRefusalStatus, reasonOf, reviewDecider, withParams } from './review-decide.ts';
+import { carriedFilters, DONE, itemDecisionRoutes, withParams } from './review-decide.ts';
 import { COLUMNS, queueRows } from './review-list.ts';
 import { decisionView, doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
 import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
@@ -33,7 +33,6 @@ export interface ReviewDeps {
 /** The review queue, a snapshot's page and the decisions a supervisor makes from it (CONTRACT.md "Console"). */
 export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
   const galleryDeps = { repo: galleryRepository(deps.db), users: consoleUserRepository(deps.db) };
-  const decide = reviewDecider(deps.db);
 
   consoleRoute(app, {
     method: 'GET', url: '/review', role: 'viewer',
@@ -114,22 +113,11 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/propose', role: 'supervisor', handler: decision('proposed', (p) => propose(galleryDeps, p)) });
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/not-this', role: 'supervisor', handler: decision('not-this', (p) => notThisEmployee(galleryDeps, p)) });
 
-  const review = (value: ReviewDecisionValue) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return plain(reply, 404, 'Not found.\n');
-    if (!(await deps.review.item(id))) return plain(reply, 404, 'Not found.\n');
-    try {
-      await decide({ kind: 'snapshot', itemIds: [id], decision: value, by: request.session!.name, reason: reasonOf(request.body) });
-    } catch (err) {
-      const status = itemRefusalStatus(err);
-      if (status === undefined) throw err;
-      const e = err as PermanentError;
-      return renderItem(request, reply, id, status, { refused: `${e.code}: ${e.message}` });
-    }
-    return reply.code(303).header('location', withParams(`/review/snapshot/${id}`, carriedFilters(request.query), DONE_OF[value])).send();
-  };
-  consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/confirm', role: 'supervisor', handler: review('confirm') });
-  consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/dismiss', role: 'supervisor', handler: review('dismiss') });
+  itemDecisionRoutes(app, {
+    kind: 'snapshot', db: deps.db, render: renderItem,
+    exists: async (id) => (await deps.review.item(id)) !== undefined,
+    location: (request, id, done) => withParams(`/review/snapshot/${id}`, carriedFilters(request.query), done),
+  });
 }
 
 /** The item's facts as the page shows them, formatted once here. */
