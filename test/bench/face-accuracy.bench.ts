@@ -82,9 +82,11 @@ export async function benchFaceAccuracy(): Promise<void> {
   }
   for (const kind of m.kinds) {
     for (const x of m.pairs[kind]) {
-      if (x.genuine || x.distance === null || x.distance > threshold) continue;
+      const accepted = x.distance !== null && x.distance <= threshold;
+      if (x.genuine === accepted) continue;
       const shown = (m.probes[kind][x.b]!.people ?? [x.b]).map((i) => `${photos[i]!.image} (${photos[i]!.identity})`).join(' + ');
-      console.log(`impostor accepted: ${kind} ${photos[x.a]!.image} (${photos[x.a]!.identity}) vs ${shown}: ${x.distance}`);
+      const what = x.genuine ? 'genuine rejected' : 'impostor accepted';
+      console.log(`${what}: ${kind} ${photos[x.a]!.image} (${photos[x.a]!.identity}) vs ${shown}: ${x.distance ?? 'no face'}`);
     }
   }
   if (w) printWebcam(w, threshold);
