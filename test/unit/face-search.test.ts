@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DETECTOR_SIZE, type Detection, type FaceNets } from '../../shared/face/face-nets.ts';
-import { fillsFrame, searchFaces } from '../../shared/face/face-search.ts';
+import { fillsFrame, paddedCanvasSize, searchFaces } from '../../shared/face/face-search.ts';
 
 /** A detector that sees a face only on the canvases listed (0: the first pass, 1: the next…), centred on the canvas. */
 function detectorSeeingOn(passes: number[]): FaceNets & { calls: number } {
@@ -89,27 +89,58 @@ test('a face fills the frame from 0.8 of the image\'s longer side', () => {
   assert.equal(fillsFrame({ x: 0, y: 0, width: 600, height: 1200 }, 1000, 1500), true);
 });
 
-test('a second look around a doubtful face runs on the small canvas and its box comes back in image pixels', async () => {
+/** A detector with a 256 look canvas answering each pass (0: the first) as listed, recording the canvas size of each. */
+function detectorRecordingSizes(answers: Detection[][]): FaceNets & { sizes: number[] } {
   const sizes: number[] = [];
-  const wide = { rgb: new Uint8Array(640 * 480 * 3), width: 640, height: 480 };
-  // First pass (512 canvas, 640 image px: 1.25 a pixel): a face of 80 canvas px at 0.7.
-  const doubtful = { box: { x: 200, y: 160, width: 80, height: 80 }, score: 0.7 };
-  // The look: 2.2 × 100 image px = 220 px over 256 canvas px; the face in its middle, 45% of it.
-  const onLook = { box: { x: 70.4, y: 70.4, width: 115.2, height: 115.2 }, score: 0.98 };
-  const answers = [[doubtful], [onLook]];
-  const nets: FaceNets = {
+  return {
+    sizes,
     detect: async (_canvas, _min, size = DETECTOR_SIZE) => (sizes.push(size), answers[sizes.length - 1] ?? []),
     landmarks: async () => [],
     descriptor: async () => new Float32Array(128),
     numTensors: () => 0,
     lookSize: 256,
   };
+}
+
+test('a second look around a doubtful face runs on the small canvas and its box comes back in image pixels', async () => {
+  const wide = { rgb: new Uint8Array(640 * 480 * 3), width: 640, height: 480 };
+  // First pass (512 canvas, 640 image px: 1.25 a pixel): a face of 80 canvas px at 0.7.
+  const doubtful = { box: { x: 200, y: 160, width: 80, height: 80 }, score: 0.7 };
+  // The look: 2.2 × 100 image px = 220 px over 256 canvas px; the face in its middle, 45% of it.
+  const onLook = { box: { x: 70.4, y: 70.4, width: 115.2, height: 115.2 }, score: 0.98 };
+  const nets = detectorRecordingSizes([[doubtful], [onLook]]);
   const found = await searchFaces(wide, nets);
-  assert.deepEqual(sizes, [DETECTOR_SIZE, 256]);
+  assert.deepEqual(nets.sizes, [DETECTOR_SIZE, 256]);
   assert.equal(found.looks, 1);
   assert.equal(found.faces.length, 1);
   assert.equal(found.faces[0]!.score, 0.98);
   // The look spans 190–410 px, 220/256 image px per canvas px.
   const box = found.faces[0]!.box;
   for (const [got, want] of [[box.x, 250.5], [box.y, 200.5], [box.width, 99], [box.height, 99]] as const) assert.ok(Math.abs(got - want) < 0.1, `${got} vs ${want}`);
+});
+
+test('a padded retry runs on the small canvas for a head shot or a face filling the frame, on 512 for a larger frame with nothing found', async () => {
+  assert.equal(paddedCanvasSize(false, 150, 256), 256);
+  assert.equal(paddedCanvasSize(false, DETECTOR_SIZE, 256), 256);
+  assert.equal(paddedCanvasSize(false, DETECTOR_SIZE + 1, 256), DETECTOR_SIZE);
+  assert.equal(paddedCanvasSize(true, 2000, 256), 256);
+
+  const sizesOf = async (img: { rgb: Uint8Array; width: number; height: number }, answers: Detection[][]) => {
+    const nets = detectorRecordingSizes(answers);
+    const found = await searchFaces(img, nets);
+    return { sizes: nets.sizes, found };
+  };
+  // A 150 px head shot with nothing found: both canvases small.
+  assert.deepEqual((await sizesOf(image, [])).sizes, [DETECTOR_SIZE, 256, 256]);
+  // A 854×480 still with nothing found: the padded canvases stay at 512.
+  const still = { rgb: new Uint8Array(854 * 480 * 3), width: 854, height: 480 };
+  assert.deepEqual((await sizesOf(still, [])).sizes, [DETECTOR_SIZE, DETECTOR_SIZE, DETECTOR_SIZE]);
+  // The same still with a face filling it on the first pass: the canvas confirming it is small,
+  // and its box comes back in image pixels (the 1.8 canvas spans 1537.2 image px over 256).
+  const filling = { box: { x: 40, y: 40, width: 450, height: 450 }, score: 0.97 };
+  const onCanvas = { box: { x: 60, y: 60, width: 136, height: 136 }, score: 0.99 };
+  const { sizes, found } = await sizesOf(still, [[filling], [onCanvas]]);
+  assert.deepEqual(sizes, [DETECTOR_SIZE, 256]);
+  assert.equal(found.faces[0]!.score, 0.99);
+  assert.ok(Math.abs(found.faces[0]!.box.width - (136 * 1537.2) / 256) < 0.01);
 });
