@@ -21,6 +21,7 @@ import { faceImageRoute } from './images.ts';
 import { renderPage } from './pages.ts';
 import { doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
 import { proposalDryRun, proposalFacts, proposalFactsPage } from './proposal-facts.ts';
+import { parseLanIdFilter } from './employee-params.ts';
 import { parseId } from './review-params.ts';
 import { consoleRoute } from './route.ts';
 
@@ -47,11 +48,11 @@ const DONE: Record<string, string> = {
 
 /** `lan_id` and `after` of a list's query string, checked: a message for a 400 when one is wrong. */
 function listQuery(query: Record<string, unknown>): { lanId?: string; after?: number } | { error: string } {
-  const lanId = query.lan_id;
+  const filter = parseLanIdFilter(query.lan_id);
+  if ('error' in filter) return filter;
   const after = query.after;
-  if (lanId !== undefined && lanId !== '' && (typeof lanId !== 'string' || lanId.length > 128)) return { error: 'lan_id must be one text of at most 128 characters.' };
   if (after !== undefined && after !== '' && parseId(after) === undefined) return { error: 'after must be a cursor from the list\'s "Next" link.' };
-  return { lanId: typeof lanId === 'string' && lanId !== '' ? lanId : undefined, after: typeof after === 'string' && after !== '' ? Number(after) : undefined };
+  return { lanId: filter.lanId, after: typeof after === 'string' && after !== '' ? Number(after) : undefined };
 }
 
 /** The reason field of a form: trimmed, or the message of a 400. */

@@ -10,6 +10,16 @@ export function parseLanId(raw: unknown): string | undefined {
   return raw;
 }
 
+/**
+ * An optional lan_id filter of a list's query string (review queue, approvals, exports):
+ * absent or empty is no filter; else one lan_id as `parseLanId` takes it, or the 400's message.
+ */
+export function parseLanIdFilter(raw: unknown): { lanId?: string } | { error: string } {
+  if (raw === undefined || raw === '') return {};
+  const lanId = parseLanId(raw);
+  return lanId === undefined ? { error: `lan_id must be one lan_id: at most ${LAN_ID_MAX} characters, no control character.` } : { lanId };
+}
+
 /** The employee list's query: `prefix` (may be empty) and the keyset cursor `after`, or what is wrong with them (a 400). */
 export function parseSearchQuery(query: Record<string, unknown>): { prefix: string; after?: string } | { error: string } {
   const prefix = query.prefix ?? '';

@@ -7,6 +7,7 @@ import type { Database } from '../../db/schema.ts';
 import { errorCode } from '../../shared/errors.ts';
 import { EXPORT_DAY_MS, faceExportOptions } from '../../shared/gallery/face-export-options.ts';
 import { writeFaceExport } from '../../shared/gallery/face-export.ts';
+import { parseLanIdFilter } from './employee-params.ts';
 import { renderPage } from './pages.ts';
 import { consoleRoute } from './route.ts';
 import { plain } from './format.ts';
@@ -33,10 +34,9 @@ export function parseExportQuery(query: Record<string, unknown>): ExportQuery | 
     return { error: `days must be a whole number of days from 1 to ${MAX_EXPORT_DAYS}.` };
   }
   if (refused !== undefined && refused !== '' && refused !== '1') return { error: 'refused must be 1 or left out.' };
-  if (lanId !== undefined && lanId !== '' && (typeof lanId !== 'string' || lanId.length > 128 || /\p{Cc}/u.test(lanId))) {
-    return { error: 'lan_id must be one text of at most 128 characters, without control characters.' };
-  }
-  return { days: Number(days), refused: refused === '1', lanId: typeof lanId === 'string' && lanId !== '' ? lanId : undefined };
+  const filter = parseLanIdFilter(lanId);
+  if ('error' in filter) return filter;
+  return { days: Number(days), refused: refused === '1', lanId: filter.lanId };
 }
 
 /** Exports made at once by one console process; one more answers 429. */

@@ -2,6 +2,7 @@ import { REFUSED_ENROLMENT_RESULTS } from '../../db/repositories/review-decision
 import { REVIEW_RESULTS, type ReviewQueueFilter, type ReviewResult } from '../../db/repositories/review.repository.ts';
 import { REVIEW_STATES, type ReviewState } from '../../db/review-state.ts';
 import type { ReviewKind } from '../../db/schema.ts';
+import { parseLanIdFilter } from './employee-params.ts';
 
 /** A row id from a path: a positive integer of at most 15 digits (a safe integer), else undefined. */
 export function parseId(raw: unknown): number | undefined {
@@ -75,7 +76,8 @@ export function parseQueueQuery(query: Record<string, unknown>): QueueQuery | { 
   if (result !== undefined && !results.includes(result)) {
     return { error: results.length === 0 ? `result does not apply to ${kind}.` : `result must be one of ${results.join(', ')}.` };
   }
-  if (lanId !== undefined && (lanId.length > 128 || lanId.includes('\u0000'))) return { error: 'lan_id must be one text of at most 128 characters.' };
+  const filter = parseLanIdFilter(lanId);
+  if ('error' in filter) return filter;
   const fromDate = from === undefined ? undefined : parseTime(from, false);
   if (from !== undefined && !fromDate) return { error: 'from must be a date (YYYY-MM-DD) or an ISO 8601 time with its zone (2026-12-07T09:00:00Z).' };
   const toDate = to === undefined ? undefined : parseTime(to, true);
