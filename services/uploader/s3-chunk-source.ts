@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { TransientError } from '../../shared/errors.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { toStorageError } from '../../shared/storage/storage-errors.ts';
-import type { ChunkSource } from './facebook-client.ts';
+import type { ChunkSource } from './facebook-transfer-body.ts';
 
 export interface S3ChunkSource extends ChunkSource {
   /** Ends the GET still open (an upload that failed or stopped half-way). */
