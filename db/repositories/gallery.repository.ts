@@ -6,6 +6,8 @@ import { writeAudit } from './audit.repository.ts';
 import { galleryFaceRows } from './gallery-face-rows.ts';
 import { lanIdCollation, lanIdColumnWeight, lanIdWeightOf, type LanIdCollation } from '../lan-id-weight.ts';
 import { imageBytes } from './image-bytes.ts';
+import { newestAttemptDetails } from './image-attempt.ts';
+import { parseJsonObject } from '../json-column.ts';
 
 /** A face the engine found in a snapshot, as `stream_face` (or, for a snapshot judged before it, `snapshot_face`) keeps it. */
 export interface SnapshotFace {
@@ -152,18 +154,6 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
     return out;
   }
 
-  /** The verdict's best face, from the newest finished attempt's detail. */
-  const bestFaceOf = (streamImgId: number) =>
-    db
-      .selectFrom('process_status')
-      .select(sql<string | null>`JSON_VALUE(detail, '$.bestFace')`.as('best'))
-      .where('image_type', '=', 'stream')
-      .where('image_id', '=', streamImgId)
-      .where('finished_at', 'is not', null)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-
   /** The gallery faces of these employees, newest first, each with its lan_id's weight. */
   async function entryRows(lanIds: readonly string[]): Promise<(GalleryEntryRow & { lanIdWeight: string })[]> {
     const rows = await galleryFaceRows(db)
@@ -197,8 +187,10 @@ export function galleryRepository(db: Kysely<Database>): GalleryRepository {
     async snapshot(id) {
       const r = await db.selectFrom('stream_img').select(snapshotColumns).where('id', '=', id).executeTakeFirst();
       if (!r) return undefined;
-      const [faces, best] = await Promise.all([facesOf([id]), bestFaceOf(id)]);
-      const bestFace = best?.best == null || best.best === 'null' ? null : Number(best.best);
+      // The verdict's best face, from the newest finished attempt's detail.
+      const [faces, details] = await Promise.all([facesOf([id]), newestAttemptDetails(db, 'stream', [id])]);
+      const best = parseJsonObject(details.get(id) ?? null)?.bestFace;
+      const bestFace = typeof best === 'number' ? best : null;
       return { id: Number(r.id), lanId: r.lan_id, captureTime: r.capture_time, status: r.status, result: r.result, numFaces: r.num_faces, bestFace, faces: faces.get(id) ?? [] };
     },
     async sameEmployee(a, b) {
