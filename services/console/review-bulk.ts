@@ -67,7 +67,7 @@ export function reviewBulkRoutes(app: FastifyInstance, deps: { db: Kysely<Databa
       return renderPage(reply, 'review-row-decided', { columns: ABSENCE_COLUMNS, text: `Absence alert ${id}: ${DONE[DONE_OF[value]]}` });
     }
     const back = carriedFilters({ kind: 'absences', ...(request.body as Record<string, unknown> | undefined) });
-    return reply.code(303).header('location', withParams('/review', back, value === 'confirm' ? 'confirmed' : 'dismissed')).send();
+    return reply.code(303).header('location', withParams('/review', back, DONE_OF[value])).send();
   };
   consoleRoute(app, { method: 'POST', url: '/review/absence/:id/confirm', role: 'supervisor', handler: absence('confirm') });
   consoleRoute(app, { method: 'POST', url: '/review/absence/:id/dismiss', role: 'supervisor', handler: absence('dismiss') });
