@@ -19,7 +19,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { faceImageRoute } from './images.ts';
 import { renderPage } from './pages.ts';
-import { doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
+import { doneText, fmt, plain, refusalStatusOf } from './format.ts';
 import { proposalDryRun, proposalFacts, proposalFactsPage } from './proposal-facts.ts';
 import { parseLanIdFilter } from './employee-params.ts';
 import { parseId } from './review-params.ts';
@@ -156,7 +156,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
         if (bad !== undefined) return renderProposal(request, reply, id, 400, bad);
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
-        return renderProposal(request, reply, id, FORBIDDEN_CODES.has(err.code) ? 403 : 409, `${err.code}: ${err.message}`);
+        return renderProposal(request, reply, id, refusalStatusOf(err.code), `${err.code}: ${err.message}`);
       }
       return reply.code(303).header('location', `/approvals?done=${done}`).send();
     };
@@ -222,7 +222,7 @@ export function approvalRoutes(app: FastifyInstance, deps: ApprovalDeps): void {
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
         if (err.code === 'TRAIN_IMG_UNKNOWN') return plain(reply, 404, 'Not found.\n');
-        return renderDuplicates(request, reply, FORBIDDEN_CODES.has(err.code) ? 403 : 409, { refused: `${err.code}: ${err.message}` });
+        return renderDuplicates(request, reply, refusalStatusOf(err.code), { refused: `${err.code}: ${err.message}` });
       }
       return reply.code(303).header('location', '/approvals/duplicates?done=accepted').send();
     },

@@ -19,7 +19,7 @@ import { employeePageData } from './employee-view.ts';
 import { renderPage } from './pages.ts';
 import { parseId } from './review-params.ts';
 import { consoleRoute } from './route.ts';
-import { FORBIDDEN_CODES, plain } from './format.ts';
+import { plain, refusalStatusOf } from './format.ts';
 
 export interface EmployeeDeps {
   db: Kysely<Database>;
@@ -111,8 +111,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
         done = await act(lanId, request);
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
-        const status = FORBIDDEN_CODES.has(err.code) ? 403 : BAD_INPUT_CODES.has(err.code) ? 400 : 409;
-        return renderEmployee(request, reply, lanId, status, { refused: `${err.code}: ${err.message}` });
+        return renderEmployee(request, reply, lanId, refusalStatusOf(err.code, BAD_INPUT_CODES), { refused: `${err.code}: ${err.message}` });
       }
       if (typeof done !== 'string') return renderEmployee(request, reply, lanId, done.status, { refused: done.refused });
       return reply.code(303).header('location', `${employeePath(lanId)}?${done}`).send();
@@ -184,8 +183,7 @@ export function employeeRoutes(app: FastifyInstance, deps: EmployeeDeps): void {
         });
       } catch (err) {
         if (err instanceof PermanentError) {
-          const status = FORBIDDEN_CODES.has(err.code) ? 403 : BAD_INPUT_CODES.has(err.code) ? 400 : 409;
-        return renderEmployee(request, reply, lanId, status, { refused: `${err.code}: ${err.message}` });
+          return renderEmployee(request, reply, lanId, refusalStatusOf(err.code, BAD_INPUT_CODES), { refused: `${err.code}: ${err.message}` });
         }
         // The lock not had in time, or a row written while deleting: nothing was deleted.
         if (err instanceof TransientError) return renderEmployee(request, reply, lanId, 503, { refused: `${err.code}: ${err.message} Try again.` });

@@ -5,7 +5,7 @@ import { reviewDecisionRepository } from '../../db/repositories/review-decision.
 import type { Database, ReviewDecisionValue, ReviewKind } from '../../db/schema.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { decideReview } from '../../shared/gallery/review-decision.ts';
-import { FORBIDDEN_CODES, plain } from './format.ts';
+import { doneText, plain, refusalStatusOf } from './format.ts';
 import { consoleRoute } from './route.ts';
 import { filterParams, parseId, parseQueueQuery } from './review-params.ts';
 
@@ -14,9 +14,7 @@ const BAD_REQUEST_CODES = new Set(['REVIEW_ITEM_UNKNOWN', 'REVIEW_TOO_MANY', 'RE
 
 /** The status a decision's refusal answers; undefined for an error that is not a refusal (a 500). */
 export function refusalStatus(err: unknown): number | undefined {
-  if (!(err instanceof PermanentError)) return undefined;
-  if (FORBIDDEN_CODES.has(err.code)) return 403;
-  return BAD_REQUEST_CODES.has(err.code) ? 400 : 409;
+  return err instanceof PermanentError ? refusalStatusOf(err.code, BAD_REQUEST_CODES) : undefined;
 }
 
 /**
@@ -67,17 +65,26 @@ export function withParams(path: string, params: URLSearchParams, done?: string)
 }
 
 /**
- * Confirm and dismiss on an item's own page (`POST /review/<kind>/:id/confirm|dismiss`), as
- * the session's account: 404 for an item that is not there, the page with the refusal
+ * An item's own page (`GET /review/<kind>/:id`, saying what a decision just did with
+ * `?done=`) and its confirm and dismiss (`POST /review/<kind>/:id/confirm|dismiss`), as the
+ * session's account: 404 for an item that is not there, the page with the refusal
  * (`itemRefusalStatus`), else 303 to where `location` says.
  */
-export function itemDecisionRoutes(app: FastifyInstance, p: {
+export function itemRoutes(app: FastifyInstance, p: {
   kind: 'snapshot' | 'enrolment';
   db: Kysely<Database>;
   exists(id: number): Promise<boolean>;
-  render(request: FastifyRequest, reply: FastifyReply, id: number, status: number, message: { refused: string }): Promise<unknown>;
+  render(request: FastifyRequest, reply: FastifyReply, id: number, status: number, message: { done?: string; refused?: string }): Promise<unknown>;
   location(request: FastifyRequest, id: number, done: string): string;
 }): void {
+  consoleRoute(app, {
+    method: 'GET', url: `/review/${p.kind}/:id`, role: 'viewer',
+    handler: async (request, reply) => {
+      const id = parseId((request.params as { id: string }).id);
+      if (id === undefined) return plain(reply, 404, 'Not found.\n');
+      return p.render(request, reply, id, 200, { done: doneText(DONE, (request.query as { done?: unknown }).done) });
+    },
+  });
   const decide = reviewDecider(p.db);
   for (const value of ['confirm', 'dismiss'] as const) {
     consoleRoute(app, {

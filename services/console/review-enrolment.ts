@@ -6,12 +6,10 @@ import type { Database } from '../../db/schema.ts';
 import type { Kysely } from 'kysely';
 import { lanIdSegment } from '../../shared/contract/console-links.ts';
 import { roleAllows } from '../../shared/contract/roles.ts';
-import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels, reasonLabel } from './quality-labels.ts';
-import { DONE, itemDecisionRoutes } from './review-decide.ts';
-import { decisionView, doneText, fmt, plain } from './format.ts';
-import { parseId } from './review-params.ts';
+import { itemRoutes } from './review-decide.ts';
+import { decisionView, fmt, plain } from './format.ts';
 import { imageSize } from './thumbnails.ts';
 
 /** What each refusal means, in words. */
@@ -23,7 +21,7 @@ const MEANING: Record<string, string> = {
   SUCCESS: 'The photo was accepted into the gallery.',
 };
 
-/** `GET /review/enrolment/<id>` (CONTRACT.md deep link): a refused enrolment photo and its confirm or dismiss. */
+/** `GET /review/enrolment/<id>` (CONTRACT.md deep link, `itemRoutes`): a refused enrolment photo and its confirm or dismiss. */
 export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<Database>; review: ReviewRepository; queues: ReviewQueuesRepository; decisions: ReviewDecisionRepository }): void {
   async function render(request: FastifyRequest, reply: FastifyReply, id: number, status: number, message: { done?: string; refused?: string }) {
     const item = await deps.queues.enrolment(id);
@@ -39,17 +37,7 @@ export function reviewEnrolmentRoutes(app: FastifyInstance, deps: { db: Kysely<D
     });
   }
 
-  consoleRoute(app, {
-    method: 'GET', url: '/review/enrolment/:id', role: 'viewer',
-    handler: async (request, reply) => {
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return plain(reply, 404, 'Not found.\n');
-      const done = (request.query as { done?: unknown }).done;
-      return render(request, reply, id, 200, { done: doneText(DONE, done) });
-    },
-  });
-
-  itemDecisionRoutes(app, {
+  itemRoutes(app, {
     kind: 'enrolment', db: deps.db, render,
     exists: async (id) => (await deps.queues.enrolment(id)) !== undefined,
     location: (_request, id, done) => `/review/enrolment/${id}?done=${done}`,

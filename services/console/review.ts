@@ -14,9 +14,9 @@ import { propose } from '../../shared/gallery/proposals.ts';
 import { consoleRoute } from './route.ts';
 import { renderPage } from './pages.ts';
 import { qualityLabels } from './quality-labels.ts';
-import { carriedFilters, DONE, itemDecisionRoutes, withParams } from './review-decide.ts';
+import { carriedFilters, itemRoutes, withParams } from './review-decide.ts';
 import { COLUMNS, queueRows } from './review-list.ts';
-import { decisionView, doneText, fmt, FORBIDDEN_CODES, plain } from './format.ts';
+import { decisionView, doneText, fmt, plain, refusalStatusOf } from './format.ts';
 import { encodeCursor, filterParams, KIND_RESULTS, parseId, parseQueueQuery, QUEUE_KINDS, snapshotFilter } from './review-params.ts';
 import { imageSize } from './thumbnails.ts';
 
@@ -80,16 +80,6 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
     });
   }
 
-  consoleRoute(app, {
-    method: 'GET', url: '/review/snapshot/:id', role: 'viewer',
-    handler: async (request, reply) => {
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return plain(reply, 404, 'Not found.\n');
-      const done = (request.query as { done?: unknown }).done;
-      return renderItem(request, reply, id, 200, { done: doneText(DONE, done) });
-    },
-  });
-
   const decision = (done: string, decide: (p: { lanId: string; streamImgId: number; faceIndex?: number; by: string }) => Promise<unknown>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const id = parseId((request.params as { id: string }).id);
@@ -105,7 +95,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
         await decide({ lanId: item.lanId, streamImgId: id, faceIndex: typeof rawFace === 'string' && rawFace !== '' ? Number(rawFace) : undefined, by: request.session!.name });
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
-        return renderItem(request, reply, id, FORBIDDEN_CODES.has(err.code) ? 403 : 409, { refused: `${err.code}: ${err.message}` });
+        return renderItem(request, reply, id, refusalStatusOf(err.code), { refused: `${err.code}: ${err.message}` });
       }
       return reply.code(303).header('location', withParams(`/review/snapshot/${id}`, carriedFilters(request.query), done)).send();
     };
@@ -113,7 +103,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ReviewDeps): void {
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/propose', role: 'supervisor', handler: decision('proposed', (p) => propose(galleryDeps, p)) });
   consoleRoute(app, { method: 'POST', url: '/review/snapshot/:id/not-this', role: 'supervisor', handler: decision('not-this', (p) => notThisEmployee(galleryDeps, p)) });
 
-  itemDecisionRoutes(app, {
+  itemRoutes(app, {
     kind: 'snapshot', db: deps.db, render: renderItem,
     exists: async (id) => (await deps.review.item(id)) !== undefined,
     location: (request, id, done) => withParams(`/review/snapshot/${id}`, carriedFilters(request.query), done),
