@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { ProposalRow } from './gallery.repository.ts';
+import { proposalHead } from './gallery.repository.ts';
 import { newestAttemptDetails } from './image-attempt.ts';
 import { parseJsonObject } from '../json-column.ts';
 
 /** A proposal waiting for a team lead, as the approvals list shows it: a proposal row without its decision. */
-export type PendingProposal = Pick<ProposalRow, 'id' | 'lanId' | 'streamImgId' | 'faceIndex' | 'proposedBy' | 'proposedAt'>;
+export type PendingProposal = ReturnType<typeof proposalHead>;
 
 /** An enrolment facetraining refused as `DUPLICATE_IDENTITY`, with the face it was close to. */
 export interface RefusedDuplicate {
@@ -61,15 +61,7 @@ export function refusedDuplicatesQuery(db: Kysely<Database>, f: ListFilter) {
 export function approvalsRepository(db: Kysely<Database>): ApprovalsRepository {
   return {
     async pendingProposals(f) {
-      const rows = await pendingProposalsQuery(db, f).execute();
-      return rows.map((r) => ({
-        id: Number(r.id),
-        lanId: r.lan_id,
-        streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id),
-        faceIndex: r.face_index,
-        proposedBy: r.proposed_by,
-        proposedAt: r.proposed_at,
-      }));
+      return (await pendingProposalsQuery(db, f).execute()).map(proposalHead);
     },
     async refusedDuplicates(f) {
       const rows = await refusedDuplicatesQuery(db, f).execute();

@@ -57,6 +57,20 @@ export interface ProposalRow {
   trainImgId: number | null;
 }
 
+type ProposalHeadColumns = { id: number; lan_id: string; stream_img_id: number | null; face_index: number; proposed_by: string; proposed_at: Date };
+
+/** What a proposal says before anyone decided it, from its row (the approvals list shows only this). */
+export function proposalHead(r: ProposalHeadColumns): Pick<ProposalRow, 'id' | 'lanId' | 'streamImgId' | 'faceIndex' | 'proposedBy' | 'proposedAt'> {
+  return {
+    id: Number(r.id),
+    lanId: r.lan_id,
+    streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id),
+    faceIndex: r.face_index,
+    proposedBy: r.proposed_by,
+    proposedAt: r.proposed_at,
+  };
+}
+
 /** The gallery's reads and the people's decisions; each change writes its audit entry in the same transaction. */
 export interface GalleryRepository {
   /** The snapshot with its faces, when it is this employee's (`lanId` under the identity rule); `undefined` when there is no such snapshot. */
@@ -111,16 +125,10 @@ type TraceRow = { stream_img_id: number; descriptor: Buffer | null };
 
 export function galleryRepository(db: Kysely<Database>): GalleryRepository {
   let collation: Promise<LanIdCollation> | undefined;
-  const toProposal = (r: {
-    id: number; lan_id: string; stream_img_id: number | null; face_index: number; proposed_by: string; proposed_at: Date; status: ProposalStatus;
-    decided_by: string | null; decided_at: Date | null; reason: string | null; train_img_id: number | null;
+  const toProposal = (r: ProposalHeadColumns & {
+    status: ProposalStatus; decided_by: string | null; decided_at: Date | null; reason: string | null; train_img_id: number | null;
   }): ProposalRow => ({
-    id: Number(r.id),
-    lanId: r.lan_id,
-    streamImgId: r.stream_img_id === null ? null : Number(r.stream_img_id),
-    faceIndex: r.face_index,
-    proposedBy: r.proposed_by,
-    proposedAt: r.proposed_at,
+    ...proposalHead(r),
     status: r.status,
     decidedBy: r.decided_by,
     decidedAt: r.decided_at,
