@@ -10,13 +10,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { queueQuery, REVIEW_RESULTS, reviewRepository, type ReviewQueueFilter } from '../../db/repositories/review.repository.ts';
 import type { Database } from '../../db/schema.ts';
 import { buildConsoleApp } from '../../services/console/app.ts';
 import { PAGE_SIZE, parseQueueQuery, snapshotFilter } from '../../services/console/review-params.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { addConsoleAccounts, consoleClient, type SignedIn } from '../helpers/console-client.ts';
+import { explain as explainPlan } from '../helpers/explain.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 import { fillAudit, fillDay, fillProposals, fillReviewEvidence, newestFlagged, storeImages } from './console-fill.ts';
 import { checkThumbnail, perSecond, sharpLoop, timedPool, type Run } from './console-thumbs.ts';
@@ -74,8 +75,7 @@ function queueFilter(url: string): ReviewQueueFilter {
 }
 
 async function explain(db: Kysely<Database>, f: ReviewQueueFilter): Promise<Record<string, unknown>[]> {
-  const q = queueQuery(db, f).compile();
-  return (await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]))).rows;
+  return explainPlan(db, queueQuery(db, f).compile());
 }
 
 async function fill(t: TestEnv, db: Kysely<Database>, images: Buffer[]): Promise<{ notes: string[]; imageIds: number[] }> {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
 import { encodeDescriptor } from '../../db/descriptor.ts';
 import { writeAudit } from '../../db/repositories/audit.repository.ts';
@@ -18,6 +18,7 @@ import { createLockManager } from '../../shared/lock.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { buildConsoleApp } from '../../services/console/app.ts';
 import { addConsoleAccounts, consoleClient, INLINE_CODE, type ConsoleClient, type SignedIn } from '../helpers/console-client.ts';
+import { assertKeysetPlan, explain } from '../helpers/explain.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 const JPEG = readFileSync(new URL('../fixtures/faces/img5.jpg', import.meta.url));
@@ -177,15 +178,10 @@ test("the list and the chart's counts read an index that starts with lan_id, wit
   await sql`INSERT INTO stream_img (lan_id, capture_time, status, result) SELECT CONCAT('load', seq % 100), TIMESTAMP '2026-06-01 00:00:00' + INTERVAL seq MINUTE, 'Y', 'SUCCESS' FROM seq_1_to_30000`.execute(db());
   await sql`ANALYZE TABLE train_img, stream_img`.execute(db());
   for (const f of [{ prefix: '', limit: 51 }, { prefix: 'load1', limit: 51 }, { prefix: 'load', after: 'load5000', limit: 51 }]) {
-    const q = searchQuery(db(), f).compile();
-    assert.doesNotMatch(q.sql, /offset/i);
-    const plan = (await db().executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]))).rows;
-    assert.equal(plan.length, 1);
-    assert.equal(plan[0]!.key, 'train_img_lan_status_id', JSON.stringify(plan[0]));
-    assert.doesNotMatch(String(plan[0]!.Extra), /filesort|temporary/, JSON.stringify(plan[0]));
+    const row = await assertKeysetPlan(db(), searchQuery(db(), f).compile(), /^train_img_lan_status_id$/, f);
+    assert.doesNotMatch(String(row.Extra), /temporary/, JSON.stringify(row));
   }
-  const q = resultsPerDayQuery(db(), 'load7', new Date('2026-06-01T00:00:00Z'), new Date('2026-07-01T00:00:00Z')).compile();
-  const plan = (await db().executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]))).rows;
+  const plan = await explain(db(), resultsPerDayQuery(db(), 'load7', new Date('2026-06-01T00:00:00Z'), new Date('2026-07-01T00:00:00Z')).compile());
   assert.equal(plan.length, 1);
   assert.equal(plan[0]!.key, 'stream_img_lan_capture_result', JSON.stringify(plan[0]));
   assert.match(String(plan[0]!.Extra), /Using index/, 'the index alone answers it');

@@ -2,9 +2,10 @@
 // order and look each row's decisions up by key: EXPLAIN over 20,000 rows of each table.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import { absencesQuery, enrolmentsQuery } from '../../db/repositories/review-queues.repository.ts';
 import { queueQuery, REVIEW_RESULTS } from '../../db/repositories/review.repository.ts';
+import { explain } from '../helpers/explain.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 let t: TestEnv;
@@ -44,7 +45,7 @@ test('the open lists read their index in order with a probe of the decisions per
   ];
   for (const [name, q, keys] of plans) {
     assert.doesNotMatch(q.sql, /offset/i);
-    const plan = (await db().executeQuery<Record<string, unknown>>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]))).rows;
+    const plan = await explain(db(), q);
     const [main, ...probes] = plan;
     assert.match(String(main!.key), keys, `${name}: ${JSON.stringify(plan)}`);
     assert.notEqual(main!.type, 'ALL', name);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { startFaceAnalyzer } from '../../shared/face/face-analyzer.ts';
-import { captureLogger, waitFor } from '../helpers/runtime-harness.ts';
+import { captureLogger } from '../helpers/runtime-harness.ts';
 
 const blank = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#777' } }).jpeg().toBuffer();
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CODECS, type VideoJob } from '../../shared/contract/messages.ts';
+import { CODECS } from '../../shared/contract/messages.ts';
 import { createObjectStore } from '../../shared/storage/object-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { HttpFaultProxy } from '../helpers/http-fault-proxy.ts';

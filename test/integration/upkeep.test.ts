@@ -9,7 +9,6 @@ import { CODECS } from '../../shared/contract/messages.ts';
 import { createLockManager } from '../../shared/lock.ts';
 import { describeTopology } from '../../shared/runtime/topology.ts';
 import type { BrokerConnection } from '../../shared/runtime/connection.ts';
-import type { Publisher } from '../../shared/runtime/publisher.ts';
 import { startScheduler, type ScheduledJob, type Scheduler } from '../../services/upkeep/scheduler.ts';
 import { queueDepth } from '../../shared/runtime/queue-depth.ts';
 import { upkeepJobs } from '../../services/upkeep/jobs.ts';

@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { uploadKeyHash } from '../../db/repositories/uploader.repository.ts';
 import { loadConfig } from '../../services/config.ts';
 import type { RunningApp } from '../../shared/app/run-services.ts';

@@ -12,7 +12,7 @@ import { parseDuration } from '../../shared/config/env-reader.ts';
 import { QUEUE_NAMES } from '../../shared/contract/queue-names.ts';
 import { availableServices } from '../../services/registry.ts';
 import {
-  COMPOSE_DIR, CONTRACT_VARIABLES, PLATFORM_VARIABLES, SECRETS_PREFIX, baseName, compose, composeDurationMs, dependsOn, envOf,
+  COMPOSE_DIR, CONTRACT_VARIABLES, PLATFORM_VARIABLES, baseName, compose, composeDurationMs, dependsOn, envOf,
   envWithGeneratedSecrets, readYaml, secretMounts, secretNames, secretPath, secretValue, services, vigilServices, workers,
 } from '../helpers/compose-file.ts';
 
