@@ -8,10 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
 import sharp from 'sharp';
 import { encodeDescriptor } from '../../db/descriptor.ts';
-import { pendingProposalsQuery, refusedDuplicatesQuery } from '../../db/repositories/approvals.repository.ts';
 import { galleryRepository } from '../../db/repositories/gallery.repository.ts';
 import { brokerClients, topologyOptions } from '../../shared/app/app-context.ts';
 import { analyzeOptions } from '../../shared/app/face-analyzer-for.ts';
@@ -23,7 +21,6 @@ import { describeTopology } from '../../shared/runtime/topology.ts';
 import { buildConsoleApp } from '../../services/console/app.ts';
 import { addConsoleAccounts, consoleClient, INLINE_CODE, type ConsoleClient, type SignedIn } from '../helpers/console-client.ts';
 import { drainQueue } from '../helpers/runtime-harness.ts';
-import { assertKeysetPlan } from '../helpers/explain.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 const XSS = '<script>alert(1)</script>';
@@ -410,24 +407,4 @@ test('duplicate identities: the refused enrolment beside the face it matched wit
   assert.equal((await c.post('/approvals/duplicates/99999999/accept', lead)).statusCode, 404);
   assert.equal((await c.post('/approvals/duplicates/abc/accept', lead)).statusCode, 404);
   assert.equal((await c.post(`/approvals/duplicates/${expected[1]}/accept`, lead, { reason: 'x'.repeat(1001) })).statusCode, 400);
-});
-
-test('both lists read an index in id order, by cursor, with or without a lan_id (EXPLAIN over 20,000 rows each)', async () => {
-  // Decided proposals and processed enrolments, as a site accumulates them; last, so the tests above never saw them.
-  await sql`INSERT INTO gallery_proposal (lan_id, stream_img_id, face_index, proposed_by, status, decided_by, decided_at)
-    SELECT CONCAT('bulk', seq % 300), NULL, 0, 'sam', IF(seq % 50 = 0, 'pending', ELT(1 + seq % 2, 'approved', 'rejected')), 'lea', NOW()
-    FROM seq_1_to_20000`.execute(db());
-  await sql`INSERT INTO train_img (lan_id, capture_time, status, result)
-    SELECT CONCAT('bulk', seq % 300), NOW(), ELT(1 + seq % 3, 'Y', 'F', 'Y'), ELT(1 + seq % 4, 'SUCCESS', 'LOW_QUALITY', 'DUPLICATE_IDENTITY', 'NO_FACES_FOUND')
-    FROM seq_1_to_20000`.execute(db());
-  await sql`ANALYZE TABLE gallery_proposal, train_img`.execute(db());
-  for (const [q, keys] of [
-    [pendingProposalsQuery(db(), { limit: 21 }), /^gallery_proposal_(status|lan)$/],
-    [pendingProposalsQuery(db(), { after: 5000, limit: 21 }), /^gallery_proposal_(status|lan)$/],
-    [pendingProposalsQuery(db(), { lanId: 'bulk7', after: 100, limit: 21 }), /^gallery_proposal_lan$/],
-    [refusedDuplicatesQuery(db(), { limit: 51 }), /^train_img_status_result$/],
-    [refusedDuplicatesQuery(db(), { after: 5000, limit: 51 }), /^train_img_status_result$/],
-  ] as const) {
-    await assertKeysetPlan(db(), q.compile(), keys);
-  }
 });

@@ -11,14 +11,12 @@ import { sql } from 'kysely';
 import { openDatabase, parseDatabaseUrl, type DatabaseHandle } from '../../db/connection.ts';
 import { encodeDescriptor } from '../../db/descriptor.ts';
 import { writeAudit } from '../../db/repositories/audit.repository.ts';
-import { resultsPerDayQuery, searchQuery } from '../../db/repositories/employee.repository.ts';
 import type { ResultCode } from '../../shared/contract/result-codes.ts';
 import { thresholdBounds } from '../../shared/gallery/threshold.ts';
 import { createLockManager } from '../../shared/lock.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { buildConsoleApp } from '../../services/console/app.ts';
 import { addConsoleAccounts, consoleClient, INLINE_CODE, type ConsoleClient, type SignedIn } from '../helpers/console-client.ts';
-import { assertKeysetPlan, explain } from '../helpers/explain.ts';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
 
 const JPEG = readFileSync(new URL('../fixtures/faces/img5.jpg', import.meta.url));
@@ -171,20 +169,6 @@ test('the list searches lan_ids by prefix (case-insensitive, a backslash and LIK
     assert.equal((await c.get(`/employees?${bad}`, viewer)).statusCode, 400, bad);
   }
   assert.equal((await c.get('/employees', null)).statusCode, 303, 'no session: to the sign-in');
-});
-
-test("the list and the chart's counts read an index that starts with lan_id, without a filesort or OFFSET (EXPLAIN)", async () => {
-  await sql`INSERT INTO train_img (lan_id, status) SELECT CONCAT('load', seq % 10000), 'Y' FROM seq_1_to_30000`.execute(db());
-  await sql`INSERT INTO stream_img (lan_id, capture_time, status, result) SELECT CONCAT('load', seq % 100), TIMESTAMP '2026-06-01 00:00:00' + INTERVAL seq MINUTE, 'Y', 'SUCCESS' FROM seq_1_to_30000`.execute(db());
-  await sql`ANALYZE TABLE train_img, stream_img`.execute(db());
-  for (const f of [{ prefix: '', limit: 51 }, { prefix: 'load1', limit: 51 }, { prefix: 'load', after: 'load5000', limit: 51 }]) {
-    const row = await assertKeysetPlan(db(), searchQuery(db(), f).compile(), /^train_img_lan_status_id$/, f);
-    assert.doesNotMatch(String(row.Extra), /temporary/, JSON.stringify(row));
-  }
-  const plan = await explain(db(), resultsPerDayQuery(db(), 'load7', new Date('2026-06-01T00:00:00Z'), new Date('2026-07-01T00:00:00Z')).compile());
-  assert.equal(plan.length, 1);
-  assert.equal(plan[0]!.key, 'stream_img_lan_capture_result', JSON.stringify(plan[0]));
-  assert.match(String(plan[0]!.Extra), /Using index/, 'the index alone answers it');
 });
 
 test("the page shows the gallery with each face's provenance and who decided, the removed faces apart, the threshold with its suggestion, and the alerts", async () => {
