@@ -10,6 +10,7 @@ import { FaceEngine, type AnalyzeOptions } from '../../shared/face/engine.ts';
 import { MATERIAL_KINDS } from '../helpers/face-material.ts';
 import { printTwoPeople, printVariants, printWebcam } from './face-accuracy-cases.ts';
 import { FACES_DIR, measureRealPhotos, realPhotos } from './face-accuracy-measure.ts';
+import { printAgainstBefore } from './face-accuracy-reference.ts';
 import { printAccuracy, printGateOutcomes, printQualitySpread, printTarAtFar, printThresholds, type Material } from './face-accuracy-tables.ts';
 import { measureWebcamStills } from './face-accuracy-webcam.ts';
 import { WEBCAM_DIR } from '../helpers/webcam-stills.ts';
@@ -64,6 +65,7 @@ export async function benchFaceAccuracy(): Promise<void> {
   );
   printThresholds([...materials, ...webcam], THRESHOLDS);
   printTarAtFar([...materials, pooled, ...webcam], FARS, threshold);
+  printAgainstBefore([...materials, ...webcam], threshold);
   printVariants(m, threshold);
   printTwoPeople(m);
   printGateOutcomes([...materials, ...webcam], bounds);
