@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { connect } from 'amqplib';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { dropDatabase, ensureDatabaseExists, openDatabase, type DatabaseHandle } from '../../db/connection.ts';
@@ -84,4 +85,22 @@ export async function deleteQueues(config: Config, queues: readonly string[]): P
   } finally {
     await conn.close().catch(() => undefined);
   }
+}
+
+/**
+ * For a file whose tests need only the database: its TestEnv created before them and removed
+ * after. The getter throws if called before the `before` hook ran.
+ */
+export function useTestEnv(label: string): () => TestEnv {
+  let t: TestEnv | undefined;
+  before(async () => {
+    t = await createTestEnv(label);
+  });
+  after(async () => {
+    await t?.cleanup();
+  });
+  return () => {
+    if (!t) throw new Error(`the test environment ${label} is used before its before hook ran`);
+    return t;
+  };
 }

@@ -1,21 +1,13 @@
 // The approvals' two lists (issue 28) read an index in id order by cursor: EXPLAIN over
 // 20,000 rows of each table, on a database of their own.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import { pendingProposalsQuery, refusedDuplicatesQuery } from '../../db/repositories/approvals.repository.ts';
 import { assertKeysetPlan } from '../helpers/explain.ts';
-import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { useTestEnv } from '../helpers/test-env.ts';
 
-let t: TestEnv;
-const db = () => t.database().db;
-
-before(async () => {
-  t = await createTestEnv('consoleapprovalsexplain');
-});
-
-after(async () => {
-  await t?.cleanup();
-});
+const env = useTestEnv('consoleapprovalsexplain');
+const db = () => env().database().db;
 
 test('both lists read an index in id order, by cursor, with or without a lan_id (EXPLAIN over 20,000 rows each)', async () => {
   // Decided proposals and processed enrolments, as a site accumulates them.

@@ -1,22 +1,14 @@
 // The employee list and the per-day chart (issue 28) read an index that starts with
 // lan_id: EXPLAIN over 30,000 rows, on a database of their own.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { resultsPerDayQuery, searchQuery } from '../../db/repositories/employee.repository.ts';
 import { assertKeysetPlan, explain } from '../helpers/explain.ts';
-import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { useTestEnv } from '../helpers/test-env.ts';
 
-let t: TestEnv;
-const db = () => t.database().db;
-
-before(async () => {
-  t = await createTestEnv('consoleemployeeexplain');
-});
-
-after(async () => {
-  await t?.cleanup();
-});
+const env = useTestEnv('consoleemployeeexplain');
+const db = () => env().database().db;
 
 test("the list and the chart's counts read an index that starts with lan_id, without a filesort or OFFSET (EXPLAIN)", async () => {
   await sql`INSERT INTO train_img (lan_id, status) SELECT CONCAT('load', seq % 10000), 'Y' FROM seq_1_to_30000`.execute(db());

@@ -1,23 +1,15 @@
 // The review queue's lists with the open/decided filter (issue 28) read an index in their
 // order and look each row's decisions up by key: EXPLAIN over 20,000 rows of each table.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { absencesQuery, enrolmentsQuery } from '../../db/repositories/review-queues.repository.ts';
 import { queueQuery, REVIEW_RESULTS } from '../../db/repositories/review.repository.ts';
 import { explain } from '../helpers/explain.ts';
-import { createTestEnv, type TestEnv } from '../helpers/test-env.ts';
+import { useTestEnv } from '../helpers/test-env.ts';
 
-let t: TestEnv;
-const db = () => t.database().db;
-
-before(async () => {
-  t = await createTestEnv('consolereviewexplain');
-});
-
-after(async () => {
-  await t?.cleanup();
-});
+const env = useTestEnv('consolereviewexplain');
+const db = () => env().database().db;
 
 test('the open lists read their index in order with a probe of the decisions per row, no filesort (EXPLAIN over 20,000 rows)', async () => {
   await sql`INSERT INTO stream_img (lan_id, capture_time, status, result, distance)
