@@ -14,8 +14,6 @@ import {
 } from './facebook-errors.ts';
 import { MultipartBody, requestBody, transferForm, type ChunkSource } from './facebook-transfer-body.ts';
 
-export { fileChunkSource, MultipartBody, transferForm, type ChunkSource } from './facebook-transfer-body.ts';
-
 /**
  * Publishes a video on a Facebook Page with the Graph API's resumable upload: `start`
  * (the file size) gives a session and the first range to send, each `transfer` sends the

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FacebookClient, fileChunkSource } from '../../services/uploader/facebook-client.ts';
+import { FacebookClient } from '../../services/uploader/facebook-client.ts';
+import { fileChunkSource } from '../../services/uploader/facebook-transfer-body.ts';
 import { startGraphApiServer, type GraphApiServer } from '../helpers/graph-api-server.ts';
 
 // A Graph API that answers as an attacker (or a broken proxy) would: bodies far larger

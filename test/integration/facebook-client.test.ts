@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 import { isPermanent } from '../../shared/errors.ts';
-import { FacebookClient, fileChunkSource, type FacebookSession } from '../../services/uploader/facebook-client.ts';
+import { FacebookClient, type FacebookSession } from '../../services/uploader/facebook-client.ts';
+import { fileChunkSource } from '../../services/uploader/facebook-transfer-body.ts';
 import { FacebookAuthError, FacebookRateLimitError } from '../../services/uploader/facebook-errors.ts';
 import { startGraphApiServer, type GraphApiServer, type GraphRequestRecord } from '../helpers/graph-api-server.ts';
 

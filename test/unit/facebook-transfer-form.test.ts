@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { transferForm } from '../../services/uploader/facebook-client.ts';
+import { transferForm } from '../../services/uploader/facebook-transfer-body.ts';
 import { MultipartParser, fieldSink, multipartBoundary } from '../helpers/multipart-parser.ts';
 
 const fields = { upload_phase: 'transfer', upload_session_id: '1564747010440106', start_offset: '8388608' };
